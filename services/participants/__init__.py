@@ -1,0 +1,1 @@
+"""The participants service: the brukarbank."""

@@ -1,0 +1,189 @@
+"""Authentication and authorisation: bearer JWTs with asymmetric signatures (ES256/RS256).
+
+Tokens carry ``sub`` (a pseudonymous id), ``roles`` and ``departments``. Services verify them
+against configured public keys (``JWT_PUBLIC_KEYS``, PEM files) or a ``JWKS_URL``, so a
+municipal identity provider can issue them; ``delaktig token`` mints development tokens with a
+local key. Every endpoint declares the roles it accepts with ``@requires``.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from flask import current_app, g, request
+
+from shared.config import Settings
+from shared.errors import Forbidden, Unauthorized
+
+ROLES = ("participant", "coordinator", "hiring_manager", "auditor", "researcher", "administrator")
+STAFF_ROLES = ("coordinator", "hiring_manager", "administrator")
+ALGORITHMS = ["ES256", "RS256", "EdDSA"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: a pseudonymous id, roles and the departments they work for."""
+
+    sub: str
+    roles: frozenset[str]
+    departments: frozenset[str] = field(default_factory=frozenset)
+
+    def has(self, *roles: str) -> bool:
+        return bool(self.roles.intersection(roles))
+
+    @property
+    def role(self) -> str:
+        """The role this principal acts in, for the event's ``actor``."""
+        for candidate in ("administrator", "coordinator", "hiring_manager", "auditor", "researcher", "participant"):
+            if candidate in self.roles:
+                return candidate
+        return sorted(self.roles)[0] if self.roles else "unknown"
+
+    def actor(self, role: str | None = None) -> dict[str, str]:
+        return {"id": self.sub, "role": role or self.role}
+
+    def can_see_department(self, department: str | None) -> bool:
+        return "administrator" in self.roles or (department is not None and department in self.departments)
+
+    def check_department(self, department: str | None) -> None:
+        if not self.can_see_department(department):
+            raise Forbidden(f"your token does not cover department {department!r}", field="department")
+
+
+def dev_key_paths(settings: Settings) -> tuple[Path, Path]:
+    keys = Path(settings.data_dir) / "keys"
+    return (settings.dev_jwt_private_key or keys / "dev-jwt-private.pem", keys / "dev-jwt-public.pem")
+
+
+def ensure_dev_keys(settings: Settings) -> tuple[Path, Path]:
+    """Create the local development signing key pair (P-256) if it does not exist."""
+    private, public = dev_key_paths(settings)
+    if not private.exists():
+        private.parent.mkdir(parents=True, exist_ok=True)
+        key = ec.generate_private_key(ec.SECP256R1())
+        pem = key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        fd = os.open(private, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(pem)
+        public.write_bytes(
+            key.public_key().public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+        )
+    return private, public
+
+
+def mint_token(
+    settings: Settings,
+    *,
+    sub: str | None = None,
+    roles: Iterable[str] = ("coordinator",),
+    departments: Iterable[str] = (),
+    ttl_seconds: int = 8 * 3600,
+) -> str:
+    """A development token signed with the local key (never use in production)."""
+    private, _ = ensure_dev_keys(settings)
+    key = serialization.load_pem_private_key(private.read_bytes(), password=None)
+    now = int(time.time())
+    claims: dict[str, Any] = {
+        "sub": sub or f"staff-{uuid.uuid4().hex[:12]}",
+        "roles": sorted(set(roles)),
+        "departments": sorted(set(departments)),
+        "iat": now,
+        "exp": now + ttl_seconds,
+    }
+    if settings.jwt_issuer:
+        claims["iss"] = settings.jwt_issuer
+    if settings.jwt_audience:
+        claims["aud"] = settings.jwt_audience
+    return jwt.encode(claims, key, algorithm="ES256")  # type: ignore[arg-type]
+
+
+class TokenVerifier:
+    """Verifies bearer tokens against public keys or a JWKS endpoint."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._jwks = jwt.PyJWKClient(settings.jwks_url) if settings.jwks_url else None
+        paths = [Path(p.strip()) for p in settings.jwt_public_keys]
+        if not paths and not self._jwks:
+            paths = [ensure_dev_keys(settings)[1]]
+        self._keys = [serialization.load_pem_public_key(p.read_bytes()) for p in paths]
+
+    def verify(self, token: str) -> Principal:
+        options = {"require": ["sub", "exp"]}
+        kwargs: dict[str, Any] = {"algorithms": ALGORITHMS, "options": options}
+        if self.settings.jwt_audience:
+            kwargs["audience"] = self.settings.jwt_audience
+        if self.settings.jwt_issuer:
+            kwargs["issuer"] = self.settings.jwt_issuer
+        candidates: list[Any] = list(self._keys)
+        if self._jwks is not None:
+            try:
+                candidates.insert(0, self._jwks.get_signing_key_from_jwt(token).key)
+            except jwt.PyJWTError as error:
+                raise Unauthorized(f"token key not found: {error}") from None
+        last: Exception | None = None
+        for key in candidates:
+            try:
+                claims = jwt.decode(token, key, **kwargs)
+                break
+            except jwt.InvalidSignatureError as error:
+                last = error
+            except jwt.PyJWTError as error:
+                raise Unauthorized(f"invalid token: {error}") from None
+        else:
+            raise Unauthorized(f"invalid token: {last or 'no key'}")
+        roles = claims.get("roles", [])
+        departments = claims.get("departments", [])
+        if not isinstance(roles, list) or not isinstance(departments, list):
+            raise Unauthorized("invalid token: roles and departments must be lists")
+        return Principal(str(claims["sub"]), frozenset(map(str, roles)), frozenset(map(str, departments)))
+
+
+def current_principal() -> Principal:
+    principal = getattr(g, "principal", None)
+    if principal is None:
+        raise Unauthorized("no bearer token")
+    return principal  # type: ignore[no-any-return]
+
+
+def authenticate() -> Principal:
+    header = request.headers.get("Authorization", "")
+    if not header.startswith("Bearer "):
+        raise Unauthorized("send 'Authorization: Bearer <token>'")
+    verifier: TokenVerifier = current_app.extensions["delaktig.verifier"]
+    principal = verifier.verify(header[len("Bearer ") :].strip())
+    g.principal = principal
+    return principal
+
+
+def requires(*roles: str) -> Callable[[F], F]:
+    """Declare the roles an endpoint accepts; 401 without a valid token, 403 otherwise."""
+
+    def decorator(view: F) -> F:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            principal = authenticate()
+            if not principal.has(*roles):
+                raise Forbidden(f"this needs one of the roles {', '.join(roles)}")
+            return view(*args, **kwargs)
+
+        wrapper._delaktig_roles = roles  # type: ignore[attr-defined]
+        return wrapper  # type: ignore[return-value]
+
+    return decorator

@@ -1,0 +1,163 @@
+"""A small portable SQL layer for read models, key stores, relay and consumer positions.
+
+The same SQL runs on SQLite (embedded default) and PostgreSQL: write ``?`` placeholders,
+TEXT/BIGINT/INTEGER columns and ``INSERT ... ON CONFLICT`` upserts. Each store lives in its own
+PostgreSQL schema (or its own SQLite file), named by ``Settings.schema(store)``.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, Protocol
+
+from shared.config import Settings
+
+Row = dict[str, Any]
+
+
+class Cursor(Protocol):
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any: ...
+    def fetchone(self) -> Any: ...
+    def fetchall(self) -> list[Any]: ...
+
+
+class Tx:
+    """One open transaction. ``execute`` takes ``?`` placeholders on both backends."""
+
+    def __init__(self, cursor: Any, postgres: bool) -> None:
+        self._cursor = cursor
+        self._postgres = postgres
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Tx:
+        if self._postgres and params:
+            sql = sql.replace("%", "%%").replace("?", "%s")
+            self._cursor.execute(sql, tuple(params))
+        elif self._postgres:
+            self._cursor.execute(sql)
+        else:
+            self._cursor.execute(sql, tuple(params))
+        return self
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> Tx:
+        if self._postgres:
+            sql = sql.replace("%", "%%").replace("?", "%s")
+        self._cursor.executemany(sql, [tuple(r) for r in rows])
+        return self
+
+    def one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        self.execute(sql, params)
+        row = self._cursor.fetchone()
+        return self._as_dict(row) if row is not None else None
+
+    def all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        self.execute(sql, params)
+        return [self._as_dict(r) for r in self._cursor.fetchall()]
+
+    def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        row = self.one(sql, params)
+        return None if row is None else next(iter(row.values()))
+
+    @property
+    def rowcount(self) -> int:
+        return int(self._cursor.rowcount)
+
+    def _as_dict(self, row: Any) -> Row:
+        if isinstance(row, dict):
+            return row
+        names = [d[0] for d in self._cursor.description]
+        return dict(zip(names, row, strict=True))
+
+
+class Database:
+    """A connection factory for one store (``participants``, ``matching_readmodel`` ...)."""
+
+    def __init__(self, settings: Settings, store: str) -> None:
+        self.settings = settings
+        self.store = store
+        self.postgres = settings.uses_postgres
+        self._local = threading.local()
+        self._pool: Any = None
+        self._lock = threading.Lock()
+        if self.postgres:
+            import psycopg
+            from psycopg.rows import dict_row
+            from psycopg_pool import ConnectionPool
+
+            schema = settings.schema(store)
+            p = settings.postgres_params()
+            conninfo = psycopg.conninfo.make_conninfo(**p)
+            with psycopg.connect(conninfo, autocommit=True) as conn:
+                conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+
+            def configure(conn: Any) -> None:
+                conn.row_factory = dict_row
+                conn.execute(f'SET search_path TO "{schema}"')
+                conn.commit()
+
+            self._pool = ConnectionPool(
+                conninfo, min_size=1, max_size=8, configure=configure, open=True, timeout=30
+            )
+        else:
+            self.path = settings.sqlite_path(store)
+
+    def _sqlite(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA busy_timeout=30000")
+            self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[Tx]:
+        """A transaction that commits on success and rolls back on any exception."""
+        if self.postgres:
+            with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+                yield Tx(cur, True)
+            return
+        conn = self._sqlite()
+        cur = conn.cursor()
+        cur.execute("BEGIN IMMEDIATE")
+        try:
+            yield Tx(cur, False)
+        except BaseException:
+            cur.execute("ROLLBACK")
+            raise
+        else:
+            cur.execute("COMMIT")
+        finally:
+            cur.close()
+
+    def migrate(self, ddl: str) -> None:
+        """Run idempotent ``CREATE TABLE IF NOT EXISTS`` statements separated by ``;``."""
+        statements = [s.strip() for s in ddl.split(";") if s.strip()]
+        with self._lock, self.transaction() as tx:
+            for statement in statements:
+                if self.postgres:
+                    statement = re.sub(r"\bBLOB\b", "BYTEA", statement)
+                tx.execute(statement)
+
+    def tables(self) -> list[str]:
+        with self.transaction() as tx:
+            if self.postgres:
+                rows = tx.all(
+                    "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = ?",
+                    (self.settings.schema(self.store),),
+                )
+            else:
+                rows = tx.all("SELECT name FROM sqlite_master WHERE type = 'table'")
+        return [r["name"] for r in rows]
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None

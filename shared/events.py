@@ -1,0 +1,147 @@
+"""Public event catalogue: marshmallow schemas per ``event_type``/``schema_version``.
+
+Internal domain events (eventsourcing aggregate events) stay inside a service; what goes on
+Kafka is the public event built by the one mapping here, ``EventCatalogue.to_envelope``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields
+
+from shared.envelope import Envelope, check_no_floats, event_id_for, iso_utc
+
+# Attributes every domain event carries that are envelope fields, not payload.
+ENVELOPE_ATTRIBUTES = frozenset(
+    {"originator_id", "originator_version", "originator_topic", "timestamp", "actor", "department"}
+)
+
+
+def jsonable(value: Any) -> Any:
+    """Plain JSON values from what the eventsourcing transcoder gives back."""
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, datetime):
+        return iso_utc(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        items = [jsonable(v) for v in value]
+        return sorted(items) if isinstance(value, set | frozenset) else items
+    return value
+
+
+class ActorSchema(Schema):
+    id = fields.String(required=True)
+    role = fields.String(required=True)
+
+
+class EnvelopeSchema(Schema):
+    """The public envelope. Payloads are checked by their own schema."""
+
+    event_id = fields.UUID(required=True)
+    event_type = fields.String(required=True)
+    schema_version = fields.Integer(required=True)
+    source = fields.String(required=True)
+    aggregate_id = fields.String(required=True)
+    aggregate_version = fields.Integer(required=True)
+    position = fields.Integer(required=True)
+    occurred_at = fields.String(required=True)
+    department = fields.String(required=True, allow_none=True)
+    actor = fields.Nested(ActorSchema, required=True)
+    payload = fields.Dict(required=True)
+    prev_hash = fields.String(required=True)
+    hash = fields.String(required=True)
+
+
+@dataclass(frozen=True)
+class PublicEvent:
+    event_type: str
+    schema_version: int
+    schema: type[Schema]
+    domain_event: type
+    payload: Callable[[Any], dict[str, Any]] | None = None
+    description: str = ""
+
+
+class EventCatalogue:
+    """The public events of one source (``participants``, ``recruitments`` ...)."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self._by_domain: dict[type, PublicEvent] = {}
+        self._by_type: dict[tuple[str, int], PublicEvent] = {}
+        CATALOGUES[source] = self
+
+    def register(
+        self,
+        domain_event: type,
+        event_type: str,
+        schema: type[Schema],
+        *,
+        version: int = 1,
+        payload: Callable[[Any], dict[str, Any]] | None = None,
+        description: str = "",
+    ) -> None:
+        entry = PublicEvent(event_type, version, schema, domain_event, payload, description)
+        self._by_domain[domain_event] = entry
+        self._by_type[(event_type, version)] = entry
+
+    def public(self, event: Any) -> PublicEvent:
+        try:
+            return self._by_domain[type(event)]
+        except KeyError:
+            raise LookupError(f"{type(event).__qualname__} has no public event in {self.source}") from None
+
+    def payload_of(self, event: Any) -> dict[str, Any]:
+        entry = self.public(event)
+        if entry.payload is not None:
+            raw = entry.payload(event)
+        else:
+            raw = {k: v for k, v in vars(event).items() if k not in ENVELOPE_ATTRIBUTES}
+        payload = jsonable(raw)
+        errors = entry.schema().validate(payload)
+        if errors:
+            raise ValidationError(errors)
+        check_no_floats(payload)
+        return payload
+
+    def to_envelope(self, event: Any, position: int) -> Envelope:
+        """The one mapping from a stored domain event to its public envelope (unsealed)."""
+        entry = self.public(event)
+        aggregate_id = str(event.originator_id)
+        return {
+            "event_id": event_id_for(self.source, aggregate_id, event.originator_version),
+            "event_type": entry.event_type,
+            "schema_version": entry.schema_version,
+            "source": self.source,
+            "aggregate_id": aggregate_id,
+            "aggregate_version": event.originator_version,
+            "position": position,
+            "occurred_at": iso_utc(event.timestamp),
+            "department": getattr(event, "department", None),
+            "actor": jsonable(getattr(event, "actor", None) or {"id": "system", "role": "system"}),
+            "payload": self.payload_of(event),
+        }
+
+    def validate(self, envelope: Envelope) -> dict[str, Any]:
+        """Check an incoming envelope and its payload; return the loaded payload."""
+        EnvelopeSchema().load(envelope)
+        entry = self._by_type.get((envelope["event_type"], envelope["schema_version"]))
+        if entry is None:
+            raise ValidationError({"event_type": [f"unknown {envelope['event_type']} v{envelope['schema_version']}"]})
+        result: dict[str, Any] = entry.schema().load(envelope["payload"])
+        return result
+
+    def entries(self) -> Iterable[PublicEvent]:
+        return sorted(self._by_type.values(), key=lambda e: (e.event_type, e.schema_version))
+
+
+CATALOGUES: dict[str, EventCatalogue] = {}

@@ -1,0 +1,45 @@
+"""Structured JSON logs. Only whitelisted fields are written, so personal data from request
+bodies or exception messages about people cannot leak into the log by accident."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from typing import Any
+
+SAFE_FIELDS = (
+    "service", "method", "path", "status", "duration_ms", "actor", "role", "source", "consumer",
+    "event_id", "event_type", "position", "held", "published", "offset", "lag", "request_id", "count",
+)
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + "Z",
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.msg if isinstance(record.msg, str) else str(type(record.msg).__name__),
+        }
+        for name in SAFE_FIELDS:
+            value = record.__dict__.get(name)
+            if value is not None:
+                entry[name] = value
+        if record.exc_info and record.exc_info[0] is not None:
+            # The exception type only: messages may quote input that holds personal data.
+            entry["error"] = record.exc_info[0].__name__
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def configure(level: int = logging.INFO) -> None:
+    root = logging.getLogger()
+    if any(isinstance(h.formatter, JsonFormatter) for h in root.handlers):
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    for noisy in ("kafka", "werkzeug", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -1,0 +1,138 @@
+"""The outbox relay: follows a service's notification log in order and publishes each event
+to ``<source>.events`` (key = aggregate id, ``acks=all``), sealing the per-source hash chain.
+
+Its position is stored only after the broker acknowledged, so a crash re-sends (at least once,
+same ``event_id`` and hash). If the broker holds fewer messages than were published (a fresh
+memory broker), the relay starts again from the beginning and republishes the history.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
+from shared.application import ServiceApplication
+from shared.db import Database
+from shared.envelope import GENESIS_HASH, encode, seal
+from shared.kafka import ensure_topics, producer, total_messages
+
+log = logging.getLogger("delaktig.relay")
+
+RELAY_DDL = """
+CREATE TABLE IF NOT EXISTS relay_state (
+    source TEXT PRIMARY KEY,
+    position BIGINT NOT NULL,
+    head TEXT NOT NULL,
+    published BIGINT NOT NULL
+)
+"""
+
+
+@dataclass
+class RelayState:
+    position: int = 0
+    head: str = GENESIS_HASH
+    published: int = 0
+
+
+class OutboxRelay:
+    """Publishes one service's events. Run one relay per source."""
+
+    def __init__(self, app: ServiceApplication, db: Database, batch: int = 1000) -> None:
+        self.app = app
+        self.db = db
+        self.batch = batch
+        self.settings = app.settings
+        self.topic = self.settings.topic(f"{app.source}.events")
+        self._producer = None
+        self._last_broker_check = 0.0
+        db.migrate(RELAY_DDL)
+
+    def state(self) -> RelayState:
+        with self.db.transaction() as tx:
+            row = tx.one("SELECT position, head, published FROM relay_state WHERE source = ?", (self.app.source,))
+        return RelayState(int(row["position"]), row["head"], int(row["published"])) if row else RelayState()
+
+    def _save(self, state: RelayState) -> None:
+        with self.db.transaction() as tx:
+            tx.execute(
+                "INSERT INTO relay_state (source, position, head, published) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (source) DO UPDATE SET position = excluded.position, head = excluded.head, "
+                "published = excluded.published",
+                (self.app.source, state.position, state.head, state.published),
+            )
+
+    def check_broker(self) -> bool:
+        """Start over when the broker lost messages we published. Returns True on a reset."""
+        state = self.state()
+        self._last_broker_check = time.monotonic()
+        if state.published == 0:
+            return False
+        held = total_messages(self.settings, self.topic)
+        if held < state.published:
+            log.warning(
+                "broker holds fewer messages than published; republishing history",
+                extra={"source": self.app.source, "held": held, "published": state.published},
+            )
+            self._save(RelayState())
+            return True
+        return False
+
+    def publish_once(self) -> int:
+        """Publish the next batch; return how many events went out."""
+        if self._producer is None:
+            ensure_topics(self.settings)
+            self._producer = producer(self.settings)
+            self.check_broker()
+        state = self.state()
+        notifications = self.app.notifications(state.position, self.batch)
+        if not notifications:
+            return 0
+        futures = []
+        head = state.head
+        for notification in notifications:
+            envelope = seal(self.app.envelope_of(notification), head)
+            head = envelope["hash"]
+            futures.append(
+                self._producer.send(self.topic, key=envelope["aggregate_id"].encode(), value=encode(envelope))
+            )
+        self._producer.flush()
+        for future in futures:
+            future.get(timeout=30)  # raises if the broker did not acknowledge
+        self._save(RelayState(notifications[-1].id, head, state.published + len(notifications)))
+        return len(notifications)
+
+    def drain(self, timeout: float = 30.0) -> int:
+        """Publish until the log is exhausted (tests, benchmarks, one-shot runs)."""
+        total = 0
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            sent = self.publish_once()
+            total += sent
+            if sent == 0 and self.state().position >= self.app.max_position():
+                return total
+        raise TimeoutError(f"relay for {self.app.source} did not drain in {timeout}s")
+
+    def run(self, stop: threading.Event, check_every: float = 5.0) -> None:
+        """Poll and publish until ``stop`` is set; survives broker outages by retrying."""
+        while not stop.is_set():
+            try:
+                if self._producer is not None and time.monotonic() - self._last_broker_check > check_every:
+                    self.check_broker()
+                if self.publish_once() == 0:
+                    stop.wait(self.settings.relay_poll_interval)
+            except Exception:
+                log.exception("relay error; retrying", extra={"source": self.app.source})
+                self.close()
+                stop.wait(1.0)
+        self.close()
+
+    def close(self) -> None:
+        if self._producer is not None:
+            try:
+                self._producer.close(timeout=5)
+            except Exception:  # noqa: S110 - closing a broken producer is best effort
+                pass
+            self._producer = None
