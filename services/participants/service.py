@@ -54,3 +54,4 @@ class Participants:
     def close(self) -> None:
         self.app.close()
         self.db.close()
+build = Participants.build

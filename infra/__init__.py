@@ -1,0 +1,1 @@
+"""Operational tooling: the `delaktig` command, the local launcher, deployment files."""
