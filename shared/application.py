@@ -20,6 +20,14 @@ from shared.errors import ConcurrentModification, NotFound
 from shared.events import EventCatalogue
 
 
+def ensure_schema(settings: Settings, schema: str) -> None:
+    """PostgreSQL: the store's schema must exist before eventsourcing creates its tables."""
+    import psycopg
+
+    with psycopg.connect(psycopg.conninfo.make_conninfo(**settings.postgres_params()), autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+
+
 class ServiceApplication(Application[UUID]):
     """An event-sourced service. Subclasses set ``source`` and ``catalogue``."""
 
@@ -28,6 +36,8 @@ class ServiceApplication(Application[UUID]):
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        if settings.uses_postgres:
+            ensure_schema(settings, settings.schema(self.source))
         super().__init__(env=settings.eventstore_env(self.source))
 
     def save(self, *objs: Any, **kwargs: Any) -> Any:

@@ -21,7 +21,7 @@ from kafka import TopicPartition
 from shared.config import Settings
 from shared.db import Database, Tx
 from shared.envelope import Envelope, decode
-from shared.kafka import consumer, ensure_topics
+from shared.kafka import consumer, end_offsets, ensure_topics
 
 log = logging.getLogger("delaktig.consumer")
 
@@ -89,7 +89,7 @@ class ConsumerLoop:
 
     def _connect(self) -> None:
         if self._client is None:
-            ensure_topics(self.settings)
+            ensure_topics(self.settings, self.projection.topics)
             self._client = consumer(self.settings)
         self._refresh_assignment(force=True)
 
@@ -106,7 +106,7 @@ class ConsumerLoop:
         self._client.assign(wanted)
         self._assigned = wanted
         stored = self.positions()
-        ends = self._client.end_offsets(wanted) if wanted else {}
+        ends = end_offsets(self.settings, wanted)
         for tp in wanted:
             offset = stored.get(tp, 0)
             if offset > ends.get(tp, 0):
@@ -177,7 +177,7 @@ class ConsumerLoop:
         self._refresh_assignment(force=True)
         if not self._assigned:
             return 0
-        ends = self._client.end_offsets(self._assigned)
+        ends = end_offsets(self.settings, self._assigned)
         stored = self.positions()
         return int(sum(max(0, ends[tp] - stored.get(tp, 0)) for tp in self._assigned))
 

@@ -87,11 +87,11 @@ class Database:
             from psycopg.rows import dict_row
             from psycopg_pool import ConnectionPool
 
+            from shared.application import ensure_schema
+
             schema = settings.schema(store)
-            p = settings.postgres_params()
-            conninfo = psycopg.conninfo.make_conninfo(**p)
-            with psycopg.connect(conninfo, autocommit=True) as conn:
-                conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+            conninfo = psycopg.conninfo.make_conninfo(**settings.postgres_params())
+            ensure_schema(settings, schema)
 
             def configure(conn: Any) -> None:
                 conn.row_factory = dict_row

@@ -83,7 +83,7 @@ class OutboxRelay:
     def publish_once(self) -> int:
         """Publish the next batch; return how many events went out."""
         if self._producer is None:
-            ensure_topics(self.settings)
+            ensure_topics(self.settings, (f"{self.app.source}.events",))
             self._producer = producer(self.settings)
             self.check_broker()
         state = self.state()
