@@ -33,13 +33,27 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
+class StderrHandler(logging.Handler):
+    """Writes to whatever ``sys.stderr`` is at the time (gunicorn and test runners swap it)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            sys.stderr.write(self.format(record) + "\n")
+        except Exception:
+            self.handleError(record)
+
+
 def configure(level: int = logging.INFO) -> None:
+    """Send every log record through the JSON formatter on stderr (once per process)."""
     root = logging.getLogger()
-    if any(isinstance(h.formatter, JsonFormatter) for h in root.handlers):
+    if any(isinstance(h, StderrHandler) for h in root.handlers):
         return
-    handler = logging.StreamHandler(sys.stderr)
+    for existing in list(root.handlers):
+        if type(existing) is logging.StreamHandler:
+            root.removeHandler(existing)
+    handler = StderrHandler()
     handler.setFormatter(JsonFormatter())
-    root.handlers[:] = [handler]
+    root.addHandler(handler)
     root.setLevel(level)
     for noisy in ("kafka", "werkzeug", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

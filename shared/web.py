@@ -7,7 +7,6 @@ field at fault; ``/healthz``, ``/readyz`` and ``/metrics``; OpenAPI at ``/openap
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import logging
@@ -160,11 +159,13 @@ def create_app(
     latency = Histogram("http_request_seconds", "HTTP request latency", ["endpoint"], registry=registry)
 
     @app.before_request
-    def _start_timer() -> None:
+    def _start_timer() -> Response | None:
         g.started = time.perf_counter()
+        return _idempotency_replay() if request.method == "POST" else None
 
     @app.after_request
     def _log_request(response: Response) -> Response:
+        _idempotency_record(response)
         elapsed = time.perf_counter() - getattr(g, "started", time.perf_counter())
         endpoint = request.url_rule.rule if request.url_rule else "unmatched"
         requests_total.labels(request.method, endpoint, str(response.status_code)).inc()
@@ -208,43 +209,64 @@ def create_app(
 
 
 def idempotent(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Honour an ``Idempotency-Key`` header on POST: the same key and body replay the first
-    response; the same key with another body is refused. Responses stored here must carry
-    ids only, never personal data."""
+    """Mark a POST endpoint as honouring ``Idempotency-Key``: the same key and body replay the
+    first response; the same key with another body is refused. The work is done by request
+    hooks in ``create_app``, so the decorator's position among the others does not matter.
+    Responses stored this way must carry ids only, never personal data."""
+    view._delaktig_idempotent = True  # type: ignore[attr-defined]
+    return view
 
-    @functools.wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        key = request.headers.get("Idempotency-Key")
-        if not key:
-            return view(*args, **kwargs)
-        if len(key) > 200:
-            raise DomainError("Idempotency-Key is longer than 200 characters", field="Idempotency-Key")
-        db: Database = current_app.extensions["delaktig.db"]
-        principal = getattr(g, "principal", None)
-        who = principal.sub if principal else "anonymous"
-        digest = hashlib.sha256(request.method.encode() + request.path.encode() + request.get_data()).hexdigest()
-        with db.transaction() as tx:
-            row = tx.one("SELECT request_hash, status, body FROM idempotency_keys WHERE idem_key = ? AND principal = ?",
-                         (key, who))
-        if row is not None:
-            if row["request_hash"] != digest:
-                return problem(422, "Idempotency key reused", "this Idempotency-Key was used for another request",
-                               field="Idempotency-Key")
-            response = current_app.response_class(row["body"], status=int(row["status"]), mimetype="application/json")
-            response.headers["Idempotent-Replayed"] = "true"
-            return response
-        response = current_app.make_response(view(*args, **kwargs))
-        if 200 <= response.status_code < 300:
-            with db.transaction() as tx:
-                tx.execute(
-                    "INSERT INTO idempotency_keys (idem_key, principal, request_hash, status, body, created_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                    (key, who, digest, response.status_code, response.get_data(as_text=True),
-                     time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())),
-                )
-        return response
 
-    return wrapper
+def _idempotency_scope() -> tuple[Database, str, str, str] | None:
+    """(db, key, caller, request hash) when this request asks for idempotency."""
+    key = request.headers.get("Idempotency-Key")
+    view = current_app.view_functions.get(request.endpoint or "")
+    if not key or view is None or not getattr(view, "_delaktig_idempotent", False):
+        return None
+    if len(key) > 200:
+        raise DomainError("Idempotency-Key is longer than 200 characters", field="Idempotency-Key")
+    db: Database = current_app.extensions["delaktig.db"]
+    header = request.headers.get("Authorization", "")
+    caller = hashlib.sha256(header.encode()).hexdigest()[:32]
+    try:  # key the record on the token's subject when the token is valid
+        caller = current_app.extensions["delaktig.verifier"].verify(header.removeprefix("Bearer ").strip()).sub
+    except Exception:  # noqa: S110 - an invalid token is refused by the view itself
+        pass
+    digest = hashlib.sha256(request.method.encode() + request.path.encode() + request.get_data()).hexdigest()
+    return db, key, caller, digest
+
+
+def _idempotency_replay() -> Response | None:
+    scope = _idempotency_scope()
+    if scope is None:
+        return None
+    db, key, caller, digest = scope
+    with db.transaction() as tx:
+        row = tx.one("SELECT request_hash, status, body FROM idempotency_keys WHERE idem_key = ? AND principal = ?",
+                     (key, caller))
+    if row is None:
+        g.idempotency = scope
+        return None
+    if row["request_hash"] != digest:
+        return problem(422, "Idempotency key reused", "this Idempotency-Key was used for another request",
+                       field="Idempotency-Key")
+    response = current_app.response_class(row["body"], status=int(row["status"]), mimetype="application/json")
+    response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+def _idempotency_record(response: Response) -> None:
+    scope = getattr(g, "idempotency", None)
+    if scope is None or not 200 <= response.status_code < 300:
+        return
+    db, key, caller, digest = scope
+    with db.transaction() as tx:
+        tx.execute(
+            "INSERT INTO idempotency_keys (idem_key, principal, request_hash, status, body, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            (key, caller, digest, response.status_code, response.get_data(as_text=True),
+             time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())),
+        )
 
 
 def json_dumps(value: Any) -> str:
