@@ -125,7 +125,7 @@ def up(settings: Settings, demo: bool = True) -> int:
         print(f"  broker      {bootstrap}")
         print(f"  store       {store}")
         for name in services:
-            print(f"  {name:<12}http://127.0.0.1:{settings.ports[name]}/  (OpenAPI: /openapi.json)")
+            print(f"  {name:<13}http://127.0.0.1:{settings.ports[name]}/  (OpenAPI: /openapi.json)")
         print(f"  logs        {logs}")
         print("\nGet a token:  .venv/bin/delaktig token --role coordinator --department socialforvaltningen")
         print("Stop:         Ctrl-C\n", flush=True)

@@ -100,17 +100,20 @@ class EventCatalogue:
         except KeyError:
             raise LookupError(f"{type(event).__qualname__} has no public event in {self.source}") from None
 
-    def payload_of(self, event: Any) -> dict[str, Any]:
+    def payload_of(self, event: Any, validate: bool = True) -> dict[str, Any]:
+        """The public payload of a domain event; validated against its schema unless the
+        event was already validated when it was stored (relay and verification paths)."""
         entry = self.public(event)
         if entry.payload is not None:
             raw = entry.payload(event)
         else:
             raw = {k: v for k, v in vars(event).items() if k not in ENVELOPE_ATTRIBUTES}
         payload = jsonable(raw)
-        errors = entry.schema().validate(payload)
-        if errors:
-            raise ValidationError(errors)
-        check_no_floats(payload)
+        if validate:
+            errors = entry.schema().validate(payload)
+            if errors:
+                raise ValidationError(errors)
+            check_no_floats(payload)
         return payload
 
     def to_envelope(self, event: Any, position: int) -> Envelope:
@@ -128,7 +131,7 @@ class EventCatalogue:
             "occurred_at": iso_utc(event.timestamp),
             "department": getattr(event, "department", None),
             "actor": jsonable(getattr(event, "actor", None) or {"id": "system", "role": "system"}),
-            "payload": self.payload_of(event),
+            "payload": self.payload_of(event, validate=False),  # validated when it was stored
         }
 
     def validate(self, envelope: Envelope) -> dict[str, Any]:

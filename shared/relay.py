@@ -80,12 +80,17 @@ class OutboxRelay:
             return True
         return False
 
-    def publish_once(self) -> int:
-        """Publish the next batch; return how many events went out."""
+    def connect(self) -> None:
+        """Create the topic and the producer, and check the broker still has our history."""
         if self._producer is None:
             ensure_topics(self.settings, (f"{self.app.source}.events",))
             self._producer = producer(self.settings)
             self.check_broker()
+
+    def publish_once(self) -> int:
+        """Publish the next batch; return how many events went out."""
+        self.connect()
+        assert self._producer is not None
         state = self.state()
         notifications = self.app.notifications(state.position, self.batch)
         if not notifications:

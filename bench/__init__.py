@@ -1,0 +1,1 @@
+"""Benchmarks: each prints the project's figure beside a floor measured in the same run."""

@@ -1,0 +1,24 @@
+"""``make bench``: run every benchmark present, one after the other."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+BENCHMARKS = ("bench.platform_bench", "bench.matching_bench", "bench.audit_bench")
+
+
+def main() -> int:
+    wanted = sys.argv[1:] or BENCHMARKS
+    for name in wanted:
+        try:
+            module = importlib.import_module(name if name.startswith("bench.") else f"bench.{name}")
+        except ModuleNotFoundError:
+            continue
+        print(f"\n=== {name} ===", flush=True)
+        module.main()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

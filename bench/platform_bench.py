@@ -1,0 +1,140 @@
+"""Platform benchmark (issue 2), printed side by side in one run:
+
+(a) participant registrations/s through HTTP (gunicorn, PostgreSQL event store) vs raw
+    single-row durable PostgreSQL inserts at the same concurrency (4 clients);
+(b) relay events/s to the broker vs a raw kafka-python producer sending the same bytes.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import psycopg
+import requests
+
+from services.participants.service import Participants
+from shared.auth import mint_token
+from shared.config import Settings
+from shared.db import Database
+from shared.kafka import free_port, producer, read_all, start_local_broker, total_messages
+from shared.relay import OutboxRelay
+
+PG = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+CLIENTS = 4
+PER_CLIENT = int(os.environ.get("BENCH_REGISTRATIONS_PER_CLIENT", "250"))
+
+
+def _run_clients(work: "callable[[int], None]") -> float:  # type: ignore[valid-type]
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(CLIENTS)]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return time.perf_counter() - start
+
+
+def raw_insert_floor(dbname: str, payload: str) -> float:
+    conninfo = PG.rsplit("/", 1)[0] + "/" + dbname
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute("CREATE TABLE raw_floor (id uuid PRIMARY KEY, body text NOT NULL)")
+
+    def work(_: int) -> None:
+        with psycopg.connect(conninfo, autocommit=True) as conn:
+            for _n in range(PER_CLIENT):
+                conn.execute("INSERT INTO raw_floor (id, body) VALUES (%s, %s)", (uuid.uuid4(), payload))
+
+    elapsed = _run_clients(work)
+    return CLIENTS * PER_CLIENT / elapsed
+
+
+def http_registrations(url: str, token: str) -> float:
+    body = {"name": "Bench Person", "email": "bench@example.se", "phone": "+46700000000",
+            "preferred_language": "sv", "departments": ["socialforvaltningen"]}
+
+    def work(_: int) -> None:
+        with requests.Session() as s:
+            for _n in range(PER_CLIENT):
+                r = s.post(f"{url}/participants", json=body, headers={"Authorization": f"Bearer {token}"})
+                r.raise_for_status()
+
+    elapsed = _run_clients(work)
+    return CLIENTS * PER_CLIENT / elapsed
+
+
+def main() -> None:
+    dbname = f"delaktig_bench_{uuid.uuid4().hex[:6]}"
+    with psycopg.connect(PG, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{dbname}"')
+    tmp = Path(tempfile.mkdtemp(prefix="delaktig-bench-"))
+    port = free_port()
+    broker = start_local_broker("127.0.0.1", port)
+    http_port = free_port()
+    database_url = PG.rsplit("/", 1)[0] + "/" + dbname
+    settings = Settings(data_dir=tmp, database_url=database_url, kafka_bootstrap=f"127.0.0.1:{port}",
+                        topic_prefix="bench.")
+    Participants.build(settings).close()  # create schemas and default departments once
+    env = {**os.environ, "DATA_DIR": str(tmp), "DATABASE_URL": database_url,
+           "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap, "TOPIC_PREFIX": "bench."}
+    gunicorn = subprocess.Popen(
+        [str(Path(sys.executable).parent / "gunicorn"), "--bind", f"127.0.0.1:{http_port}", "--workers", "2",
+         "--threads", "4", "--log-level", "warning", "services.participants.wsgi:app"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        url = f"http://127.0.0.1:{http_port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if requests.get(f"{url}/healthz", timeout=5).ok:
+                    break
+            except requests.RequestException:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("gunicorn did not start")
+            time.sleep(0.2)
+        token = mint_token(settings, roles=["coordinator"], departments=["socialforvaltningen"])
+        http_rate = http_registrations(url, token)
+        floor = raw_insert_floor(dbname, "x" * 400)
+        print(f"(a) registrations over HTTP, {CLIENTS} clients: {http_rate:8.0f}/s")
+        print(f"    raw single-row durable PostgreSQL inserts:  {floor:8.0f}/s")
+        print(f"    ratio {http_rate / floor:.0%} (target >= 50%)")
+
+        service = Participants.build(settings)
+        relay = OutboxRelay(service.app, Database(settings, "participants"), batch=2000)
+        n = service.app.max_position()
+        relay.connect()  # connection set-up is not part of the rate, as for the raw producer
+        start = time.perf_counter()
+        relay.drain(timeout=300)
+        relay_rate = total_messages(settings, settings.topic("participants.events")) / (time.perf_counter() - start)
+        values = [(m.key, m.value) for m in read_all(settings, settings.topic("participants.events"))]
+        raw = producer(settings)
+        start = time.perf_counter()
+        futures = [raw.send("bench.raw-floor", key=k, value=v) for k, v in values]
+        raw.flush()
+        for f in futures:
+            f.get(timeout=30)
+        raw_rate = len(values) / (time.perf_counter() - start)
+        raw.close()
+        print(f"(b) relay to broker ({n} events):            {relay_rate:8.0f}/s")
+        print(f"    raw kafka-python producer, same bytes:     {raw_rate:8.0f}/s")
+        print(f"    ratio {relay_rate / raw_rate:.0%} (target >= 70%)")
+        relay.close()
+        service.close()
+    finally:
+        os.killpg(gunicorn.pid, 15)
+        gunicorn.wait()
+        broker.kill()
+        broker.wait()
+        with psycopg.connect(PG, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+
+
+if __name__ == "__main__":
+    main()
