@@ -31,7 +31,7 @@ CLIENTS = 4
 PER_CLIENT = int(os.environ.get("BENCH_REGISTRATIONS_PER_CLIENT", "250"))
 
 
-def _run_clients(work: "callable[[int], None]") -> float:  # type: ignore[valid-type]
+def _run_clients(work: callable[[int], None]) -> float:  # type: ignore[valid-type]
     threads = [threading.Thread(target=work, args=(i,)) for i in range(CLIENTS)]
     start = time.perf_counter()
     for t in threads:

@@ -28,7 +28,7 @@ class Processes:
         self.children: list[tuple[str, subprocess.Popen[bytes]]] = []
 
     def start(self, name: str, argv: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-        out = open(log, "ab")  # noqa: SIM115 - the child keeps it
+        out = open(log, "ab")
         proc = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         self.children.append((name, proc))
         return proc

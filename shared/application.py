@@ -56,7 +56,7 @@ class ServiceApplication(Application[UUID]):
     def get(self, aggregate_id: UUID, kind: type | None = None, what: str = "record") -> Any:
         """Load an aggregate or raise ``NotFound``."""
         try:
-            aggregate = self.repository.get(aggregate_id)
+            aggregate: Any = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
             raise NotFound(f"no {what} with id {aggregate_id}") from None
         if kind is not None and not isinstance(aggregate, kind):

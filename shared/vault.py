@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from shared.config import Settings
 from shared.db import Database
 
-TOKEN_PREFIX = "enc:v1:"
+TOKEN_PREFIX = "enc:v1:"  # noqa: S105 - a format marker, not a secret
 
 VAULT_DDL = """
 CREATE TABLE IF NOT EXISTS data_keys (

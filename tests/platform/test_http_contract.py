@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
