@@ -76,10 +76,8 @@ class Vault:
 
     def _key(self, subject_id: str, create: bool) -> AESGCM:
         with self.db.transaction() as tx:
-            row = tx.one("SELECT wrapped_key, destroyed_at FROM data_keys WHERE subject_id = ?", (subject_id,))
-            if row is None:
-                if not create:
-                    raise KeyDestroyed(subject_id)
+            if create:
+                # One round trip for a new subject: insert, and fall back to reading on conflict.
                 key = AESGCM.generate_key(bit_length=256)
                 nonce = secrets.token_bytes(12)
                 wrapped = _b64(nonce + self._master.encrypt(nonce, key, subject_id.encode()))
@@ -88,9 +86,10 @@ class Vault:
                     "ON CONFLICT (subject_id) DO NOTHING",
                     (subject_id, wrapped, datetime.now(UTC).isoformat()),
                 )
-                row = tx.one("SELECT wrapped_key, destroyed_at FROM data_keys WHERE subject_id = ?", (subject_id,))
-            assert row is not None
-            if row["wrapped_key"] is None:
+                if tx.rowcount == 1:
+                    return AESGCM(key)
+            row = tx.one("SELECT wrapped_key FROM data_keys WHERE subject_id = ?", (subject_id,))
+            if row is None or row["wrapped_key"] is None:
                 raise KeyDestroyed(subject_id)
             # No caching across calls: another process may destroy the key at any moment.
             return self._unwrap(subject_id, row["wrapped_key"])
