@@ -57,6 +57,15 @@ def cmd_up(args: argparse.Namespace) -> int:
     return up(Settings.from_env(), demo=not args.no_demo)
 
 
+def cmd_topics(args: argparse.Namespace) -> int:
+    from shared.kafka import PUBLIC_TOPICS, ensure_topics
+
+    settings = Settings.from_env()
+    ensure_topics(settings, PUBLIC_TOPICS, partitions=args.partitions)
+    print("\n".join(settings.topic(t) for t in PUBLIC_TOPICS))
+    return 0
+
+
 def cmd_asyncapi(args: argparse.Namespace) -> int:
     from infra.asyncapi import asyncapi_document
 
@@ -85,6 +94,10 @@ def parser() -> argparse.ArgumentParser:
     worker = sub.add_parser("worker", help="run a service's relay and projection workers")
     worker.add_argument("service", choices=SERVICES)
     worker.set_defaults(func=cmd_worker)
+
+    topics = sub.add_parser("topics", help="create the public topics on the configured broker")
+    topics.add_argument("--partitions", type=int, default=3)
+    topics.set_defaults(func=cmd_topics)
 
     asyncapi = sub.add_parser("asyncapi", help="print the AsyncAPI document of the Kafka events")
     asyncapi.set_defaults(func=cmd_asyncapi)
