@@ -20,7 +20,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 from werkzeug.exceptions import HTTPException
 
 from shared import logs
-from shared.auth import TokenVerifier
+from shared.auth import TokenVerifier, authorize_request
 from shared.config import Settings
 from shared.db import Database
 from shared.errors import DomainError
@@ -161,6 +161,7 @@ def create_app(
     @app.before_request
     def _start_timer() -> Response | None:
         g.started = time.perf_counter()
+        authorize_request()
         return _idempotency_replay() if request.method == "POST" else None
 
     @app.after_request
