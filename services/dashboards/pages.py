@@ -1,0 +1,440 @@
+"""The dashboards' web pages (server-rendered, Swedish by default, English with ``?lang=en``).
+
+Browsers cannot send an Authorization header when navigating, so a staff token is accepted
+either as ``Authorization: Bearer`` or from an HttpOnly session cookie set by ``/login``
+(a form POST, or ``GET /login?token=...`` for scripted logins). Every request verifies the token
+again with the app's ``TokenVerifier``; pages show only the departments in the token (all for an
+administrator).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+from flask import Blueprint, Response, abort, current_app, g, jsonify, redirect, render_template, request
+from markupsafe import Markup
+
+from services.dashboards import charts
+from services.dashboards.projections import STAGES
+from services.dashboards.queries import department_dashboard, load_facts, overview, visible_departments
+from shared.auth import STAFF_ROLES, Principal, TokenVerifier
+from shared.errors import DomainError
+
+COOKIE = "delaktig_session"
+pages = Blueprint("dashboards_pages", __name__, template_folder="templates")
+
+LABELS: dict[str, dict[str, str]] = {
+    "sv": {
+        "title": "Delaktig - instrumentpanel",
+        "overview": "Alla förvaltningar",
+        "login": "Logga in",
+        "logout": "Logga ut",
+        "token": "Personaltoken",
+        "login_help": "Klistra in din personaltoken (JWT).",
+        "login_failed": "Token kunde inte verifieras.",
+        "departments": "Förvaltningar",
+        "by_stage": "Rekryteringar per steg",
+        "days_in_stage": "Genomsnittlig tid i steget (dagar)",
+        "recruitments": "Rekryteringar",
+        "days": "Dagar",
+        "upcoming": "Kommande intervjuer utan full panel",
+        "none": "Inga",
+        "unit": "Enhet",
+        "position": "Tjänst",
+        "interviews_from": "Intervjuer från",
+        "panel": "Panel",
+        "rotation": "Deltagare: engagerade och väntande",
+        "in_bank": "I brukarbanken",
+        "engaged": "Engagerade nu",
+        "waiting": "Väntande",
+        "never_engaged": "Aldrig engagerade",
+        "honoraria": "Arvoden per månad mot budget",
+        "accrued": "Upparbetat",
+        "paid": "Utbetalt",
+        "budget": "Budget",
+        "kr": "kr",
+        "no_budget": "Ingen budget satt",
+        "month": "Månad",
+        "effect1": "Mål 1: nyanställda",
+        "motivation": "Motivation (1-5)",
+        "retention": "kvar i tjänst",
+        "retained6": "Kvar efter 6 mån (%)",
+        "retained12": "Kvar efter 12 mån (%)",
+        "effect2": "Mål 2: chefers bedömning av vad delaktigheten tillförde",
+        "rating": "Betyg (1-5)",
+        "effect3": "Mål 3: deltagarnas bedömning av sitt inflytande",
+        "hires": "Anställningar",
+        "open": "Pågående",
+        "manager_rating": "Chefers betyg",
+        "participant_rating": "Deltagarnas betyg",
+        "compare": "Jämförelse mellan förvaltningar",
+        "lag": "Eftersläpning mot Kafka",
+        "lag_unknown": "okänd",
+        "events_behind": "händelser efter",
+        "department": "Förvaltning",
+        "forbidden": "Du har inte behörighet till den här sidan.",
+        "total": "Totalt",
+        "preparation": "Förberedelse",
+        "advertised": "Annonserad",
+        "applications": "Ansökningar",
+        "assessment": "Urval",
+        "interviews": "Intervjuer",
+        "decided": "Beslutad",
+        "closed": "Avslutad",
+        "language": "English",
+        "signed_in_as": "Inloggad som",
+        "role_coordinator": "samordnare",
+        "role_hiring_manager": "rekryterande chef",
+        "role_administrator": "administratör",
+    },
+    "en": {
+        "title": "Delaktig - dashboard",
+        "overview": "All departments",
+        "login": "Sign in",
+        "logout": "Sign out",
+        "token": "Staff token",
+        "login_help": "Paste your staff token (JWT).",
+        "login_failed": "The token could not be verified.",
+        "departments": "Departments",
+        "by_stage": "Recruitments by stage",
+        "days_in_stage": "Average time in stage (days)",
+        "recruitments": "Recruitments",
+        "days": "Days",
+        "upcoming": "Upcoming interviews without a full panel",
+        "none": "None",
+        "unit": "Unit",
+        "position": "Position",
+        "interviews_from": "Interviews from",
+        "panel": "Panel",
+        "rotation": "Participants: engaged and waiting",
+        "in_bank": "In the bank",
+        "engaged": "Engaged now",
+        "waiting": "Waiting",
+        "never_engaged": "Never engaged",
+        "honoraria": "Honoraria per month against budget",
+        "accrued": "Accrued",
+        "paid": "Paid",
+        "budget": "Budget",
+        "kr": "SEK",
+        "no_budget": "No budget set",
+        "month": "Month",
+        "effect1": "Goal 1: hires",
+        "motivation": "Motivation (1-5)",
+        "retention": "still employed",
+        "retained6": "Retained at 6 months (%)",
+        "retained12": "Retained at 12 months (%)",
+        "effect2": "Goal 2: managers' rating of what participation added",
+        "rating": "Rating (1-5)",
+        "effect3": "Goal 3: participants' rating of their influence",
+        "hires": "Hires",
+        "open": "Open",
+        "manager_rating": "Managers' rating",
+        "participant_rating": "Participants' rating",
+        "compare": "Departments compared",
+        "lag": "Lag behind Kafka",
+        "lag_unknown": "unknown",
+        "events_behind": "events behind",
+        "department": "Department",
+        "forbidden": "You are not allowed to see this page.",
+        "total": "Total",
+        "preparation": "Preparation",
+        "advertised": "Advertised",
+        "applications": "Applications",
+        "assessment": "Assessment",
+        "interviews": "Interviews",
+        "decided": "Decided",
+        "closed": "Closed",
+        "language": "Svenska",
+        "signed_in_as": "Signed in as",
+        "role_coordinator": "coordinator",
+        "role_hiring_manager": "hiring manager",
+        "role_administrator": "administrator",
+    },
+}
+
+
+def _lang() -> str:
+    return "en" if request.args.get("lang") == "en" else "sv"
+
+
+def _token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        return header[len("Bearer ") :].strip()
+    return request.cookies.get(COOKIE)
+
+
+def _verify(token: str) -> Principal | None:
+    verifier: TokenVerifier = current_app.extensions["delaktig.verifier"]
+    try:
+        return verifier.verify(token)
+    except DomainError:
+        return None
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site relative paths, never ``//host`` or absolute URLs."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/overview"
+
+
+@pages.before_request
+def _authenticate() -> Any:
+    if request.endpoint in (
+        "dashboards_pages.login_form",
+        "dashboards_pages.login",
+        "dashboards_pages.logout",
+    ):
+        return None
+    token = _token()
+    principal = _verify(token) if token else None
+    is_api = request.path.startswith("/api/")
+    if principal is None:
+        if is_api:
+            return _problem(401, "Unauthorized", "send a staff token")
+        return redirect(f"/login?next={quote(request.full_path.rstrip('?'), safe='/')}")
+    if not principal.has(*STAFF_ROLES):
+        return _problem(403, "Forbidden", "this needs a staff role") if is_api else _forbidden()
+    g.principal = principal
+    return None
+
+
+def _problem(status: int, title: str, detail: str) -> Response:
+    response = jsonify({"type": "about:blank", "title": title, "status": status, "detail": detail})
+    response.status_code = status
+    response.mimetype = "application/problem+json"
+    return response
+
+
+def _forbidden() -> Response:
+    lang = _lang()
+    body = render_template(
+        "forbidden.html",
+        t=LABELS[lang],
+        lang=lang,
+        principal=getattr(g, "principal", None),
+        departments=[],
+        lag=[],
+    )
+    return Response(body, status=403, mimetype="text/html")
+
+
+def _login_response(token: str) -> Any:
+    principal = _verify(token)
+    lang = _lang()
+    if principal is None or not principal.has(*STAFF_ROLES):
+        body = render_template(
+            "login.html",
+            t=LABELS[lang],
+            lang=lang,
+            failed=True,
+            principal=None,
+            next=_safe_next(request.values.get("next")),
+            departments=[],
+            lag=[],
+        )
+        return Response(body, status=401, mimetype="text/html")
+    response = redirect(_safe_next(request.values.get("next")))
+    response.set_cookie(
+        COOKIE, token, httponly=True, samesite="Strict", secure=request.is_secure, max_age=8 * 3600, path="/"
+    )
+    return response
+
+
+@pages.get("/login")
+def login_form() -> Any:
+    """The sign-in page; ``?token=`` signs in directly (scripted and headless logins)."""
+    if request.args.get("token"):
+        return _login_response(str(request.args["token"]))
+    lang = _lang()
+    return render_template(
+        "login.html",
+        t=LABELS[lang],
+        lang=lang,
+        failed=False,
+        principal=None,
+        next=_safe_next(request.args.get("next")),
+        departments=[],
+        lag=[],
+    )
+
+
+@pages.post("/login")
+def login() -> Any:
+    """Verify the posted token and keep it in an HttpOnly session cookie."""
+    return _login_response(str(request.form.get("token", "")).strip())
+
+
+@pages.post("/logout")
+def logout() -> Any:
+    response = redirect("/login")
+    response.delete_cookie(COOKIE, path="/")
+    return response
+
+
+def _context() -> dict[str, Any]:
+    principal: Principal = g.principal
+    facts = load_facts(current_app.extensions["delaktig.db"])
+    lang = _lang()
+    return {
+        "facts": facts,
+        "principal": principal,
+        "departments": visible_departments(facts, principal.roles, principal.departments),
+        "lang": lang,
+        "t": LABELS[lang],
+        "lag": current_app.extensions["delaktig.lag"].snapshot(),
+    }
+
+
+def _today() -> Any:
+    return datetime.now(UTC).date()
+
+
+@pages.get("/")
+def index() -> Any:
+    return redirect("/overview" + ("?lang=en" if _lang() == "en" else ""))
+
+
+@pages.get("/api/overview")
+def overview_json() -> Any:
+    """The administration-wide comparison as JSON (same numbers as the page)."""
+    ctx = _context()
+    return {
+        "departments": overview(ctx["facts"], [d["code"] for d in ctx["departments"]], _today()),
+        "lag": ctx["lag"],
+    }
+
+
+@pages.get("/api/departments/<code>")
+def department_json(code: str) -> Any:
+    """One department's numbers as JSON (same numbers as the page)."""
+    ctx = _context()
+    if code not in {d["code"] for d in ctx["departments"]}:
+        if _may_see(code) and not _known(ctx, code):
+            return _problem(404, "Not found", f"no department {code!r}")
+        return _problem(403, "Forbidden", f"your token does not cover department {code!r}")
+    return {**department_dashboard(ctx["facts"], code, _today()), "lag": ctx["lag"]}
+
+
+def _known(ctx: dict[str, Any], code: str) -> bool:
+    return any(d["code"] == code for d in ctx["facts"].departments)
+
+
+def _may_see(code: str) -> bool:
+    principal: Principal = g.principal
+    return principal.can_see_department(code)
+
+
+@pages.get("/overview")
+def overview_page() -> Any:
+    """Departments side by side, with a comparison chart."""
+    ctx = _context()
+    t = ctx["t"]
+    rows = overview(ctx["facts"], [d["code"] for d in ctx["departments"]], _today())
+    names = [r["name"] for r in rows]
+    comparison = charts.bar_chart(
+        t["compare"],
+        names,
+        [
+            (t["open"], [r["open"] for r in rows]),
+            (t["hires"], [r["hires"] for r in rows]),
+            (t["engaged"], [r["engaged"] for r in rows]),
+            (t["waiting"], [r["waiting"] for r in rows]),
+        ],
+        y_label=t["recruitments"],
+    )
+    ratings = charts.bar_chart(
+        f"{t['manager_rating']} / {t['participant_rating']}",
+        names,
+        [
+            (t["manager_rating"], [r["manager_rating"] for r in rows]),
+            (t["participant_rating"], [r["participant_rating"] for r in rows]),
+        ],
+        y_label=t["rating"],
+        y_max=5,
+    )
+    return render_template(
+        "overview.html",
+        rows=rows,
+        comparison=Markup(comparison),  # noqa: S704 - our own escaped SVG
+        ratings=Markup(ratings),  # noqa: S704
+        **ctx,
+    )
+
+
+@pages.get("/departments/<code>")
+def department_page(code: str) -> Any:
+    """One department: stages, panels, rotation, honoraria against budget, the effect goals."""
+    ctx = _context()
+    if code not in {d["code"] for d in ctx["departments"]}:
+        if _may_see(code) and not _known(ctx, code):
+            abort(404)
+        return _forbidden()
+    d = department_dashboard(ctx["facts"], code, _today())
+    return render_template("department.html", d=d, charts=department_charts(d, ctx["t"]), **ctx)
+
+
+def department_charts(d: dict[str, Any], t: dict[str, str]) -> dict[str, Markup]:
+    """The SVG charts of a department page."""
+    months = [h["month"] for h in d["honoraria"]]
+    budget = d["budget_ore_per_month"]
+    hires, managers, participants = d["effect"]["hires"], d["effect"]["managers"], d["effect"]["participants"]
+    svg = {
+        "by_stage": charts.bar_chart(
+            t["by_stage"],
+            [t[s] for s in STAGES],
+            [(t["recruitments"], [d["by_stage"][s] for s in STAGES])],
+            y_label=t["recruitments"],
+        ),
+        "days_in_stage": charts.bar_chart(
+            t["days_in_stage"],
+            [t[s] for s in STAGES[:-1]],
+            [(t["days"], [d["days_in_stage"][s] for s in STAGES[:-1]])],
+            y_label=t["days"],
+        ),
+        "honoraria": charts.bar_chart(
+            t["honoraria"],
+            months,
+            [
+                (t["accrued"], [h["accrued_ore"] / 100 for h in d["honoraria"]]),
+                (t["paid"], [h["paid_ore"] / 100 for h in d["honoraria"]]),
+            ],
+            y_label=t["kr"],
+            reference=(t["budget"], budget / 100) if budget is not None else None,
+        ),
+        "effect1": charts.line_chart(
+            t["effect1"] + " - " + t["motivation"],
+            [h["month"] for h in hires],
+            [(t["motivation"], [h["motivation"] for h in hires])],
+            y_label=t["motivation"],
+            y_max=5,
+        ),
+        "retention": charts.bar_chart(
+            t["effect1"] + " - " + t["retention"],
+            [h["month"] for h in hires],
+            [
+                (t["retained6"], [h["retained_6"] for h in hires]),
+                (t["retained12"], [h["retained_12"] for h in hires]),
+            ],
+            y_label="%",
+            y_max=100,
+        ),
+        "effect2": charts.line_chart(
+            t["effect2"],
+            [m["month"] for m in managers],
+            [(t["rating"], [m["rating"] for m in managers])],
+            y_label=t["rating"],
+            y_max=5,
+        ),
+        "effect3": charts.line_chart(
+            t["effect3"],
+            [p["month"] for p in participants],
+            [(t["rating"], [p["rating"] for p in participants])],
+            y_label=t["rating"],
+            y_max=5,
+        ),
+    }
+    return {k: Markup(v) for k, v in svg.items()}  # noqa: S704 - our own escaped SVG

@@ -1,0 +1,132 @@
+"""Assembly of the dashboards service: its read model, the three projections and their consumer
+loops (``worker``), and the web pages (``http``)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Flask
+from kafka import TopicPartition
+
+from services.dashboards.projections import all_projections
+from shared.config import Settings
+from shared.consumer import CONSUMER_DDL, ConsumerLoop
+from shared.db import Database
+from shared.kafka import consumer, partitions_of
+from shared.runtime import Worker
+
+NAME = "dashboards"
+
+
+class LagProbe:
+    """How far each projection is behind its topic: end offsets on the broker minus the
+    positions the projection stored. Used by the pages (which may run in another process than
+    the consumer loops); its own Kafka client, guarded by a lock, cached for a second."""
+
+    def __init__(self, settings: Settings, db: Database, projections: list[tuple[str, str]]) -> None:
+        self.settings = settings
+        self.db = db
+        self.projections = projections  # (projection name, logical topic)
+        self._client: Any = None
+        self._partitions: dict[str, list[TopicPartition]] = {}
+        self._lock = threading.Lock()
+        self._cached: tuple[float, list[dict[str, Any]]] = (0.0, [])
+
+    def snapshot(self) -> list[dict[str, Any]]:
+        """``[{projection, topic, lag}]``; ``lag`` is None when the broker cannot be asked."""
+        with self._lock:
+            at, value = self._cached
+            if value and time.monotonic() - at < 1.0:
+                return value
+            value = self._measure()
+            self._cached = (time.monotonic(), value)
+            return value
+
+    def _measure(self) -> list[dict[str, Any]]:
+        with self.db.transaction() as tx:
+            rows = tx.all("SELECT consumer, topic, partition_no, next_offset FROM consumer_positions")
+        stored = {(r["consumer"], r["topic"], int(r["partition_no"])): int(r["next_offset"]) for r in rows}
+        out = []
+        for name, logical in self.projections:
+            topic = self.settings.topic(logical)
+            try:
+                ends = self._ends(topic)
+                lag: int | None = sum(
+                    max(0, end - stored.get((name, topic, tp.partition), 0)) for tp, end in ends.items()
+                )
+            except Exception:
+                self.close()
+                lag = None
+            out.append({"projection": name, "topic": logical, "lag": lag})
+        return out
+
+    def _ends(self, topic: str) -> dict[TopicPartition, int]:
+        if self._client is None:
+            self._client = consumer(self.settings, request_timeout_ms=5000)
+        wanted = self._partitions.get(topic)
+        if not wanted:
+            # A fresh client learns topic metadata lazily: wait briefly for it.
+            wanted = partitions_of(self._client, topic, timeout=2.0)
+            self._partitions[topic] = wanted
+        return dict(self._client.end_offsets(wanted)) if wanted else {}
+
+    def close(self) -> None:
+        if self._client is not None:
+            try:
+                self._client.close()
+            finally:
+                self._client = None
+                self._partitions = {}
+
+
+@dataclass
+class Dashboards:
+    settings: Settings
+    db: Database
+    loops: list[ConsumerLoop] = field(default_factory=list)
+    lag: LagProbe | None = None
+
+    @classmethod
+    def build(cls, settings: Settings) -> Dashboards:
+        db = Database(settings, NAME)
+        db.migrate(CONSUMER_DDL)
+        projections = all_projections()
+        loops = [ConsumerLoop(settings, db, p) for p in projections]
+        lag = LagProbe(settings, db, [(p.name, t) for p in projections for t in p.topics])
+        return cls(settings, db, loops, lag)
+
+    def http(self) -> Flask:
+        from services.dashboards.pages import pages
+        from shared.web import create_app
+
+        app = create_app(
+            NAME,
+            self.settings,
+            [],
+            db=self.db,
+            description="Department dashboards (HTML pages) built from the Kafka topics.",
+            extensions={"delaktig.lag": self.lag},
+        )
+        app.register_blueprint(pages)
+        return app
+
+    def catch_up(self, timeout: float = 30.0) -> None:
+        """Apply everything on the topics now (tests and the research export)."""
+        for loop in self.loops:
+            loop.catch_up(timeout)
+
+    def worker(self) -> Worker:
+        return Worker(NAME, parts=list(self.loops))
+
+    def close(self) -> None:
+        for loop in self.loops:
+            loop.close()
+        if self.lag is not None:
+            self.lag.close()
+        self.db.close()
+
+
+build = Dashboards.build
