@@ -74,6 +74,7 @@ class ConsumerLoop:
         self.name = projection.name
         self.topics = tuple(settings.topic(t) for t in projection.topics)
         self._client: Any = None
+        self._probe: Any = None  # a second client that finds true end offsets
         self._assigned: list[TopicPartition] = []
         self._last_refresh = 0.0
         db.migrate(CONSUMER_DDL)
@@ -93,6 +94,11 @@ class ConsumerLoop:
             self._client = consumer(self.settings)
         self._refresh_assignment(force=True)
 
+    def _probe_client(self) -> Any:
+        if self._probe is None:
+            self._probe = consumer(self.settings, max_poll_records=100000)
+        return self._probe
+
     def _refresh_assignment(self, force: bool = False) -> None:
         if not force and time.monotonic() - self._last_refresh < 2.0:
             return
@@ -106,7 +112,7 @@ class ConsumerLoop:
         self._client.assign(wanted)
         self._assigned = wanted
         stored = self.positions()
-        ends = end_offsets(self.settings, wanted)
+        ends = end_offsets(self.settings, wanted, self._probe_client())
         for tp in wanted:
             offset = stored.get(tp, 0)
             if offset > ends.get(tp, 0):
@@ -177,7 +183,7 @@ class ConsumerLoop:
         self._refresh_assignment(force=True)
         if not self._assigned:
             return 0
-        ends = end_offsets(self.settings, self._assigned)
+        ends = end_offsets(self.settings, self._assigned, self._probe_client())
         stored = self.positions()
         return int(sum(max(0, ends[tp] - stored.get(tp, 0)) for tp in self._assigned))
 
@@ -204,13 +210,15 @@ class ConsumerLoop:
         self.close()
 
     def close(self) -> None:
-        if self._client is not None:
-            try:
-                self._client.close()
-            except Exception:  # noqa: S110 - closing a broken client is best effort
-                pass
-            self._client = None
-            self._assigned = []
+        for client in (self._client, self._probe):
+            if client is not None:
+                try:
+                    client.close()
+                except Exception:  # noqa: S110 - closing a broken client is best effort
+                    pass
+        self._client = None
+        self._probe = None
+        self._assigned = []
 
 
 def dumps(value: Any) -> str:

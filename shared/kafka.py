@@ -74,7 +74,9 @@ def partitions_of(client: KafkaConsumer, topic: str, timeout: float = 10.0) -> l
         time.sleep(0.1)
 
 
-def end_offsets(settings: Settings, parts: list[TopicPartition]) -> dict[TopicPartition, int]:
+def end_offsets(
+    settings: Settings, parts: list[TopicPartition], probe: KafkaConsumer | None = None
+) -> dict[TopicPartition, int]:
     """The true end offset (next offset to be written) of each partition.
 
     The tansu broker answers ListOffsets(latest) with the base offset of the last record batch
@@ -84,7 +86,9 @@ def end_offsets(settings: Settings, parts: list[TopicPartition]) -> dict[TopicPa
     """
     if not parts:
         return {}
-    probe = consumer(settings, max_poll_records=100000)
+    own = probe is None
+    if probe is None:
+        probe = consumer(settings, max_poll_records=100000)
     try:
         reported = probe.end_offsets(parts)
         result = dict(reported)
@@ -102,7 +106,10 @@ def end_offsets(settings: Settings, parts: list[TopicPartition]) -> dict[TopicPa
                         waiting.discard(tp)
         return result
     finally:
-        probe.close()
+        if own:
+            probe.close()
+        else:
+            probe.unsubscribe()
 
 
 def total_messages(settings: Settings, topic: str) -> int:
