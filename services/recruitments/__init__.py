@@ -1,0 +1,1 @@
+"""The recruitments service: user-involved hiring with structured scoring."""

@@ -1,0 +1,504 @@
+"""The recruitments application: one short method per use case.
+
+Access is decided here, not only in the routes: staff (coordinator, hiring manager) act only in
+their departments; a participant acts only in recruitments whose panel they are on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from datetime import UTC, date, datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+from eventsourcing.utils import get_topic
+
+from services.recruitments.domain import ALL_CANDIDATES, Recruitment
+from services.recruitments.events import catalogue
+from services.recruitments.projections import DecisionInfluence
+from shared.application import ServiceApplication
+from shared.auth import Principal
+from shared.config import Settings
+from shared.db import Database
+from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
+from shared.vault import Vault
+
+log = logging.getLogger("delaktig.recruitments")
+
+SYSTEM = {"id": "system", "role": "system"}
+STAFF = ("coordinator", "hiring_manager", "administrator")
+RETENTION_BASIS = (
+    "Archives Act retention decision: non-hired applications kept {years} years after the decision"
+)
+
+
+def today() -> date:
+    return datetime.now(UTC).date()
+
+
+def add_years(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
+
+
+class RecruitmentsApp(ServiceApplication):
+    source = "recruitments"
+    catalogue = catalogue
+
+    def __init__(self, settings: Settings, vault: Vault) -> None:
+        super().__init__(settings)
+        self.vault = vault
+
+    # -- access ------------------------------------------------------------------------
+    def recruitment(self, rid: UUID) -> Recruitment:
+        aggregate: Recruitment = self.get(rid, Recruitment, "recruitment")
+        return aggregate
+
+    @staticmethod
+    def is_staff_of(by: Principal, rec: Recruitment) -> bool:
+        return by.has(*STAFF) and by.can_see_department(rec.department)
+
+    @staticmethod
+    def is_panel_participant(by: Principal, rec: Recruitment) -> bool:
+        return by.has("participant") and rec.on_panel(by.sub)
+
+    def visible(self, by: Principal, rid: UUID) -> Recruitment:
+        """The recruitment if the caller may see it; otherwise "not found" (do not confirm it exists)."""
+        rec = self.recruitment(rid)
+        if self.is_staff_of(by, rec) or self.is_panel_participant(by, rec):
+            return rec
+        raise NotFound(f"no recruitment with id {rid}")
+
+    def staff_only(self, by: Principal, rid: UUID) -> Recruitment:
+        rec = self.visible(by, rid)
+        if not self.is_staff_of(by, rec):
+            raise Forbidden("only staff of the recruitment's department may do this")
+        return rec
+
+    def member_of(self, by: Principal, rec: Recruitment) -> dict[str, str]:
+        """The caller as a panel member: a participant on the panel, or staff of the department."""
+        if self.is_panel_participant(by, rec):
+            return by.actor("participant")
+        if self.is_staff_of(by, rec):
+            return by.actor("hiring_manager" if by.has("hiring_manager") else by.role)
+        raise Forbidden("you are not on this recruitment's panel")
+
+    # -- opening -------------------------------------------------------------------------
+    def open_recruitment(
+        self,
+        by: Principal,
+        *,
+        department: str,
+        unit: str,
+        position: str,
+        hiring_manager: str,
+        interview_format: str,
+        planned: dict[str, Any],
+        scorecard: list[dict[str, str]],
+        needs: dict[str, Any],
+        coordinator: str | None = None,
+    ) -> UUID:
+        by.check_department(department)
+        Recruitment.check_scorecard(scorecard)
+        rid = uuid4()
+        rec = Recruitment(
+            id=rid,
+            unit=unit,
+            position=position,
+            hiring_manager=hiring_manager,
+            coordinator=coordinator or by.sub,
+            interview_format=interview_format,
+            planned={k: (v.isoformat() if isinstance(v, date) else v) for k, v in planned.items()},
+            scorecard=scorecard,
+            needs=needs,
+            actor=by.actor(),
+            department=department,
+        )
+        self.save(rec)
+        return rid
+
+    def recruitment_ids(self) -> list[UUID]:
+        """Every recruitment, from the notification log (opening events only)."""
+        opened: Any = Recruitment
+        topic = get_topic(opened.Opened)
+        ids: list[UUID] = []
+        after = 0
+        while True:
+            page = self.recorder.select_notifications(
+                start=after, limit=500, topics=[topic], inclusive_of_start=False
+            )
+            if not page:
+                return ids
+            ids.extend(UUID(str(n.originator_id)) for n in page)
+            after = page[-1].id
+
+    def list_visible(self, by: Principal) -> list[dict[str, Any]]:
+        out = []
+        for rid in self.recruitment_ids():
+            rec = self.recruitment(rid)
+            if self.is_staff_of(by, rec) or self.is_panel_participant(by, rec):
+                out.append(self.overview(rec))
+        return out
+
+    @staticmethod
+    def overview(rec: Recruitment) -> dict[str, Any]:
+        return {
+            "id": str(rec.id),
+            "department": rec.department,
+            "unit": rec.unit,
+            "position": rec.position,
+            "stage": rec.stage,
+            "interview_format": rec.interview_format,
+            "hiring_manager": rec.hiring_manager,
+            "coordinator": rec.coordinator,
+            "planned": rec.planned,
+            "scorecard": rec.scorecard,
+            "needs": rec.needs,
+            "panel": rec.panel,
+            "advert_version": rec.advert_version,
+            "candidates": len(rec.candidates),
+            "version": rec.version,
+        }
+
+    def view(self, by: Principal, rid: UUID) -> dict[str, Any]:
+        rec = self.visible(by, rid)
+        out = self.overview(rec)
+        out["job_description"] = rec.job_description
+        out["advert"] = rec.advert
+        out["published_advert"] = rec.published_advert
+        out["closed"] = rec.closed
+        if self.is_staff_of(by, rec):
+            out["decision"] = rec.decision
+        return out
+
+    # -- job description and advert -------------------------------------------------------
+    def contribute(self, by: Principal, rid: UUID, kind: str, text: str) -> str:
+        rec = self.visible(by, rid)
+        actor = self.member_of(by, rec)
+        cid = str(uuid4())
+        if kind == "job_description":
+            rec.contribute_job_description(cid, text, actor["role"], actor)
+        else:
+            rec.contribute_advert(cid, text, actor["role"], actor)
+        self.save(rec)
+        return cid
+
+    def publish_advert(self, by: Principal, rid: UUID, text: str) -> int:
+        rec = self.staff_only(by, rid)
+        version = rec.publish_advert(text, hashlib.sha256(text.encode("utf-8")).hexdigest(), by.actor())
+        self.save(rec)
+        return version
+
+    # -- applications ------------------------------------------------------------------------
+    def receive_application(
+        self,
+        by: Principal,
+        rid: UUID,
+        *,
+        ats_ref: str,
+        name: str | None,
+        email: str | None,
+        phone: str | None,
+        protected_identity: bool,
+    ) -> str:
+        rec = self.staff_only(by, rid)
+        candidate_id = str(uuid4())
+        if protected_identity:
+            personal = None  # protected identity: no name or contact stored here at all
+        else:
+            if not name:
+                raise InvalidInput(
+                    "a name is needed unless the candidate has protected identity", field="name"
+                )
+            rec.check_undecided("receiving applications")  # before a key is created for nothing
+            personal = self.vault.encrypt(candidate_id, {"name": name, "email": email, "phone": phone})
+        rec.receive_application(candidate_id, ats_ref, personal, protected_identity, by.actor())
+        self.save(rec)
+        return candidate_id
+
+    def candidates(self, by: Principal, rid: UUID) -> list[dict[str, Any]]:
+        """Candidates as the caller may see them: staff get contact data, panel participants a name."""
+        rec = self.visible(by, rid)
+        staff = self.is_staff_of(by, rec)
+        out = []
+        for cid, c in rec.candidates.items():
+            personal = self.vault.decrypt_or(cid, c["personal"], erased=None) if c["personal"] else None
+            item: dict[str, Any] = {
+                "id": cid,
+                "protected_identity": c["protected_identity"],
+                "erased": c["shredded"],
+                "name": personal["name"] if personal else None,
+            }
+            if staff:
+                item["ats_ref"] = c["ats_ref"]
+                item["email"] = personal["email"] if personal else None
+                item["phone"] = personal["phone"] if personal else None
+            out.append(item)
+        return out
+
+    def assess_application(
+        self, by: Principal, rid: UUID, candidate_id: str, shortlist: str, motivation: str
+    ) -> None:
+        rec = self.visible(by, rid)
+        member = self.member_of(by, rec)
+        rec.candidate(candidate_id)
+        rec.check_undecided("assessing applications")
+        token = self.vault.encrypt(candidate_id, motivation)
+        rec.assess_application(candidate_id, member, shortlist, token, member)
+        self.save(rec)
+
+    # -- panel (from matching.events) --------------------------------------------------------
+    def learn_panel(
+        self, recruitment_id: str, members: list[str], source_event_id: str, actor: dict[str, str]
+    ) -> bool:
+        """Apply a panel from matching. Idempotent per source event."""
+        rec = self.recruitment(UUID(recruitment_id))
+        changed = rec.learn_panel(list(members), source_event_id, actor)
+        if changed:
+            self.save(rec)
+        return changed
+
+    def declare_conflict(self, by: Principal, rid: UUID, candidate_id: str, has_conflict: bool) -> None:
+        rec = self.visible(by, rid)
+        member = self.member_of(by, rec)
+        rec.declare_conflict(candidate_id, member, has_conflict, member)
+        self.save(rec)
+
+    # -- scores --------------------------------------------------------------------------------
+    def score(
+        self,
+        by: Principal,
+        rid: UUID,
+        candidate_id: str,
+        scores: dict[str, int],
+        recommendation: str,
+        comment: str | None,
+    ) -> None:
+        rec = self.visible(by, rid)
+        member = self.member_of(by, rec)
+        rec.candidate(candidate_id)
+        token = self.vault.encrypt(candidate_id, comment) if comment else None
+        rec.score_interview(candidate_id, member, scores, recommendation, token, member)
+        self.save(rec)
+
+    def amend_score(
+        self,
+        by: Principal,
+        rid: UUID,
+        candidate_id: str,
+        scores: dict[str, int],
+        recommendation: str,
+        reason: str,
+    ) -> None:
+        rec = self.visible(by, rid)
+        member = self.member_of(by, rec)
+        rec.amend_score(candidate_id, member, scores, recommendation, reason, member)
+        self.save(rec)
+
+    def may_see_all_scores(self, by: Principal, rec: Recruitment, candidate_id: str) -> bool:
+        """Anyone interviewing this candidate sees the others' scores only after submitting their own."""
+        candidate = rec.candidate(candidate_id)
+        interviewing = by.sub in candidate["conflicts"] or self.is_panel_participant(by, rec)
+        return not interviewing or by.sub in candidate["scores"]
+
+    def scores(self, by: Principal, rid: UUID, candidate_id: str) -> dict[str, Any]:
+        rec = self.visible(by, rid)
+        candidate = rec.candidate(candidate_id)
+        see_all = self.may_see_all_scores(by, rec, candidate_id)
+        out = []
+        for member_id, s in candidate["scores"].items():
+            if not see_all and member_id != by.sub:
+                continue
+            out.append(
+                {
+                    "member": {"id": member_id, "role": s["role"]},
+                    "scores": s["scores"],
+                    "recommendation": s["recommendation"],
+                    "comment": self.vault.decrypt_or(candidate_id, s["comment"], erased=None),
+                    "amendments": [
+                        {"previous": a["previous"], "reason": a["reason"]} for a in s["amendments"]
+                    ],
+                }
+            )
+        return {"candidate_id": candidate_id, "others_hidden": not see_all, "scores": out}
+
+    def summary(self, by: Principal, rid: UUID, candidate_id: str) -> dict[str, Any]:
+        rec = self.visible(by, rid)
+        if not self.may_see_all_scores(by, rec, candidate_id):
+            if by.sub in rec.recused(candidate_id):
+                raise Forbidden("you are recused from this candidate and do not see the panel's scores")
+            raise Forbidden("submit your own score for this candidate before you see the others'")
+        result = rec.summary(candidate_id)
+        result["candidate_id"] = candidate_id
+        result["interview_format"] = rec.interview_format
+        return result
+
+    def influence(self, by: Principal, rid: UUID, db: Database) -> list[dict[str, Any]]:
+        """The decision-influence record (from the read model fed by recruitments.events): every
+        person whose input reached the decision, with time, event id and hash. Staff and auditors."""
+        rec = self.recruitment(rid)
+        if not (by.has(*STAFF, "auditor") and by.can_see_department(rec.department)):
+            raise NotFound(f"no recruitment with id {rid}")
+        return DecisionInfluence.influence(db, str(rid))
+
+    # -- decision, outcome, close ---------------------------------------------------------------
+    def decide(
+        self,
+        by: Principal,
+        rid: UUID,
+        candidate_id: str,
+        motivation: str,
+        deviation_reason: str | None,
+        on: date | None = None,
+    ) -> dict[str, Any]:
+        rec = self.staff_only(by, rid)
+        rec.decide(
+            candidate_id,
+            motivation,
+            deviation_reason,
+            (on or today()).isoformat(),
+            by.actor("hiring_manager") if by.has("hiring_manager") else by.actor(),
+        )
+        self.save(rec)
+        assert rec.decision is not None
+        return {k: v for k, v in rec.decision.items() if k != "by"}
+
+    def share_outcome(self, by: Principal, rid: UUID) -> list[str]:
+        rec = self.staff_only(by, rid)
+        shared = rec.share_outcome(by.actor())
+        self.save(rec)
+        return shared
+
+    def outcome(self, by: Principal, rid: UUID) -> dict[str, Any]:
+        """What the panel's input led to: for staff, and for participants once it is shared."""
+        rec = self.visible(by, rid)
+        staff = self.is_staff_of(by, rec)
+        if not staff and (rec.outcome_shared_with is None or by.sub not in rec.outcome_shared_with):
+            raise Conflict("the outcome has not been shared with you yet")
+        if rec.decision is None:
+            raise Conflict("no hiring decision yet")
+        d = rec.decision
+        return {
+            "candidate_id": d["candidate_id"],
+            "motivation": d["motivation"],
+            "participants_recommendation": d["participants_recommendation"],
+            "against_participants": d["against_participants"],
+            "deviation_reason": d["deviation_reason"],
+            "decided_on": d["decided_on"],
+            "shared_with": rec.outcome_shared_with,
+        }
+
+    def close_recruitment(
+        self, by: Principal, rid: UUID, outcome: str, reason: str | None, on: date | None = None
+    ) -> None:
+        rec = self.staff_only(by, rid)
+        rec.close(outcome, reason, (on or today()).isoformat(), by.actor())
+        self.save(rec)
+
+    # -- feedback and follow-up ------------------------------------------------------------------
+    def manager_feedback(self, by: Principal, rid: UUID, rating: int, text: str) -> None:
+        rec = self.staff_only(by, rid)
+        rec.give_manager_feedback(
+            rating, text, by.actor("hiring_manager") if by.has("hiring_manager") else by.actor()
+        )
+        self.save(rec)
+
+    def participant_feedback(self, by: Principal, rid: UUID, rating: int, text: str) -> None:
+        rec = self.visible(by, rid)
+        if not self.is_panel_participant(by, rec):
+            raise Forbidden("only the panel's participants give this feedback")
+        rec.give_participant_feedback(by.sub, rating, text, by.actor("participant"))
+        self.save(rec)
+
+    def follow_up(
+        self, by: Principal, rid: UUID, months: int, still_employed: bool, motivation_rating: int | None
+    ) -> None:
+        rec = self.staff_only(by, rid)
+        rec.follow_up_hire(months, still_employed, motivation_rating, by.actor())
+        self.save(rec)
+
+    def feedback(self, by: Principal, rid: UUID) -> dict[str, Any]:
+        rec = self.staff_only(by, rid)
+        return {
+            "manager": rec.manager_feedback,
+            "participants": rec.participant_feedback,
+            "follow_ups": rec.follow_ups,
+        }
+
+    # -- Discrimination Act 2:4 ------------------------------------------------------------------
+    def merits_extract(self, by: Principal, rid: UUID, candidate_id: str) -> dict[str, Any]:
+        """The merits recorded for those interviewed and for the hire, for a rejected applicant,
+        without any other applicant's personal data (they appear as numbered applicants)."""
+        rec = self.staff_only(by, rid)
+        rec.check_decided("the merits extract")
+        rec.candidate(candidate_id)
+        hired = rec.hired_candidate()
+        if candidate_id == hired:
+            raise Conflict("this applicant was hired; the extract is for rejected applicants")
+        labels = {"attributes": {a["key"]: a["label"] for a in rec.scorecard}}
+        interviewed = []
+        number = 0
+        for cid, c in rec.candidates.items():
+            if not c["scores"] and cid != hired:
+                continue
+            summary = rec.summary(cid)
+            if cid == candidate_id:
+                label = "you"
+            else:
+                number += 1
+                label = f"applicant {number}"
+            interviewed.append(
+                {
+                    "applicant": label,
+                    "hired": cid == hired,
+                    "merits": {
+                        role: {"averages": g["averages"], "recommendation": g["recommendation"]}
+                        for role, g in summary["by_role"].items()
+                    },
+                }
+            )
+        assert rec.decision is not None
+        return {
+            "recruitment": {"position": rec.position, "unit": rec.unit, "department": rec.department},
+            "legal_basis": "diskrimineringslagen (2008:567) 2 kap. 4 §",
+            "requested_by": candidate_id,
+            "scorecard": labels,
+            "interviewed_or_hired": interviewed,
+            "decision": {"decided_on": rec.decision["decided_on"], "motivation": rec.decision["motivation"]},
+        }
+
+    # -- retention -------------------------------------------------------------------------------
+    def place_legal_hold(self, by: Principal, rid: UUID, candidate_id: str, reason: str) -> None:
+        rec = self.staff_only(by, rid)
+        rec.place_legal_hold(candidate_id or ALL_CANDIDATES, reason, by.actor())
+        self.save(rec)
+
+    def release_legal_hold(self, by: Principal, rid: UUID, candidate_id: str) -> None:
+        rec = self.staff_only(by, rid)
+        rec.release_legal_hold(candidate_id or ALL_CANDIDATES, by.actor())
+        self.save(rec)
+
+    def run_retention(self, on: date | None = None) -> list[str]:
+        """Crypto-shred non-hired candidates whose retention period since the decision has run out,
+        unless a legal hold exists. Returns the shredded candidate ids."""
+        on = on or today()
+        years = self.settings.retention_years_candidates
+        basis = RETENTION_BASIS.format(years=years)
+        shredded: list[str] = []
+        for rid in self.recruitment_ids():
+            rec = self.recruitment(rid)
+            start = rec.retention_start()
+            if start is None or add_years(date.fromisoformat(start), years) > on:
+                continue
+            due = rec.due_for_shredding()
+            for cid in due:
+                self.vault.destroy(cid, basis)
+                rec.record_shredding(cid, basis, SYSTEM)
+                shredded.append(cid)
+            if due:
+                self.save(rec)
+                log.info("candidate data shredded", extra={"recruitment": str(rid), "count": len(due)})
+        return shredded

@@ -1,0 +1,652 @@
+"""The recruitment domain: one ``Recruitment`` aggregate per hiring process. No I/O here.
+
+A recruitment moves from drafting (job description, advert) through applications, panel,
+conflict declarations and structured interview scores to the hiring manager's decision, the
+outcome shared with the panel, closing, and the effect-goal feedback and hire follow-up.
+Every command checks that it fits the current stage and raises a named domain error when not.
+
+Every event carries ``actor`` ({id, role}, pseudonymous) and ``department``. Personal data
+about candidates arrives here already encrypted (vault tokens under the candidate's own key).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
+
+Actor = dict[str, str]
+
+MOTIVATION_KEY = "motivation_user_participation"
+SCALE = (1, 5)
+RECOMMENDATIONS = ("hire", "maybe", "no_hire")
+SHORTLIST = ("yes", "no", "maybe")
+FORMATS = ("joint", "split")
+ALL_CANDIDATES = "*"
+
+
+class RecruitmentClosedError(Conflict):
+    """The recruitment is closed: nothing in it can change any more."""
+
+
+def role_group(role: str) -> str:
+    """Participants (service users) versus staff, for the "who said what" view."""
+    return "participant" if role == "participant" else "staff"
+
+
+def majority(recommendations: list[str]) -> str | None:
+    """The most common recommendation; ``split`` on a tie; ``None`` when nobody said anything."""
+    if not recommendations:
+        return None
+    counts = Counter(recommendations).most_common()
+    if len(counts) > 1 and counts[0][1] == counts[1][1]:
+        return "split"
+    return counts[0][0]
+
+
+def who_said_what(
+    scorecard: list[str], entries: list[dict[str, Any]], recused: list[str] | None = None
+) -> dict[str, Any]:
+    """The analysis view of one candidate, from the members' effective scores.
+
+    ``entries``: ``{member_id, role, scores, recommendation, amended}`` per scoring member.
+    The same function serves the live aggregate and any projection rebuilt from Kafka, so the
+    decision-influence data is reproducible from the event log alone.
+    """
+    groups: dict[str, dict[str, Any]] = {}
+    for group in ("participant", "staff"):
+        members = [e for e in entries if role_group(e["role"]) == group]
+        averages = {
+            key: round(sum(int(e["scores"][key]) for e in members) / len(members), 2) if members else None
+            for key in scorecard
+        }
+        recs = [e["recommendation"] for e in members]
+        groups[group] = {
+            "count": len(members),
+            "averages": averages,
+            "recommendations": {r: recs.count(r) for r in RECOMMENDATIONS},
+            "recommendation": majority(recs),
+        }
+    p, s = groups["participant"], groups["staff"]
+    disagreements = []
+    for key in scorecard:
+        pa, sa = p["averages"][key], s["averages"][key]
+        if pa is not None and sa is not None and abs(pa - sa) >= 1:
+            disagreements.append({"attribute": key, "participants": pa, "staff": sa})
+    agree = None
+    if p["recommendation"] is not None and s["recommendation"] is not None:
+        agree = p["recommendation"] == s["recommendation"]
+    return {
+        "members": sorted(
+            (
+                {
+                    "member_id": e["member_id"],
+                    "role": e["role"],
+                    "group": role_group(e["role"]),
+                    "scores": {k: int(v) for k, v in e["scores"].items()},
+                    "recommendation": e["recommendation"],
+                    "amended": bool(e["amended"]),
+                }
+                for e in entries
+            ),
+            key=lambda m: (m["group"], m["member_id"]),
+        ),
+        "recused": sorted(recused or []),
+        "by_role": groups,
+        "participants_recommendation": p["recommendation"],
+        "staff_recommendation": s["recommendation"],
+        "recommendations_agree": agree,
+        "disagreements": disagreements,
+    }
+
+
+class Recruitment(Aggregate):
+    """One recruitment, from the first job-description draft to the hire's follow-up."""
+
+    @event("Opened")
+    def __init__(
+        self,
+        id: UUID,
+        unit: str,
+        position: str,
+        hiring_manager: str,
+        coordinator: str,
+        interview_format: str,
+        planned: dict[str, Any],
+        scorecard: list[dict[str, str]],
+        needs: dict[str, Any],
+        actor: Actor,
+        department: str | None,
+    ) -> None:
+        self._id = id
+        self.department = department
+        self.unit = unit
+        self.position = position
+        self.hiring_manager = hiring_manager
+        self.coordinator = coordinator
+        self.interview_format = interview_format
+        self.planned = dict(planned)
+        self.scorecard = [dict(a) for a in scorecard]
+        self.needs = dict(needs)
+        self.job_description: list[dict[str, Any]] = []
+        self.advert: list[dict[str, Any]] = []
+        self.advert_version = 0
+        self.published_advert: dict[str, Any] | None = None
+        self.candidates: dict[str, dict[str, Any]] = {}
+        self.panel: list[str] = []
+        self.panel_sources: list[str] = []
+        self.decision: dict[str, Any] | None = None
+        self.outcome_shared_with: list[str] | None = None
+        self.closed: dict[str, Any] | None = None
+        self.manager_feedback: dict[str, Any] | None = None
+        self.participant_feedback: dict[str, dict[str, Any]] = {}
+        self.follow_ups: dict[str, dict[str, Any]] = {}
+        self.legal_holds: dict[str, str] = {}
+
+    # -- validation on opening ---------------------------------------------------
+    @staticmethod
+    def check_scorecard(scorecard: list[dict[str, str]]) -> None:
+        """3-6 focus attributes, unique keys, always including motivation for user participation."""
+        if not 3 <= len(scorecard) <= 6:
+            raise InvalidInput("a scorecard has 3 to 6 focus attributes", field="scorecard")
+        keys = [a["key"] for a in scorecard]
+        if len(set(keys)) != len(keys):
+            raise InvalidInput("focus attribute keys must be unique", field="scorecard")
+        if MOTIVATION_KEY not in keys:
+            raise InvalidInput(
+                f"the scorecard must include {MOTIVATION_KEY!r} (motivation for working with user "
+                "participation, effect goal 1)",
+                field="scorecard",
+            )
+
+    # -- reading -------------------------------------------------------------------
+    @property
+    def stage(self) -> str:
+        if self.closed is not None:
+            return "closed"
+        if self.decision is not None:
+            return "decided"
+        if self.panel:
+            return "interviewing"
+        if self.advert_version:
+            return "advertised"
+        return "drafting"
+
+    @property
+    def scorecard_keys(self) -> list[str]:
+        return [a["key"] for a in self.scorecard]
+
+    def candidate(self, candidate_id: str) -> dict[str, Any]:
+        try:
+            return self.candidates[candidate_id]
+        except KeyError:
+            raise NotFound(f"no candidate {candidate_id} in this recruitment", field="candidate_id") from None
+
+    def on_panel(self, participant_id: str) -> bool:
+        return participant_id in self.panel
+
+    def has_scored(self, candidate_id: str, member_id: str) -> bool:
+        return member_id in self.candidate(candidate_id)["scores"]
+
+    def score_entries(self, candidate_id: str) -> list[dict[str, Any]]:
+        return [
+            {
+                "member_id": m,
+                "role": s["role"],
+                "scores": s["scores"],
+                "recommendation": s["recommendation"],
+                "amended": bool(s["amendments"]),
+            }
+            for m, s in self.candidate(candidate_id)["scores"].items()
+        ]
+
+    def recused(self, candidate_id: str) -> list[str]:
+        return [m for m, d in self.candidate(candidate_id)["conflicts"].items() if d["recused"]]
+
+    def summary(self, candidate_id: str) -> dict[str, Any]:
+        """Who said what about one candidate."""
+        return who_said_what(
+            self.scorecard_keys, self.score_entries(candidate_id), self.recused(candidate_id)
+        )
+
+    def hired_candidate(self) -> str | None:
+        return None if self.decision is None else str(self.decision["candidate_id"])
+
+    # -- stage checks ----------------------------------------------------------
+    def check_open(self) -> None:
+        if self.closed is not None:
+            raise RecruitmentClosedError(
+                f"the recruitment is closed ({self.closed['outcome']}); it can no longer be changed"
+            )
+
+    def check_undecided(self, what: str) -> None:
+        self.check_open()
+        if self.decision is not None:
+            raise Conflict(f"the hiring decision is made; {what} is no longer possible")
+
+    def check_decided(self, what: str) -> None:
+        if self.decision is None:
+            raise Conflict(f"{what} needs the hiring decision first")
+
+    def check_panel(self) -> None:
+        if not self.panel:
+            raise Conflict("the panel is not assigned yet (it comes from matching)")
+
+    def check_hiring_manager(self, actor: Actor) -> None:
+        if actor["role"] != "hiring_manager" or actor["id"] != self.hiring_manager:
+            raise Forbidden("only this recruitment's hiring manager may do this")
+
+    def check_scores(self, scores: dict[str, int]) -> None:
+        if sorted(scores) != sorted(self.scorecard_keys):
+            raise InvalidInput(
+                f"score exactly the focus attributes {', '.join(self.scorecard_keys)}", field="scores"
+            )
+        for key, value in scores.items():
+            if not SCALE[0] <= int(value) <= SCALE[1]:
+                raise InvalidInput(f"{key}: scores are on a {SCALE[0]}-{SCALE[1]} scale", field="scores")
+
+    # -- job description and advert --------------------------------------------
+    def contribute_job_description(
+        self, contribution_id: str, text: str, contributor_role: str, actor: Actor
+    ) -> None:
+        self.check_undecided("writing the job description")
+        if self.advert_version:
+            raise Conflict("the advert is published; the job description is settled")
+        self._job_description_contributed(contribution_id, text, contributor_role, actor, self.department)
+
+    @event("JobDescriptionContributed")
+    def _job_description_contributed(
+        self, contribution_id: str, text: str, contributor_role: str, actor: Actor, department: str | None
+    ) -> None:
+        self.job_description.append({"contribution_id": contribution_id, "text": text, "by": dict(actor)})
+
+    def contribute_advert(self, contribution_id: str, text: str, contributor_role: str, actor: Actor) -> None:
+        self.check_undecided("changing the advert")
+        self._advert_contributed(contribution_id, text, contributor_role, actor, self.department)
+
+    @event("AdvertContributed")
+    def _advert_contributed(
+        self, contribution_id: str, text: str, contributor_role: str, actor: Actor, department: str | None
+    ) -> None:
+        self.advert.append({"contribution_id": contribution_id, "text": text, "by": dict(actor)})
+
+    def publish_advert(self, text: str, text_hash: str, actor: Actor) -> int:
+        self.check_undecided("publishing the advert")
+        version = self.advert_version + 1
+        self._advert_published(version, text, text_hash, actor, self.department)
+        return version
+
+    @event("AdvertPublished")
+    def _advert_published(
+        self, version: int, text: str, text_hash: str, actor: Actor, department: str | None
+    ) -> None:
+        self.advert_version = version
+        self.published_advert = {"version": version, "text": text, "text_hash": text_hash}
+
+    # -- applications -------------------------------------------------------------
+    def receive_application(
+        self, candidate_id: str, ats_ref: str, personal: str | None, protected_identity: bool, actor: Actor
+    ) -> None:
+        self.check_undecided("receiving applications")
+        if not self.advert_version:
+            raise Conflict("applications arrive only after the advert is published")
+        if any(c["ats_ref"] == ats_ref for c in self.candidates.values()):
+            raise Conflict(f"application {ats_ref!r} is already received", field="ats_ref")
+        self._application_received(
+            candidate_id, ats_ref, personal, protected_identity, actor, self.department
+        )
+
+    @event("ApplicationReceived")
+    def _application_received(
+        self,
+        candidate_id: str,
+        ats_ref: str,
+        personal: str | None,
+        protected_identity: bool,
+        actor: Actor,
+        department: str | None,
+    ) -> None:
+        self.candidates[candidate_id] = {
+            "ats_ref": ats_ref,
+            "personal": personal,
+            "protected_identity": protected_identity,
+            "assessments": {},
+            "conflicts": {},
+            "scores": {},
+            "shredded": False,
+        }
+
+    def assess_application(
+        self, candidate_id: str, assessor: Actor, shortlist: str, motivation: str, actor: Actor
+    ) -> None:
+        self.check_undecided("assessing applications")
+        if assessor["id"] in self.candidate(candidate_id)["assessments"]:
+            raise Conflict("you have already assessed this application")
+        self._application_assessed(candidate_id, assessor, shortlist, motivation, actor, self.department)
+
+    @event("ApplicationAssessed")
+    def _application_assessed(
+        self,
+        candidate_id: str,
+        assessor: Actor,
+        shortlist: str,
+        motivation: str,
+        actor: Actor,
+        department: str | None,
+    ) -> None:
+        self.candidates[candidate_id]["assessments"][assessor["id"]] = {
+            "role": assessor["role"],
+            "shortlist": shortlist,
+            "motivation": motivation,
+        }
+
+    # -- panel -----------------------------------------------------------------------
+    def learn_panel(self, members: list[str], source_event_id: str, actor: Actor) -> bool:
+        """Take the panel matching assigned. Returns False when this event was already applied."""
+        if source_event_id in self.panel_sources:
+            return False
+        self.check_undecided("changing the panel")
+        self._panel_learned([{"participant_id": m} for m in members], source_event_id, actor, self.department)
+        return True
+
+    @event("PanelLearned")
+    def _panel_learned(
+        self, members: list[dict[str, str]], source_event_id: str, actor: Actor, department: str | None
+    ) -> None:
+        self.panel = [m["participant_id"] for m in members]
+        self.panel_sources.append(source_event_id)
+
+    def declare_conflict(self, candidate_id: str, member: Actor, has_conflict: bool, actor: Actor) -> None:
+        self.check_undecided("declaring conflicts of interest")
+        self.check_panel()
+        candidate = self.candidate(candidate_id)
+        if member["id"] in candidate["conflicts"]:
+            raise Conflict("you have already declared for this candidate")
+        self._conflict_declared(
+            candidate_id, member["id"], member["role"], has_conflict, has_conflict, actor, self.department
+        )
+
+    @event("ConflictDeclared")
+    def _conflict_declared(
+        self,
+        candidate_id: str,
+        member_id: str,
+        member_role: str,
+        has_conflict: bool,
+        recused: bool,
+        actor: Actor,
+        department: str | None,
+    ) -> None:
+        self.candidates[candidate_id]["conflicts"][member_id] = {
+            "role": member_role,
+            "has_conflict": has_conflict,
+            "recused": recused,
+        }
+
+    # -- scores ------------------------------------------------------------------------
+    def score_interview(
+        self,
+        candidate_id: str,
+        member: Actor,
+        scores: dict[str, int],
+        recommendation: str,
+        comment: str | None,
+        actor: Actor,
+    ) -> None:
+        self.check_undecided("scoring")
+        self.check_panel()
+        candidate = self.candidate(candidate_id)
+        declared = candidate["conflicts"].get(member["id"])
+        if declared is None:
+            raise Conflict("declare any conflict of interest for this candidate before scoring")
+        if declared["recused"]:
+            raise Conflict("you are recused from this candidate (declared conflict of interest)")
+        if member["id"] in candidate["scores"]:
+            raise Conflict("you have already scored this candidate; amend the score with a reason")
+        self.check_scores(scores)
+        self._interview_scored(candidate_id, member, scores, recommendation, comment, actor, self.department)
+
+    @event("InterviewScored")
+    def _interview_scored(
+        self,
+        candidate_id: str,
+        member: Actor,
+        scores: dict[str, int],
+        recommendation: str,
+        comment: str | None,
+        actor: Actor,
+        department: str | None,
+    ) -> None:
+        self.candidates[candidate_id]["scores"][member["id"]] = {
+            "role": member["role"],
+            "scores": dict(scores),
+            "recommendation": recommendation,
+            "comment": comment,
+            "amendments": [],
+        }
+
+    def amend_score(
+        self,
+        candidate_id: str,
+        member: Actor,
+        scores: dict[str, int],
+        recommendation: str,
+        reason: str,
+        actor: Actor,
+    ) -> None:
+        self.check_undecided("amending scores")
+        if member["id"] not in self.candidate(candidate_id)["scores"]:
+            raise Conflict("there is no score of yours to amend for this candidate")
+        if not reason.strip():
+            raise InvalidInput("an amended score needs a reason", field="reason")
+        self.check_scores(scores)
+        self._score_amended(candidate_id, member, scores, recommendation, reason, actor, self.department)
+
+    @event("ScoreAmended")
+    def _score_amended(
+        self,
+        candidate_id: str,
+        member: Actor,
+        scores: dict[str, int],
+        recommendation: str,
+        reason: str,
+        actor: Actor,
+        department: str | None,
+    ) -> None:
+        entry = self.candidates[candidate_id]["scores"][member["id"]]
+        entry["amendments"].append({"previous": entry["scores"], "reason": reason})
+        entry["scores"] = dict(scores)
+        entry["recommendation"] = recommendation
+
+    # -- decision and outcome ------------------------------------------------------------
+    def decide(
+        self, candidate_id: str, motivation: str, deviation_reason: str | None, decided_on: str, actor: Actor
+    ) -> None:
+        self.check_open()
+        self.check_hiring_manager(actor)
+        if self.decision is not None:
+            raise Conflict("the hiring decision is already made")
+        if not self.candidate(candidate_id)["scores"]:
+            raise Conflict("no interview scores for this candidate yet; a decision comes after the scores")
+        participants = self.summary(candidate_id)["participants_recommendation"]
+        against = participants is not None and participants != "hire"
+        if against and not (deviation_reason or "").strip():
+            raise InvalidInput(
+                f"the panel's participants recommended {participants!r}; a decision against them must say "
+                "why in deviation_reason",
+                field="deviation_reason",
+            )
+        self._decision_made(
+            candidate_id,
+            motivation,
+            participants,
+            against,
+            (deviation_reason or None) if against else None,
+            decided_on,
+            actor,
+            self.department,
+        )
+
+    @event("HiringDecisionMade")
+    def _decision_made(
+        self,
+        candidate_id: str,
+        motivation: str,
+        participants_recommendation: str | None,
+        against_participants: bool,
+        deviation_reason: str | None,
+        decided_on: str,
+        actor: Actor,
+        department: str | None,
+    ) -> None:
+        self.decision = {
+            "candidate_id": candidate_id,
+            "motivation": motivation,
+            "participants_recommendation": participants_recommendation,
+            "against_participants": against_participants,
+            "deviation_reason": deviation_reason,
+            "decided_on": decided_on,
+            "by": dict(actor),
+        }
+
+    def share_outcome(self, actor: Actor) -> list[str]:
+        self.check_open()
+        self.check_decided("sharing the outcome")
+        if self.outcome_shared_with is not None:
+            raise Conflict("the outcome is already shared with the panel")
+        assert self.decision is not None
+        shared_with = list(self.panel)
+        self._outcome_shared(self.decision["candidate_id"], shared_with, actor, self.department)
+        return shared_with
+
+    @event("OutcomeShared")
+    def _outcome_shared(
+        self, candidate_id: str, shared_with: list[str], actor: Actor, department: str | None
+    ) -> None:
+        self.outcome_shared_with = list(shared_with)
+
+    def close(self, outcome: str, reason: str | None, closed_on: str, actor: Actor) -> None:
+        self.check_open()
+        if outcome == "filled":
+            self.check_decided("closing as filled")
+            if self.outcome_shared_with is None:
+                raise Conflict("share the outcome with the panel before closing")
+        elif not (reason or "").strip():
+            raise InvalidInput("a cancelled recruitment needs a reason", field="reason")
+        self._closed(outcome, reason, closed_on, actor, self.department)
+
+    @event("RecruitmentClosed")
+    def _closed(
+        self, outcome: str, reason: str | None, closed_on: str, actor: Actor, department: str | None
+    ) -> None:
+        self.closed = {"outcome": outcome, "reason": reason, "closed_on": closed_on}
+
+    # -- effect-goal feedback --------------------------------------------------------------
+    def give_manager_feedback(self, rating: int, text: str, actor: Actor) -> None:
+        self.check_hiring_manager(actor)
+        self.check_decided("manager feedback")
+        if self.manager_feedback is not None:
+            raise Conflict("the manager's feedback is already given")
+        self._manager_feedback_given(rating, text, actor, self.department)
+
+    @event("ManagerFeedbackGiven")
+    def _manager_feedback_given(self, rating: int, text: str, actor: Actor, department: str | None) -> None:
+        self.manager_feedback = {"rating": rating, "text": text}
+
+    def give_participant_feedback(self, participant_id: str, rating: int, text: str, actor: Actor) -> None:
+        if self.outcome_shared_with is None or participant_id not in self.outcome_shared_with:
+            raise Conflict("feedback comes after the outcome is shared with you")
+        if participant_id in self.participant_feedback:
+            raise Conflict("you have already given your feedback")
+        self._participant_feedback_given(participant_id, rating, text, actor, self.department)
+
+    @event("ParticipantFeedbackGiven")
+    def _participant_feedback_given(
+        self, participant_id: str, rating: int, text: str, actor: Actor, department: str | None
+    ) -> None:
+        self.participant_feedback[participant_id] = {"rating": rating, "text": text}
+
+    def follow_up_hire(
+        self, months: int, still_employed: bool, motivation_rating: int | None, actor: Actor
+    ) -> None:
+        self.check_decided("a hire follow-up")
+        key = str(months)
+        if key in self.follow_ups:
+            raise Conflict(f"the {months}-month follow-up is already recorded")
+        if months == 12 and "6" not in self.follow_ups:
+            raise Conflict("record the 6-month follow-up first")
+        self._hire_followed_up(
+            str(self.hired_candidate()), months, still_employed, motivation_rating, actor, self.department
+        )
+
+    @event("HireFollowedUp")
+    def _hire_followed_up(
+        self,
+        candidate_id: str,
+        months: int,
+        still_employed: bool,
+        motivation_rating: int | None,
+        actor: Actor,
+        department: str | None,
+    ) -> None:
+        self.follow_ups[str(months)] = {
+            "still_employed": still_employed,
+            "motivation_rating": motivation_rating,
+        }
+
+    # -- retention ---------------------------------------------------------------------------
+    def place_legal_hold(self, candidate_id: str, reason: str, actor: Actor) -> None:
+        if candidate_id != ALL_CANDIDATES:
+            self.candidate(candidate_id)
+        if candidate_id in self.legal_holds:
+            raise Conflict("a legal hold already exists for this candidate")
+        self._legal_hold_placed(candidate_id, reason, actor, self.department)
+
+    @event("LegalHoldPlaced")
+    def _legal_hold_placed(
+        self, candidate_id: str, reason: str, actor: Actor, department: str | None
+    ) -> None:
+        self.legal_holds[candidate_id] = reason
+
+    def release_legal_hold(self, candidate_id: str, actor: Actor) -> None:
+        if candidate_id not in self.legal_holds:
+            raise Conflict("there is no legal hold for this candidate")
+        self._legal_hold_released(candidate_id, actor, self.department)
+
+    @event("LegalHoldReleased")
+    def _legal_hold_released(self, candidate_id: str, actor: Actor, department: str | None) -> None:
+        del self.legal_holds[candidate_id]
+
+    def retention_start(self) -> str | None:
+        """The date the retention period runs from: the decision, else the (cancelled) close."""
+        if self.decision is not None:
+            return str(self.decision["decided_on"])
+        if self.closed is not None:
+            return str(self.closed["closed_on"])
+        return None
+
+    def due_for_shredding(self) -> list[str]:
+        """Non-hired candidates not yet shredded and not held."""
+        if ALL_CANDIDATES in self.legal_holds:
+            return []
+        hired = self.hired_candidate()
+        return [
+            cid
+            for cid, c in self.candidates.items()
+            if cid != hired and not c["shredded"] and cid not in self.legal_holds
+        ]
+
+    def record_shredding(self, candidate_id: str, legal_basis: str, actor: Actor) -> None:
+        if self.candidate(candidate_id)["shredded"]:
+            raise Conflict("this candidate's data is already shredded")
+        self._candidate_data_shredded(candidate_id, legal_basis, actor, self.department)
+
+    @event("CandidateDataShredded")
+    def _candidate_data_shredded(
+        self, candidate_id: str, legal_basis: str, actor: Actor, department: str | None
+    ) -> None:
+        self.candidates[candidate_id]["shredded"] = True

@@ -1,0 +1,255 @@
+"""Projections of the recruitments service.
+
+- ``PanelFeed`` reads ``matching.events`` and turns ``PanelAssigned`` / ``PanelMemberReplaced``
+  into the ``learn_panel`` command on the recruitment (idempotent per source event).
+- ``DecisionInfluence`` rebuilds, from ``recruitments.events`` alone, the who-said-what analysis
+  and the decision-influence record (who contributed what, with event id and hash). Fed from
+  offset zero into a fresh database it gives the same analysis as the live aggregate.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import TYPE_CHECKING, Any
+
+from services.recruitments.domain import who_said_what
+from shared.consumer import Projection, dumps
+from shared.db import Database, Tx
+from shared.envelope import Envelope
+from shared.errors import Conflict, NotFound
+
+if TYPE_CHECKING:
+    from services.recruitments.application import RecruitmentsApp
+
+log = logging.getLogger("delaktig.recruitments")
+
+PANEL_EVENTS = ("PanelAssigned", "PanelMemberReplaced")
+
+
+class PanelFeed(Projection):
+    """Learns each recruitment's panel from the matching service."""
+
+    name = "recruitments-panel-feed"
+    topics = ("matching.events",)
+
+    def __init__(self, app: RecruitmentsApp) -> None:
+        self.app = app
+
+    def apply(self, tx: Tx, envelope: Envelope) -> None:
+        if envelope.get("event_type") not in PANEL_EVENTS:
+            return
+        payload = envelope["payload"]
+        actor = envelope.get("actor") or {"id": "system", "role": "system"}
+        try:
+            self.app.learn_panel(
+                str(payload["recruitment_id"]),
+                [str(m) for m in payload["members"]],
+                str(envelope["event_id"]),
+                {"id": str(actor["id"]), "role": str(actor["role"])},
+            )
+        except (NotFound, Conflict) as refused:
+            # A panel for a recruitment we do not hold, or one already decided: nothing to change.
+            log.warning("panel not applied: %s", refused.detail, extra={"event_id": envelope["event_id"]})
+
+
+READMODEL_DDL = """
+CREATE TABLE IF NOT EXISTS rm_recruitments (
+    recruitment_id TEXT PRIMARY KEY,
+    department TEXT,
+    interview_format TEXT NOT NULL,
+    scorecard TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS rm_scores (
+    recruitment_id TEXT NOT NULL,
+    candidate_id TEXT NOT NULL,
+    member_id TEXT NOT NULL,
+    role TEXT NOT NULL,
+    scores TEXT NOT NULL,
+    recommendation TEXT NOT NULL,
+    amended INTEGER NOT NULL,
+    PRIMARY KEY (recruitment_id, candidate_id, member_id)
+);
+CREATE TABLE IF NOT EXISTS rm_recusals (
+    recruitment_id TEXT NOT NULL,
+    candidate_id TEXT NOT NULL,
+    member_id TEXT NOT NULL,
+    PRIMARY KEY (recruitment_id, candidate_id, member_id)
+);
+CREATE TABLE IF NOT EXISTS rm_decisions (
+    recruitment_id TEXT PRIMARY KEY,
+    candidate_id TEXT NOT NULL,
+    motivation TEXT NOT NULL,
+    participants_recommendation TEXT,
+    against_participants INTEGER NOT NULL,
+    deviation_reason TEXT,
+    decided_on TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS rm_influence (
+    event_id TEXT PRIMARY KEY,
+    recruitment_id TEXT NOT NULL,
+    position BIGINT NOT NULL,
+    event_type TEXT NOT NULL,
+    actor_id TEXT NOT NULL,
+    actor_role TEXT NOT NULL,
+    candidate_id TEXT,
+    occurred_at TEXT NOT NULL,
+    hash TEXT NOT NULL
+)
+"""
+
+# Events whose actor's input reaches the decision (ARCHITECTURE.md, decision-influence record).
+INFLUENCE = frozenset(
+    {
+        "JobDescriptionContributed",
+        "AdvertContributed",
+        "ApplicationAssessed",
+        "PanelLearned",
+        "ConflictDeclared",
+        "InterviewScored",
+        "ScoreAmended",
+        "HiringDecisionMade",
+        "OutcomeShared",
+    }
+)
+
+
+class DecisionInfluence(Projection):
+    """Who said what, and who influenced each decision, from ``recruitments.events`` alone."""
+
+    name = "recruitments-decision-influence"
+    topics = ("recruitments.events",)
+
+    def migrate(self, db: Database) -> None:
+        db.migrate(READMODEL_DDL)
+
+    def apply(self, tx: Tx, envelope: Envelope) -> None:
+        kind = envelope["event_type"]
+        rid = envelope["aggregate_id"]
+        p = envelope["payload"]
+        if kind == "RecruitmentOpened":
+            tx.execute(
+                "INSERT INTO rm_recruitments (recruitment_id, department, interview_format, scorecard) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                (
+                    rid,
+                    envelope["department"],
+                    p["interview_format"],
+                    dumps([a["key"] for a in p["scorecard"]]),
+                ),
+            )
+        elif kind == "ConflictDeclared" and p["recused"]:
+            tx.execute(
+                "INSERT INTO rm_recusals (recruitment_id, candidate_id, member_id) VALUES (?, ?, ?) "
+                "ON CONFLICT DO NOTHING",
+                (rid, p["candidate_id"], p["member_id"]),
+            )
+        elif kind in ("InterviewScored", "ScoreAmended"):
+            amended = 1 if kind == "ScoreAmended" else 0
+            tx.execute(
+                "INSERT INTO rm_scores (recruitment_id, candidate_id, member_id, role, scores, "
+                "recommendation, amended) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (recruitment_id, candidate_id, member_id) "
+                "DO UPDATE SET scores = excluded.scores, recommendation = excluded.recommendation, amended = "
+                "CASE WHEN excluded.amended = 1 THEN 1 ELSE rm_scores.amended END",
+                (
+                    rid,
+                    p["candidate_id"],
+                    p["member"]["id"],
+                    p["member"]["role"],
+                    dumps(p["scores"]),
+                    p["recommendation"],
+                    amended,
+                ),
+            )
+        elif kind == "HiringDecisionMade":
+            tx.execute(
+                "INSERT INTO rm_decisions (recruitment_id, candidate_id, motivation, "
+                "participants_recommendation, against_participants, deviation_reason, decided_on) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT DO NOTHING",
+                (
+                    rid,
+                    p["candidate_id"],
+                    p["motivation"],
+                    p["participants_recommendation"],
+                    1 if p["against_participants"] else 0,
+                    p["deviation_reason"],
+                    p["decided_on"],
+                ),
+            )
+        if kind in INFLUENCE:
+            tx.execute(
+                "INSERT INTO rm_influence (event_id, recruitment_id, position, event_type, actor_id, "
+                "actor_role, candidate_id, occurred_at, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT DO NOTHING",
+                (
+                    envelope["event_id"],
+                    rid,
+                    envelope["position"],
+                    kind,
+                    envelope["actor"]["id"],
+                    envelope["actor"]["role"],
+                    p.get("candidate_id"),
+                    envelope["occurred_at"],
+                    envelope["hash"],
+                ),
+            )
+
+    # -- reading -------------------------------------------------------------------------
+    @staticmethod
+    def summary(db: Database, recruitment_id: str, candidate_id: str) -> dict[str, Any]:
+        """The who-said-what analysis of one candidate, from the read model."""
+        with db.transaction() as tx:
+            rec = tx.one(
+                "SELECT scorecard, interview_format FROM rm_recruitments WHERE recruitment_id = ?",
+                (recruitment_id,),
+            )
+            if rec is None:
+                raise NotFound(f"no recruitment with id {recruitment_id}")
+            rows = tx.all(
+                "SELECT member_id, role, scores, recommendation, amended FROM rm_scores "
+                "WHERE recruitment_id = ? AND candidate_id = ?",
+                (recruitment_id, candidate_id),
+            )
+            recused = tx.all(
+                "SELECT member_id FROM rm_recusals WHERE recruitment_id = ? AND candidate_id = ?",
+                (recruitment_id, candidate_id),
+            )
+        entries = [
+            {
+                "member_id": r["member_id"],
+                "role": r["role"],
+                "scores": json.loads(r["scores"]),
+                "recommendation": r["recommendation"],
+                "amended": bool(r["amended"]),
+            }
+            for r in rows
+        ]
+        result = who_said_what(json.loads(rec["scorecard"]), entries, [r["member_id"] for r in recused])
+        result["candidate_id"] = candidate_id
+        result["interview_format"] = rec["interview_format"]
+        return result
+
+    @staticmethod
+    def decision(db: Database, recruitment_id: str) -> dict[str, Any] | None:
+        with db.transaction() as tx:
+            row = tx.one(
+                "SELECT candidate_id, motivation, participants_recommendation, against_participants, "
+                "deviation_reason, decided_on FROM rm_decisions WHERE recruitment_id = ?",
+                (recruitment_id,),
+            )
+        if row is None:
+            return None
+        row["against_participants"] = bool(row["against_participants"])
+        return row
+
+    @staticmethod
+    def influence(db: Database, recruitment_id: str) -> list[dict[str, Any]]:
+        """Everyone whose input reached the decision: event type, actor, time, event id and hash."""
+        with db.transaction() as tx:
+            return tx.all(
+                "SELECT event_id, event_type, actor_id, actor_role, candidate_id, occurred_at, hash "
+                "FROM rm_influence WHERE recruitment_id = ? ORDER BY position",
+                (recruitment_id,),
+            )

@@ -1,0 +1,132 @@
+"""HTTP bodies of the recruitments API (marshmallow). Unknown fields are refused."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from services.recruitments.domain import FORMATS, RECOMMENDATIONS, SHORTLIST
+
+DEPARTMENT_CODE = validate.Regexp(r"^[a-z0-9][a-z0-9-]{1,62}$", error="lower-case letters, digits and '-'")
+KEY = validate.Regexp(r"^[a-z][a-z0-9_]{1,62}$", error="lower-case letters, digits and '_'")
+SCORE = fields.Integer(validate=validate.Range(1, 5))
+TEXT = validate.Length(min=1, max=4000)
+
+
+class PlannedIn(Schema):
+    advert_on = fields.Date(load_default=None, allow_none=True)
+    interviews_from = fields.Date(load_default=None, allow_none=True)
+    interviews_to = fields.Date(load_default=None, allow_none=True)
+    decision_by = fields.Date(load_default=None, allow_none=True)
+
+
+class FocusAttributeIn(Schema):
+    key = fields.String(required=True, validate=KEY)
+    label = fields.String(required=True, validate=validate.Length(min=2, max=200))
+
+
+class NeedsIn(Schema):
+    experience_areas = fields.List(fields.String(validate=validate.Length(min=1, max=100)), load_default=list)
+    languages = fields.List(fields.String(validate=validate.Length(min=2, max=12)), load_default=list)
+    panel_size = fields.Integer(load_default=3, validate=validate.Range(1, 3))
+
+
+class OpenRecruitmentIn(Schema):
+    department = fields.String(required=True, validate=DEPARTMENT_CODE)
+    unit = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    position = fields.String(required=True, validate=validate.Length(min=2, max=200))
+    hiring_manager = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "the hiring manager's pseudonymous id (token sub)"},
+    )
+    coordinator = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=200))
+    interview_format = fields.String(required=True, validate=validate.OneOf(FORMATS))
+    planned = fields.Nested(PlannedIn, load_default=lambda: PlannedIn().load({}))
+    scorecard = fields.List(fields.Nested(FocusAttributeIn), required=True)
+    needs = fields.Nested(NeedsIn, load_default=lambda: NeedsIn().load({}))
+
+
+class CreatedOut(Schema):
+    id = fields.String(required=True)
+
+
+class TextIn(Schema):
+    text = fields.String(required=True, validate=TEXT)
+
+
+class AdvertPublishedOut(Schema):
+    version = fields.Integer()
+
+
+class ApplicationIn(Schema):
+    ats_ref = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    name = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=200))
+    email = fields.Email(load_default=None, allow_none=True)
+    phone = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Regexp(r"^\+?[0-9 ()-]{5,20}$", error="not a phone number"),
+    )
+    protected_identity = fields.Boolean(load_default=False)
+
+
+class AssessmentIn(Schema):
+    shortlist = fields.String(required=True, validate=validate.OneOf(SHORTLIST))
+    motivation = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class ConflictIn(Schema):
+    has_conflict = fields.Boolean(required=True)
+
+
+class ScoreIn(Schema):
+    scores = fields.Dict(keys=fields.String(), values=SCORE, required=True)
+    recommendation = fields.String(required=True, validate=validate.OneOf(RECOMMENDATIONS))
+    comment = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=4000))
+
+
+class AmendIn(Schema):
+    scores = fields.Dict(keys=fields.String(), values=SCORE, required=True)
+    recommendation = fields.String(required=True, validate=validate.OneOf(RECOMMENDATIONS))
+    reason = fields.String(required=True, validate=validate.Length(min=3, max=2000))
+
+
+class DecisionIn(Schema):
+    candidate_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    motivation = fields.String(required=True, validate=validate.Length(min=3, max=4000))
+    deviation_reason = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=4000),
+        metadata={"description": "required when deciding against the participants' recommendation"},
+    )
+
+
+class CloseIn(Schema):
+    outcome = fields.String(required=True, validate=validate.OneOf(("filled", "cancelled")))
+    reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000))
+
+
+class FeedbackIn(Schema):
+    rating = fields.Integer(required=True, validate=validate.Range(1, 5))
+    text = fields.String(required=True, validate=validate.Length(min=1, max=4000))
+
+
+class FollowUpIn(Schema):
+    months = fields.Integer(required=True, validate=validate.OneOf((6, 12)))
+    still_employed = fields.Boolean(required=True)
+    motivation_rating = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(1, 5))
+
+
+class LegalHoldIn(Schema):
+    candidate_id = fields.String(load_default="*", validate=validate.Length(min=1, max=64))
+    reason = fields.String(required=True, validate=validate.Length(min=3, max=2000))
+
+
+class ExtractQuery(Schema):
+    candidate_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+
+
+class Ok(Schema):
+    ok = fields.Boolean()
+    shared_with = fields.List(fields.String())

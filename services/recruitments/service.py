@@ -1,0 +1,74 @@
+"""Assembly of the recruitments service from configuration: the application, its stores,
+the HTTP app (``wsgi``), and the background worker (relay, panel feed from matching,
+decision-influence read model, daily retention)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Flask
+
+from services.recruitments.api import blp
+from services.recruitments.application import RecruitmentsApp
+from services.recruitments.projections import DecisionInfluence, PanelFeed
+from shared.config import Settings
+from shared.consumer import ConsumerLoop
+from shared.db import Database
+from shared.relay import OutboxRelay
+from shared.runtime import Worker
+from shared.vault import Vault
+
+NAME = "recruitments"
+RETENTION_EVERY_SECONDS = 24 * 3600.0
+
+
+@dataclass
+class Recruitments:
+    settings: Settings
+    db: Database
+    vault: Vault
+    app: RecruitmentsApp
+
+    @classmethod
+    def build(cls, settings: Settings) -> Recruitments:
+        db = Database(settings, NAME)
+        vault = Vault(settings, db)
+        app = RecruitmentsApp(settings, vault)
+        return cls(settings, db, vault, app)
+
+    def http(self) -> Flask:
+        from shared.web import create_app
+
+        return create_app(
+            NAME,
+            self.settings,
+            [blp],
+            db=self.db,
+            description="Recruitments: stages, scorecards, scores, decisions, feedback, retention.",
+            extensions={"delaktig.app": self.app},
+        )
+
+    def relay(self) -> OutboxRelay:
+        return OutboxRelay(self.app, self.db)
+
+    def panel_feed(self) -> ConsumerLoop:
+        """Consumes matching.events and applies panels to recruitments."""
+        return ConsumerLoop(self.settings, self.db, PanelFeed(self.app))
+
+    def decision_influence(self, db: Database | None = None) -> ConsumerLoop:
+        """The who-said-what / decision-influence read model, fed from recruitments.events."""
+        return ConsumerLoop(self.settings, db or self.db, DecisionInfluence())
+
+    def worker(self) -> Worker:
+        return Worker(
+            NAME,
+            parts=[self.relay(), self.panel_feed(), self.decision_influence()],
+            periodic=[(RETENTION_EVERY_SECONDS, self.app.run_retention)],
+        )
+
+    def close(self) -> None:
+        self.app.close()
+        self.db.close()
+
+
+build = Recruitments.build
