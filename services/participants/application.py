@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import csv
+import io
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID, uuid4, uuid5
 
-from services.participants.domain import DataAccess, Department, Participant, department_id
+from services.participants.domain import (
+    DEFAULT_EXPERIENCE_AREAS,
+    VOCABULARY_ID,
+    DataAccess,
+    Department,
+    ExperienceVocabulary,
+    Participant,
+    department_id,
+)
 from services.participants.events import catalogue
 from shared.application import ServiceApplication
 from shared.auth import Principal
@@ -14,6 +25,47 @@ from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
 from shared.vault import Vault
 
 SYSTEM = {"id": "system", "role": "system"}
+PAYEE_NAMESPACE = UUID("a4f1c6f0-3d1e-4b7e-9c55-2f8e7d9a1b30")
+
+# What an activity consumed from recruitments.events pays (rate basis, hours).
+ACTIVITY_PAY = {
+    "interview": ("half_day", 4),
+    "assessment": ("hour", 2),
+    "job_description": ("hour", 2),
+}
+
+PAYMENT_TERMS_VERSION = "2026-1"
+PAYMENT_TERMS = (
+    "An honorarium is taxable income paid through the municipality's payroll. "
+    "If you receive economic assistance (ekonomiskt bistånd) it may reduce your benefit. "
+    "Below 1,000 kr a year no employer contributions are due; below 100 kr no tax is withheld. "
+    "Travel and other expenses are reimbursed separately and are not income. "
+    "You may decline payment at any time and still take part."
+)
+
+EMPLOYER_CONTRIBUTIONS_FROM_ORE = 100_000
+WITHHOLDING_FROM_ORE = 10_000
+
+PURPOSES_TEXT = {
+    "recruitment": "taking part in recruitments of staff (panels, assessments, writing)",
+    "matching": "matching you to recruitments whose needs fit your experience",
+    "research": "research follow-up of the model by Centrum för tjänsteforskning, pseudonymised",
+    "contact": "contacting you about taking part",
+}
+RECIPIENTS = [
+    "coordinators of the departments you consented to",
+    "the municipality's payroll (pseudonymous payee reference and amounts)",
+    "researchers (pseudonymised data only, with research consent)",
+]
+
+
+def today() -> str:
+    return datetime.now(UTC).date().isoformat()
+
+
+def payee_ref(pid: UUID | str) -> str:
+    """The pseudonymous reference payroll sees instead of the person's id."""
+    return "P-" + uuid5(PAYEE_NAMESPACE, str(pid)).hex[:16]
 
 
 class ParticipantsApp(ServiceApplication):
@@ -39,6 +91,12 @@ class ParticipantsApp(ServiceApplication):
                     self.onboard_department(code, name, SYSTEM)
                 except Conflict:
                     pass  # another process onboarded it at the same moment
+        if not self.exists(VOCABULARY_ID):
+            try:
+                self.save(ExperienceVocabulary(id=VOCABULARY_ID, areas=list(DEFAULT_EXPERIENCE_AREAS),
+                                               actor=SYSTEM, department=None))
+            except Conflict:
+                pass
 
     def department(self, code: str) -> Department | None:
         dep_id = department_id(code)
@@ -47,13 +105,78 @@ class ParticipantsApp(ServiceApplication):
         aggregate: Department = self.get(dep_id, Department, "department")
         return aggregate
 
+    def existing_department(self, code: str) -> Department:
+        dep = self.department(code)
+        if dep is None or not dep.active:
+            raise NotFound(f"no department {code!r}", field="department")
+        return dep
+
     def check_departments(self, codes: list[str], field: str = "departments") -> None:
         for code in codes:
             dep = self.department(code)
             if dep is None or not dep.active:
                 raise InvalidInput(f"unknown department {code!r}", field=field)
 
-    # -- participants ----------------------------------------------------------
+    def change_department_settings(self, by: Principal, code: str, settings: dict[str, Any]) -> dict[str, Any]:
+        """Limits, rates (from ``valid_from``, history kept), retention and budget."""
+        dep = self.existing_department(code)
+        dep.change_settings(code=code, actor=by.actor(), department=code, **settings)
+        self.save(dep)
+        return self.department_settings(code)
+
+    def department_settings(self, code: str) -> dict[str, Any]:
+        dep = self.existing_department(code)
+        return {"code": code, **dep.settings, "rate_history": dep.rate_history}
+
+    # -- vocabulary ------------------------------------------------------------
+    def vocabulary(self) -> list[str]:
+        vocabulary: ExperienceVocabulary = self.get(VOCABULARY_ID, ExperienceVocabulary, "vocabulary")
+        return list(vocabulary.areas)
+
+    def change_vocabulary(self, by: Principal, areas: list[str]) -> list[str]:
+        vocabulary: ExperienceVocabulary = self.get(VOCABULARY_ID, ExperienceVocabulary, "vocabulary")
+        vocabulary.change(areas=sorted(set(areas)), actor=by.actor(), department=None)
+        self.save(vocabulary)
+        return list(vocabulary.areas)
+
+    # -- access rules ------------------------------------------------------------
+    def participant(self, pid: UUID) -> Participant:
+        aggregate: Participant = self.get(pid, Participant, "participant")
+        return aggregate
+
+    def _visible(self, by: Principal, participant: Participant) -> str | None:
+        """Authorise ``by`` for this person; return the department the access is made in."""
+        if by.has("participant") and by.sub == str(participant.id):
+            return None
+        if by.has("administrator"):
+            return None
+        shared = participant.visible_departments() & set(by.departments)
+        if by.has("coordinator") and shared:
+            return sorted(shared)[0]
+        if by.has("coordinator", "participant"):
+            # Say "not found" rather than confirm the person is in the bank.
+            raise NotFound(f"no participant with id {participant.id}")
+        raise Forbidden("you may not see this participant")
+
+    def _load_for(self, by: Principal, pid: UUID, expected_version: int | None = None,
+                  staff_only: bool = False) -> tuple[Participant, str | None]:
+        participant = self.participant(pid)
+        department = self._visible(by, participant)
+        if staff_only and not by.has("coordinator", "administrator"):
+            raise Forbidden("only a coordinator may do this")
+        participant.check_not_forgotten()
+        participant.check_version(expected_version)
+        return participant, department
+
+    def _role(self, by: Principal, participant: Participant) -> str:
+        return "participant" if by.sub == str(participant.id) and by.has("participant") else by.role
+
+    def _log_read(self, by: Principal, pid: UUID, purpose: str, categories: list[str],
+                  department: str | None) -> None:
+        self.save(DataAccess(id=uuid4(), subject_id=str(pid), purpose=purpose, categories=categories,
+                             actor=by.actor(), department=department))
+
+    # -- registration and contact details ------------------------------------
     def register_participant(
         self,
         by: Principal,
@@ -86,27 +209,16 @@ class ParticipantsApp(ServiceApplication):
         self.save(participant)
         return pid
 
-    def participant(self, pid: UUID) -> Participant:
-        aggregate: Participant = self.get(pid, Participant, "participant")
-        return aggregate
-
     def read_participant(self, by: Principal, pid: UUID, purpose: str) -> dict[str, Any]:
         """The decrypted record, for the person themself or a coordinator of a consented department.
         Every such read is recorded as an event."""
         participant = self.participant(pid)
-        is_self = by.has("participant") and by.sub == str(pid)
-        shared = set(participant.departments) & set(by.departments)
-        if not is_self and not (by.has("coordinator", "administrator") and (shared or by.has("administrator"))):
-            # Say "not found" rather than confirm the person is in the bank.
-            if by.has("coordinator"):
-                raise NotFound(f"no participant with id {pid}")
-            raise Forbidden("you may not read this participant")
-        personal = self.vault.decrypt_or(str(pid), participant.personal, erased=None)
+        department = self._visible(by, participant)
+        personal = self.vault.decrypt_or(str(pid), participant.personal, erased=None) if participant.personal else None
         if personal is None:
             raise NotFound(f"no participant with id {pid}")
-        department = sorted(shared)[0] if shared else None
-        self.save(DataAccess(id=uuid4(), subject_id=str(pid), purpose=purpose,
-                             categories=["name", "email", "phone"], actor=by.actor(), department=department))
+        self._log_read(by, pid, purpose, ["name", "email", "phone", "profile"], department)
+        profile = participant.profile
         return {
             "id": str(pid),
             "name": personal["name"],
@@ -114,5 +226,430 @@ class ParticipantsApp(ServiceApplication):
             "phone": personal["phone"],
             "preferred_language": participant.preferred_language,
             "departments": participant.departments,
+            "consents": sorted(participant.consents),
+            "experience": self.vault.decrypt_or(str(pid), profile["experience"], erased=None) or [],
+            "shared_tags": profile["shared_tags"],
+            "languages": profile["languages"],
+            "accessibility": self.vault.decrypt_or(str(pid), profile["accessibility"], erased=None),
+            "excluded_units": profile["excluded_units"],
+            "ready": participant.ready,
+            "availability": participant.windows,
+            "contact_status": participant.contact["status"],
+            "contact_until": participant.contact["until"],
+            "restricted": participant.restricted,
             "version": participant.version,
         }
+
+    def update_contact_details(self, by: Principal, pid: UUID, details: dict[str, Any],
+                               expected_version: int | None) -> int:
+        """Rectification (Art. 16): the new details as a new token under the same key."""
+        participant, department = self._load_for(by, pid, expected_version)
+        current = self.vault.decrypt(str(pid), participant.personal)
+        merged = {**current, **details}
+        participant.update_contact_details(personal=self.vault.encrypt(str(pid), merged),
+                                           actor=by.actor(self._role(by, participant)), department=department)
+        self.save(participant)
+        return int(participant.version)
+
+    # -- consent and profile -----------------------------------------------------
+    def give_consent(self, by: Principal, pid: UUID, purpose: str, department: str) -> int:
+        participant, _ = self._load_for(by, pid)
+        self.existing_department(department)
+        if by.has("coordinator") and not by.has("participant", "administrator"):
+            by.check_department(department)
+        if participant.has_consent(purpose, department):
+            return int(participant.version)  # consent already given: nothing changes
+        participant.give_consent(purpose=purpose, actor=by.actor(self._role(by, participant)),
+                                 department=department)
+        self.save(participant)
+        return int(participant.version)
+
+    def withdraw_consent(self, by: Principal, pid: UUID, purpose: str, department: str) -> int:
+        participant, _ = self._load_for(by, pid)
+        if not participant.has_consent(purpose, department):
+            raise Conflict(f"no {purpose} consent for {department} to withdraw", field="purpose")
+        participant.withdraw_consent(purpose=purpose, actor=by.actor(self._role(by, participant)),
+                                     department=department)
+        self.save(participant)
+        return int(participant.version)
+
+    def update_profile(self, by: Principal, pid: UUID, profile: dict[str, Any],
+                       expected_version: int | None) -> int:
+        participant, department = self._load_for(by, pid, expected_version)
+        participant.check_not_restricted()
+        vocabulary = set(self.vocabulary())
+        areas = sorted(set(profile["experience_areas"]))
+        for area in areas:
+            if area not in vocabulary:
+                raise InvalidInput(f"{area!r} is not in the experience vocabulary", field="experience_areas")
+        shared = sorted(set(profile["shared_tags"]))
+        if not set(shared) <= set(areas):
+            raise InvalidInput("shared tags must be among the declared areas", field="shared_tags")
+        if shared and not any(c.startswith("matching:") for c in participant.consents):
+            raise Conflict("sharing tags for matching needs matching consent", field="shared_tags")
+        accessibility = profile.get("accessibility")
+        participant.update_profile(
+            experience=self.vault.encrypt(str(pid), areas),
+            shared_tags=shared,
+            languages=sorted(set(profile["languages"])),
+            accessibility=self.vault.encrypt(str(pid), accessibility) if accessibility else None,
+            excluded_units=sorted(set(profile["excluded_units"])),
+            actor=by.actor(self._role(by, participant)),
+            department=department,
+        )
+        self.save(participant)
+        return int(participant.version)
+
+    # -- readiness, availability, contact status, limits --------------------------
+    def sign_confidentiality(self, by: Principal, pid: UUID, signed_on: date, text_version: str) -> int:
+        participant, department = self._load_for(by, pid)
+        participant.sign_confidentiality(signed_on=signed_on.isoformat(), text_version=text_version,
+                                         actor=by.actor(self._role(by, participant)), department=department)
+        self.save(participant)
+        return int(participant.version)
+
+    def complete_training(self, by: Principal, pid: UUID, completed_on: date) -> int:
+        participant, department = self._load_for(by, pid, staff_only=True)
+        participant.complete_training(completed_on=completed_on.isoformat(), actor=by.actor(),
+                                      department=department)
+        self.save(participant)
+        return int(participant.version)
+
+    def change_availability(self, by: Principal, pid: UUID, windows: list[dict[str, date]],
+                            expected_version: int | None) -> int:
+        participant, department = self._load_for(by, pid, expected_version)
+        for i, window in enumerate(windows):
+            if window["end"] < window["start"]:
+                raise InvalidInput("a window ends before it starts", field=f"windows.{i}.end")
+        clean = sorted(({"start": w["start"].isoformat(), "end": w["end"].isoformat()} for w in windows),
+                       key=lambda w: w["start"])
+        participant.change_availability(windows=clean, actor=by.actor(self._role(by, participant)),
+                                        department=department)
+        self.save(participant)
+        return int(participant.version)
+
+    def change_contact_status(self, by: Principal, pid: UUID, status: str, until: date | None,
+                              reason: str | None) -> int:
+        participant, department = self._load_for(by, pid)
+        role = self._role(by, participant)
+        until_text = until.isoformat() if until else None
+        participant.check_contact_status(status, role, until_text, bool(reason), today())
+        token = self.vault.encrypt(str(pid), reason) if reason else None
+        participant.change_contact_status(status=status, until=until_text if status == "cooldown" else None,
+                                          reason=token, actor=by.actor(role), department=department)
+        self.save(participant)
+        return int(participant.version)
+
+    def override_limit(self, by: Principal, pid: UUID, department: str, extra_engagements: int,
+                       valid_until: date, reason: str) -> int:
+        participant, _ = self._load_for(by, pid, staff_only=True)
+        by.check_department(department)
+        if not reason.strip():
+            raise InvalidInput("an override needs a reason", field="reason")
+        if valid_until.isoformat() < today():
+            raise InvalidInput("valid_until is in the past", field="valid_until")
+        participant.override_limit(extra_engagements=extra_engagements, valid_until=valid_until.isoformat(),
+                                   reason=self.vault.encrypt(str(pid), reason), actor=by.actor(),
+                                   department=department)
+        self.save(participant)
+        return int(participant.version)
+
+    def eligibility(self, by: Principal, pid: UUID, department: str, on: date | None) -> dict[str, Any]:
+        """Can this person be assigned to a panel in ``department`` on ``on``? With the reasons why not."""
+        participant, _ = self._load_for(by, pid)
+        dep = self.existing_department(department)
+        day = (on or date.fromisoformat(today())).isoformat()
+        reasons: list[str] = []
+        for purpose in ("recruitment", "matching"):
+            if not participant.has_consent(purpose, department):
+                reasons.append(f"no_{purpose}_consent")
+        if participant.confidentiality is None:
+            reasons.append("confidentiality_undertaking_missing")
+        if participant.training_completed_on is None:
+            reasons.append("introduction_training_missing")
+        status = participant.effective_status(day)
+        if status != "available":
+            reasons.append(f"contact_status_{status}")
+        if participant.restricted:
+            reasons.append("processing_restricted")
+        limit = dep.settings["participation_limit"]
+        used = participant.engagements(day, int(limit["period_days"]))
+        allowed = int(limit["max_engagements"]) + participant.extra_engagements(department, day)
+        if used >= allowed:
+            reasons.append("participation_limit_reached")
+        return {"participant_id": str(pid), "department": department, "on": day, "assignable": not reasons,
+                "reasons": reasons, "contact_status": status, "engagements": used, "allowed_engagements": allowed}
+
+    # -- honoraria -------------------------------------------------------------
+    def accrue_from_activity(self, participant_id: str, activity_type: str, recruitment_id: str,
+                             department: str | None, occurred_on: str, actor: dict[str, str]) -> bool:
+        """Accrue one honorarium for an activity seen on recruitments.events (idempotent on
+        the activity reference). Returns False when nothing was accrued."""
+        try:
+            pid = UUID(participant_id)
+        except ValueError:
+            return False
+        if not self.exists(pid) or department is None:
+            return False
+        participant = self.participant(pid)
+        ref = f"recruitment:{recruitment_id}:{'writing' if activity_type == 'job_description' else activity_type}" \
+              f":{participant_id}"
+        if participant.forgotten or ref in participant.accruals:
+            return False
+        dep = self.department(department)
+        if dep is None:
+            return False
+        basis, hours = ACTIVITY_PAY[activity_type]
+        rates = dep.rates_on(occurred_on)
+        amount = int(rates[f"{basis}_ore"]) * (hours if basis == "hour" else 1)
+        participant.accrue_honorarium(activity_ref=ref, activity_type=activity_type, recruitment_id=recruitment_id,
+                                      hours=hours, amount_ore=amount, rate_basis=basis, accrued_on=occurred_on,
+                                      actor=actor, department=department)
+        self.save(participant)
+        return True
+
+    def record_panel_membership(self, participant_id: str, recruitment_id: str, panel_id: str,
+                                department: str | None, assigned_on: str, actor: dict[str, str]) -> bool:
+        """Note a panel seat assigned by matching (idempotent per recruitment)."""
+        try:
+            pid = UUID(participant_id)
+        except ValueError:
+            return False
+        if not self.exists(pid):
+            return False
+        participant = self.participant(pid)
+        if participant.forgotten or recruitment_id in participant.panels:
+            return False
+        participant.record_panel_membership(recruitment_id=recruitment_id, panel_id=panel_id,
+                                            assigned_on=assigned_on, actor=actor, department=department)
+        self.save(participant)
+        return True
+
+    def record_expense(self, by: Principal, pid: UUID, expense_ref: str, kind: str, amount_ore: int,
+                       incurred_on: date) -> int:
+        participant, department = self._load_for(by, pid, staff_only=True)
+        if expense_ref in participant.expenses:
+            return int(participant.version)  # the same expense again: recorded once
+        participant.record_expense(expense_ref=expense_ref, kind=kind, amount_ore=amount_ore,
+                                   incurred_on=incurred_on.isoformat(), actor=by.actor(), department=department)
+        self.save(participant)
+        return int(participant.version)
+
+    def payment_terms(self, by: Principal, pid: UUID) -> dict[str, Any]:
+        participant, _ = self._load_for(by, pid)
+        return {"text_version": PAYMENT_TERMS_VERSION, "text": PAYMENT_TERMS,
+                "acknowledged_version": participant.terms_acknowledged, "declined": participant.payment_declined}
+
+    def answer_payment_terms(self, by: Principal, pid: UUID, text_version: str, accept: bool,
+                             reason: str | None) -> int:
+        """The person (only) accepts payment after reading the terms, or declines it."""
+        participant, department = self._load_for(by, pid)
+        if self._role(by, participant) != "participant":
+            raise Forbidden("only the participant can accept or decline payment")
+        if text_version != PAYMENT_TERMS_VERSION:
+            raise Conflict(f"the current terms are version {PAYMENT_TERMS_VERSION}", field="text_version")
+        if accept:
+            participant.acknowledge_payment_terms(text_version=text_version, actor=by.actor("participant"),
+                                                  department=department)
+        else:
+            token = self.vault.encrypt(str(pid), reason) if reason else None
+            participant.decline_payment(reason=token, actor=by.actor("participant"), department=department)
+        self.save(participant)
+        return int(participant.version)
+
+    def approve_honoraria(self, by: Principal, pid: UUID, accrual_refs: list[str]) -> int:
+        participant, _ = self._load_for(by, pid, staff_only=True)
+        participant.check_approvable(accrual_refs)
+        departments = {participant.accruals[r]["department"] for r in accrual_refs}
+        for department in departments:
+            by.check_department(department)
+        participant.approve_honoraria(accrual_refs=sorted(accrual_refs), approved_by=by.sub, actor=by.actor(),
+                                      department=sorted(departments)[0])
+        self.save(participant)
+        return int(participant.version)
+
+    def record_payment(self, by: Principal, pid: UUID, payroll_ref: str, period: str,
+                       accrual_refs: list[str]) -> dict[str, Any]:
+        """Payroll confirmed; the same payroll reference again changes nothing."""
+        participant = self.participant(pid)
+        self._visible(by, participant)
+        if payroll_ref in participant.payments:
+            return {"payroll_ref": payroll_ref, **participant.payments[payroll_ref], "replayed": True}
+        participant.check_not_forgotten()
+        amount = participant.check_payable(accrual_refs)
+        department = participant.accruals[accrual_refs[0]]["department"]
+        by.check_department(department)
+        participant.record_payment(payroll_ref=payroll_ref, amount_ore=amount, period=period,
+                                   accrual_refs=sorted(accrual_refs), paid_on=today(), actor=by.actor(),
+                                   department=department)
+        self.save(participant)
+        return {**participant.payments[payroll_ref], "replayed": False}
+
+    def honoraria(self, by: Principal, pid: UUID, year: int) -> dict[str, Any]:
+        """Accruals, expenses, payments and the year's totals with the thresholds flagged."""
+        participant, _ = self._load_for(by, pid)
+        prefix = f"{year}-"
+        accruals = [a for a in participant.accruals.values() if a["accrued_on"].startswith(prefix)]
+        payments = [p for p in participant.payments.values() if p["paid_on"].startswith(prefix)]
+        expenses = [e for e in participant.expenses.values() if e["incurred_on"].startswith(prefix)]
+        paid = sum(int(p["amount_ore"]) for p in payments)
+        return {
+            "participant_id": str(pid),
+            "year": year,
+            "payee_ref": payee_ref(pid),
+            "accruals": sorted(accruals, key=lambda a: a["activity_ref"]),
+            "payments": payments,
+            "expenses": expenses,
+            "payment_declined": participant.payment_declined,
+            "totals": {
+                "accrued_ore": sum(int(a["amount_ore"]) for a in accruals),
+                "approved_ore": sum(int(a["amount_ore"]) for a in accruals if a["approved"]),
+                "paid_ore": paid,
+                "expenses_ore": sum(int(e["amount_ore"]) for e in expenses),
+            },
+            "flags": {
+                "employer_contributions_due": paid >= EMPLOYER_CONTRIBUTIONS_FROM_ORE,
+                "no_withholding": paid < WITHHOLDING_FROM_ORE,
+            },
+        }
+
+    # -- data rights -------------------------------------------------------------
+    def change_restriction(self, by: Principal, pid: UUID, restricted: bool) -> int:
+        participant, department = self._load_for(by, pid)
+        if participant.restricted != restricted:
+            participant.change_restriction(restricted=restricted, actor=by.actor(self._role(by, participant)),
+                                           department=department)
+            self.save(participant)
+        return int(participant.version)
+
+    def place_legal_hold(self, by: Principal, pid: UUID, reason: str) -> str:
+        participant, department = self._load_for(by, pid, staff_only=True)
+        hold_id = str(uuid4())
+        participant.place_legal_hold(hold_id=hold_id, reason=reason, actor=by.actor(), department=department)
+        self.save(participant)
+        return hold_id
+
+    def release_legal_hold(self, by: Principal, pid: UUID, hold_id: str) -> int:
+        participant, department = self._load_for(by, pid, staff_only=True)
+        if hold_id not in participant.legal_holds:
+            raise NotFound(f"no legal hold {hold_id}", field="hold_id")
+        participant.release_legal_hold(hold_id=hold_id, actor=by.actor(), department=department)
+        self.save(participant)
+        return int(participant.version)
+
+    def erase(self, by: Principal | None, pid: UUID, legal_basis: str) -> dict[str, Any]:
+        """Art. 17 erasure by crypto-shredding. Legal holds block it; what records law needs is
+        kept pseudonymously. Erasing an erased person changes nothing."""
+        participant = self.participant(pid)
+        actor = SYSTEM
+        if by is not None:
+            self._visible(by, participant)
+            actor = by.actor(self._role(by, participant))
+        if participant.forgotten:
+            return {"participant_id": str(pid), "status": "already_erased"}
+        if participant.legal_holds:
+            raise Conflict("erasure is blocked by a legal hold: " + "; ".join(sorted(participant.legal_holds.values())),
+                           field="legal_holds")
+        kept = ["pseudonymous_id", "consent_history", "readiness_dates"]
+        if participant.panels:
+            kept.append("panel_participation")
+        if participant.accruals or participant.payments:
+            kept.append("honoraria_and_payments")
+        erased = ["name", "email", "phone", "experience_areas", "accessibility_needs", "free_text_reasons"]
+        self.vault.destroy(str(pid), legal_basis)
+        participant.forget(legal_basis=legal_basis, erased=erased, kept=kept, actor=actor,
+                           department=sorted(participant.departments)[0] if participant.departments else None)
+        self.save(participant)
+        return {"participant_id": str(pid), "status": "erased", "erased": erased, "kept": kept}
+
+    def access_log(self, pid: UUID) -> list[dict[str, Any]]:
+        """Who read this person's personal data, when and why (from the event store)."""
+        out = []
+        for envelope in self.envelopes():
+            if envelope["event_type"] == "PersonalDataAccessed" and envelope["payload"]["subject_id"] == str(pid):
+                out.append({"at": envelope["occurred_at"], "by": envelope["actor"],
+                            "purpose": envelope["payload"]["purpose"],
+                            "categories": envelope["payload"]["categories"]})
+        return out
+
+    def access_report(self, by: Principal, pid: UUID) -> dict[str, Any]:
+        """Art. 15: everything held about the person, decrypted, with purposes, recipients,
+        retention and the log of reads. The request is itself a logged read."""
+        participant = self.participant(pid)
+        self._visible(by, participant)
+        if participant.forgotten:
+            raise NotFound(f"no participant with id {pid}")
+        record = self.read_participant(by, pid, "data subject access request (Art. 15)")
+        months = max((self.existing_department(d).settings["retention"]["inactive_profile_months"]
+                      for d in participant.departments), default=24)
+        return {
+            "subject": record,
+            "readiness": {"confidentiality": participant.confidentiality,
+                          "training_completed_on": participant.training_completed_on},
+            "contact_status": {**participant.contact,
+                               "reason": self.vault.decrypt_or(str(pid), participant.contact["reason"])},
+            "limit_overrides": [{**o, "reason": self.vault.decrypt_or(str(pid), o["reason"])}
+                                for o in participant.limit_overrides],
+            "honoraria": {"accruals": list(participant.accruals.values()),
+                          "expenses": list(participant.expenses.values()),
+                          "payments": list(participant.payments.values()),
+                          "payment_declined": participant.payment_declined,
+                          "payee_ref": payee_ref(pid)},
+            "purposes": [{"purpose": p, "description": PURPOSES_TEXT[p],
+                          "consented_departments": sorted(c.split(":", 1)[1] for c in participant.consents
+                                                          if c.startswith(p + ":"))}
+                         for p in PURPOSES_TEXT],
+            "recipients": RECIPIENTS,
+            "retention": {"inactive_profile_months": months,
+                          "rule": f"erased after {months} months without activity or renewed consent; "
+                                  "honoraria and panel participation kept pseudonymously as records law requires"},
+            "legal_holds": sorted(participant.legal_holds.values()),
+            "read_log": self.access_log(pid),
+        }
+
+    # -- retention -----------------------------------------------------------------
+    def due_for_retention(self, on: date) -> list[UUID]:
+        """Participants whose last event (registration, consent renewal, any activity) is older
+        than their departments' retention period."""
+        last: dict[str, str] = {}
+        registered: set[str] = set()
+        forgotten: set[str] = set()
+        for envelope in self.envelopes():
+            kind = envelope["event_type"]
+            if kind == "UserRegistered":
+                registered.add(envelope["aggregate_id"])
+            if kind == "ParticipantForgotten":
+                forgotten.add(envelope["aggregate_id"])
+            if envelope["aggregate_id"] in registered:
+                last[envelope["aggregate_id"]] = envelope["occurred_at"][:10]
+        due = []
+        for aggregate_id in sorted(registered - forgotten):
+            participant = self.participant(UUID(aggregate_id))
+            months = max((self.existing_department(d).settings["retention"]["inactive_profile_months"]
+                          for d in participant.departments), default=24)
+            cutoff = (on - timedelta(days=round(months * 30.44))).isoformat()
+            if last[aggregate_id] < cutoff and not participant.legal_holds:
+                due.append(UUID(aggregate_id))
+        return due
+
+    def run_retention(self, on: date | None = None) -> list[str]:
+        """Erase every participant the retention rules say are due; returns their ids."""
+        day = on or date.fromisoformat(today())
+        done = []
+        for pid in self.due_for_retention(day):
+            self.erase(None, pid, "retention rule: profile inactive without renewed consent (GDPR Art. 5(1)(e))")
+            done.append(str(pid))
+        return done
+
+
+def payroll_csv(rows: list[dict[str, Any]], period: str) -> str:
+    """The payroll import: one row per payee and activity type, amounts in öre."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["payee_ref", "period", "activity_type", "amount_ore", "activities"])
+    grouped: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for row in rows:
+        grouped.setdefault((payee_ref(row["participant_id"]), row["activity_type"]), []).append(row)
+    for (payee, activity_type), items in sorted(grouped.items()):
+        writer.writerow([payee, period, activity_type, sum(int(i["amount_ore"]) for i in items), len(items)])
+    return buffer.getvalue()

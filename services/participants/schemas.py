@@ -51,3 +51,211 @@ class DepartmentOut(Schema):
     code = fields.String()
     name = fields.String()
     active = fields.Boolean()
+
+
+# -- participant commands ---------------------------------------------------------------
+PURPOSE = validate.OneOf(("recruitment", "matching", "research", "contact"))
+UNIT_CODE = validate.Regexp(r"^[a-z0-9][a-z0-9-]{1,62}$", error="lower-case letters, digits and '-'")
+AREA_CODE = validate.Regexp(r"^[a-z][a-z0-9_-]{1,62}$", error="lower-case letters, digits, '_' and '-'")
+
+
+class VersionOut(Schema):
+    id = fields.String(required=True)
+    version = fields.Integer(strict=True, required=True)
+
+
+class ParticipantDetailOut(ParticipantOut):
+    consents = fields.List(fields.String())
+    experience = fields.List(fields.String())
+    shared_tags = fields.List(fields.String())
+    languages = fields.List(fields.String())
+    accessibility = fields.String(allow_none=True)
+    excluded_units = fields.List(fields.String())
+    ready = fields.Boolean()
+    availability = fields.List(fields.Dict())
+    contact_status = fields.String()
+    contact_until = fields.String(allow_none=True)
+    restricted = fields.Boolean()
+
+
+class ListQuery(Schema):
+    department = fields.String(required=True, validate=DEPARTMENT_CODE)
+
+
+class ParticipantSummaryOut(Schema):
+    id = fields.String()
+    consents = fields.List(fields.String())
+    shared_tags = fields.List(fields.String())
+    languages = fields.List(fields.String())
+    contact_status = fields.String()
+    contact_until = fields.String(allow_none=True)
+    ready = fields.Boolean()
+    restricted = fields.Boolean()
+
+
+class ContactDetailsIn(Schema):
+    name = fields.String(validate=validate.Length(min=1, max=200))
+    email = fields.Email(allow_none=True, validate=validate.Length(max=254))
+    phone = fields.String(allow_none=True, validate=validate.Regexp(r"^\+?[0-9 ()-]{5,20}$",
+                                                                      error="not a phone number"))
+    expected_version = fields.Integer(strict=True, load_default=None, allow_none=True)
+
+
+class ConsentIn(Schema):
+    purpose = fields.String(required=True, validate=PURPOSE)
+    department = fields.String(required=True, validate=DEPARTMENT_CODE)
+
+
+class ProfileIn(Schema):
+    experience_areas = fields.List(fields.String(validate=AREA_CODE), required=True,
+                                   validate=validate.Length(max=30))
+    shared_tags = fields.List(fields.String(validate=AREA_CODE), load_default=list)
+    languages = fields.List(fields.String(validate=LANGUAGE), load_default=list, validate=validate.Length(max=20))
+    accessibility = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000))
+    excluded_units = fields.List(fields.String(validate=UNIT_CODE), load_default=list,
+                                 validate=validate.Length(max=50))
+    expected_version = fields.Integer(strict=True, load_default=None, allow_none=True)
+
+
+class ConfidentialityIn(Schema):
+    signed_on = fields.Date(required=True)
+    text_version = fields.String(required=True, validate=validate.Length(min=1, max=40))
+
+
+class TrainingIn(Schema):
+    completed_on = fields.Date(required=True)
+
+
+class WindowIn(Schema):
+    start = fields.Date(required=True)
+    end = fields.Date(required=True)
+
+
+class AvailabilityIn(Schema):
+    windows = fields.List(fields.Nested(WindowIn), required=True, validate=validate.Length(max=100))
+    expected_version = fields.Integer(strict=True, load_default=None, allow_none=True)
+
+
+class ContactStatusIn(Schema):
+    status = fields.String(required=True, validate=validate.OneOf(
+        ("available", "cooldown", "paused", "do_not_contact", "opted_out")))
+    until = fields.Date(load_default=None, allow_none=True)
+    reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=3, max=1000))
+
+
+class LimitOverrideIn(Schema):
+    department = fields.String(required=True, validate=DEPARTMENT_CODE)
+    extra_engagements = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=20))
+    valid_until = fields.Date(required=True)
+    reason = fields.String(required=True, validate=validate.Length(min=3, max=1000))
+
+
+class EligibilityQuery(Schema):
+    department = fields.String(required=True, validate=DEPARTMENT_CODE)
+    on = fields.Date(load_default=None)
+
+
+class EligibilityOut(Schema):
+    participant_id = fields.String()
+    department = fields.String()
+    on = fields.String()
+    assignable = fields.Boolean()
+    reasons = fields.List(fields.String())
+    contact_status = fields.String()
+    engagements = fields.Integer()
+    allowed_engagements = fields.Integer()
+
+
+# -- honoraria -----------------------------------------------------------------------
+class ExpenseIn(Schema):
+    expense_ref = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    kind = fields.String(required=True, validate=validate.OneOf(("travel", "meal", "childcare", "other")))
+    amount_ore = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=10_000_000))
+    incurred_on = fields.Date(required=True)
+
+
+class PaymentTermsOut(Schema):
+    text_version = fields.String()
+    text = fields.String()
+    acknowledged_version = fields.String(allow_none=True)
+    declined = fields.Boolean()
+
+
+class PaymentTermsAnswerIn(Schema):
+    text_version = fields.String(required=True)
+    accept = fields.Boolean(required=True)
+    reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=1000))
+
+
+class ApprovalIn(Schema):
+    accrual_refs = fields.List(fields.String(), required=True, validate=validate.Length(min=1, max=500))
+
+
+class PaymentIn(Schema):
+    payroll_ref = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    participant_id = fields.UUID(required=True)
+    period = fields.String(required=True, validate=validate.Regexp(r"^\d{4}-\d{2}$", error="use YYYY-MM"))
+    accrual_refs = fields.List(fields.String(), required=True, validate=validate.Length(min=1, max=500))
+
+
+class PaymentOut(Schema):
+    payroll_ref = fields.String()
+    amount_ore = fields.Integer()
+    period = fields.String()
+    accrual_refs = fields.List(fields.String())
+    paid_on = fields.String()
+    replayed = fields.Boolean()
+
+
+class YearQuery(Schema):
+    year = fields.Integer(required=True, validate=validate.Range(min=2000, max=2100))
+
+
+class ExportQuery(Schema):
+    department = fields.String(required=True, validate=DEPARTMENT_CODE)
+    period = fields.String(required=True, validate=validate.Regexp(r"^\d{4}-\d{2}$", error="use YYYY-MM"))
+
+
+class RatesIn(Schema):
+    hour_ore = fields.Integer(strict=True, required=True, validate=validate.Range(min=0, max=10_000_000))
+    half_day_ore = fields.Integer(strict=True, required=True, validate=validate.Range(min=0, max=10_000_000))
+    full_day_ore = fields.Integer(strict=True, required=True, validate=validate.Range(min=0, max=10_000_000))
+    valid_from = fields.Date(required=True)
+
+
+class LimitIn(Schema):
+    max_engagements = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=100))
+    period_days = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=3660))
+
+
+class RetentionIn(Schema):
+    inactive_profile_months = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=240))
+
+
+class DepartmentSettingsIn(Schema):
+    participation_limit = fields.Nested(LimitIn, required=True)
+    rates = fields.Nested(RatesIn, required=True)
+    retention = fields.Nested(RetentionIn, required=True)
+    budget_ore_per_month = fields.Integer(strict=True, required=True, validate=validate.Range(min=0))
+
+
+class VocabularyIn(Schema):
+    areas = fields.List(fields.String(validate=AREA_CODE), required=True, validate=validate.Length(min=1, max=100))
+
+
+# -- data rights ---------------------------------------------------------------------
+class RestrictionIn(Schema):
+    restricted = fields.Boolean(required=True)
+
+
+class LegalHoldIn(Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=5, max=500))
+
+
+class ErasureIn(Schema):
+    legal_basis = fields.String(load_default="GDPR Art. 17(1)(b): consent withdrawn, erasure requested",
+                                validate=validate.Length(min=5, max=300))
+
+
+class RetentionRunIn(Schema):
+    on = fields.Date(load_default=None)

@@ -7,15 +7,18 @@ from dataclasses import dataclass
 
 from flask import Flask
 
-from services.participants.api import blp, departments_blp
+from services.participants.api import blp, departments_blp, honoraria_blp
 from services.participants.application import ParticipantsApp
+from services.participants.projections import ParticipantDirectory, ParticipationFromOtherServices
 from shared.config import Settings
+from shared.consumer import ConsumerLoop
 from shared.db import Database
 from shared.relay import OutboxRelay
 from shared.runtime import Worker
 from shared.vault import Vault
 
 NAME = "participants"
+RETENTION_EVERY_SECONDS = 24 * 3600.0
 
 
 @dataclass
@@ -39,7 +42,7 @@ class Participants:
         return create_app(
             NAME,
             self.settings,
-            [blp, departments_blp],
+            [blp, honoraria_blp, departments_blp],
             db=self.db,
             description="The brukarbank: participants, consent, profiles, availability, honoraria, data rights.",
             extensions={"delaktig.app": self.app},
@@ -48,8 +51,17 @@ class Participants:
     def relay(self) -> OutboxRelay:
         return OutboxRelay(self.app, self.db)
 
+    def directory(self) -> ConsumerLoop:
+        """The coordinators' list and the payroll ledger, from participants.events."""
+        return ConsumerLoop(self.settings, self.db, ParticipantDirectory())
+
+    def participation(self) -> ConsumerLoop:
+        """Honoraria from recruitments.events and panel seats from matching.events."""
+        return ConsumerLoop(self.settings, self.db, ParticipationFromOtherServices(self.app))
+
     def worker(self) -> Worker:
-        return Worker(NAME, parts=[self.relay()])
+        return Worker(NAME, parts=[self.relay(), self.directory(), self.participation()],
+                      periodic=[(RETENTION_EVERY_SECONDS, self.app.run_retention)])
 
     def close(self) -> None:
         self.app.close()
