@@ -21,7 +21,9 @@ class JsonFormatter(logging.Formatter):
             "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + "Z",
             "level": record.levelname.lower(),
             "logger": record.name,
-            "msg": record.msg if isinstance(record.msg, str) else str(type(record.msg).__name__),
+            # Our own messages are constant strings; third-party ones (kafka, gunicorn) are formatted
+            # with their arguments, which carry hosts and offsets, never our data.
+            "msg": record.getMessage() if not record.name.startswith("delaktig") else str(record.msg),
         }
         for name in SAFE_FIELDS:
             value = record.__dict__.get(name)
