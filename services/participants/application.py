@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4, uuid5
@@ -23,6 +24,9 @@ from shared.auth import Principal
 from shared.config import DEFAULT_DEPARTMENTS, Settings
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
 from shared.vault import Vault
+
+# Departments change rarely; a registration need not re-read them from the store every time.
+DEPARTMENT_CACHE_SECONDS = 5.0
 
 SYSTEM = {"id": "system", "role": "system"}
 PAYEE_NAMESPACE = UUID("a4f1c6f0-3d1e-4b7e-9c55-2f8e7d9a1b30")
@@ -74,6 +78,7 @@ class ParticipantsApp(ServiceApplication):
 
     def __init__(self, settings: Settings, vault: Vault) -> None:
         super().__init__(settings)
+        self._known_departments: dict[str, float] = {}
         self.vault = vault
 
     # -- departments ---------------------------------------------------------
@@ -112,10 +117,14 @@ class ParticipantsApp(ServiceApplication):
         return dep
 
     def check_departments(self, codes: list[str], field: str = "departments") -> None:
+        now = time.monotonic()
         for code in codes:
+            if self._known_departments.get(code, 0.0) > now:
+                continue  # seen active within the last few seconds: skip two store reads
             dep = self.department(code)
             if dep is None or not dep.active:
                 raise InvalidInput(f"unknown department {code!r}", field=field)
+            self._known_departments[code] = now + DEPARTMENT_CACHE_SECONDS
 
     def change_department_settings(self, by: Principal, code: str, settings: dict[str, Any]) -> dict[str, Any]:
         """Limits, rates (from ``valid_from``, history kept), retention and budget."""
@@ -195,7 +204,7 @@ class ParticipantsApp(ServiceApplication):
             raise InvalidInput("department must be one of departments", field="department")
         by.check_department(registering)
         pid = participant_id or uuid4()
-        if self.exists(pid):
+        if participant_id is not None and self.exists(pid):
             raise Conflict("this participant is already registered", field="id")
         personal = self.vault.encrypt(str(pid), {"name": name, "email": email, "phone": phone})
         participant = Participant(
