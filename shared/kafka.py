@@ -90,7 +90,16 @@ def end_offsets(
     if probe is None:
         probe = consumer(settings, max_poll_records=100000)
     try:
-        reported = probe.end_offsets(parts)
+        try:
+            reported = probe.end_offsets(parts)
+        except KeyError:
+            # A reused client's ListOffsets answer can miss a partition that just got its first
+            # records (kafka-python + tansu); a fresh client answers correctly.
+            fresh = consumer(settings)
+            try:
+                reported = fresh.end_offsets(parts)
+            finally:
+                fresh.close()
         result = dict(reported)
         pending = [tp for tp in parts if reported[tp] > 0]
         if pending:

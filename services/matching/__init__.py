@@ -1,0 +1,1 @@
+"""The matching service: fair, explainable panels from the brukarbank."""

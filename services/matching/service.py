@@ -1,0 +1,65 @@
+"""Assembly of the matching service from configuration: the application, its read model, the HTTP
+app (``wsgi``), and the background worker (relay + the read model's consumer loop)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Flask
+
+from services.matching.api import blp
+from services.matching.application import MatchingApp
+from services.matching.projections import MatchingProjection, ReadModel
+from shared.config import Settings
+from shared.consumer import ConsumerLoop
+from shared.db import Database
+from shared.relay import OutboxRelay
+from shared.runtime import Worker
+
+NAME = "matching"
+
+
+@dataclass
+class Matching:
+    settings: Settings
+    db: Database
+    readmodel: ReadModel
+    app: MatchingApp
+
+    @classmethod
+    def build(cls, settings: Settings) -> Matching:
+        db = Database(settings, NAME)
+        readmodel = ReadModel(db)
+        return cls(settings, db, readmodel, MatchingApp(settings, readmodel))
+
+    def http(self) -> Flask:
+        from shared.web import create_app
+
+        return create_app(
+            NAME,
+            self.settings,
+            [blp],
+            db=self.db,
+            description="Fair, explainable panels from the brukarbank: proposals, assignments, fairness.",
+            extensions={"delaktig.app": self.app},
+        )
+
+    def relay(self) -> OutboxRelay:
+        return OutboxRelay(self.app, self.db)
+
+    def consumer(self) -> ConsumerLoop:
+        """The loop that keeps the read model up to date from the three topics."""
+        return ConsumerLoop(self.settings, self.db, MatchingProjection())
+
+    def consumers(self) -> list[ConsumerLoop]:
+        return [self.consumer()]
+
+    def worker(self) -> Worker:
+        return Worker(NAME, parts=[self.relay(), *self.consumers()])
+
+    def close(self) -> None:
+        self.app.close()
+        self.db.close()
+
+
+build = Matching.build

@@ -1,0 +1,67 @@
+"""The pure parts: coverage of dates, the Gini coefficient, deterministic ranking."""
+
+from __future__ import annotations
+
+import random
+from datetime import date
+
+from services.matching import ranking
+from services.matching.fairness import gini
+from services.matching.ranking import Candidate, Limit, Needs
+
+TODAY = date(2026, 11, 23)
+
+
+def _ready(pid: str, **kw: object) -> Candidate:
+    return Candidate(pid, consent_department=True, consent_matching=True, confidentiality=True, training=True,
+                     **kw)  # type: ignore[arg-type]
+
+
+def test_windows_must_cover_every_interview_day() -> None:
+    assert ranking.covers([("2030-03-01", "2030-03-04"), ("2030-03-05", "2030-03-09")], "2030-03-04", "2030-03-06")
+    assert not ranking.covers([("2030-03-01", "2030-03-04"), ("2030-03-06", "2030-03-09")],
+                              "2030-03-04", "2030-03-06")
+    assert not ranking.covers([], "2030-03-04", "2030-03-04")
+
+
+def test_gini() -> None:
+    assert gini([2, 2, 2, 2]) == 0.0
+    assert gini([0, 0, 0, 0]) == 0.0
+    assert round(gini([0, 0, 0, 4]), 3) == 0.75
+
+
+def test_ties_break_on_participant_id_and_rotation_lowers_the_busy() -> None:
+    needs = Needs("r", "socialforvaltningen", areas=("a",))
+    pool = [_ready(p, tags=frozenset({"a"})) for p in ("c", "a", "b")]
+    picks = ranking.build_panel(pool, needs, TODAY, size=2)
+    assert [p.candidate.participant_id for p in picks] == ["a", "b"]
+    busy = _ready("a", tags=frozenset({"a"}), engagements=(("socialforvaltningen", "2026-10-01"),))
+    picks = ranking.build_panel([busy, *pool[::2]], needs, TODAY, size=2)
+    assert [p.candidate.participant_id for p in picks] == ["b", "c"]
+    assert ranking.eligible(busy, needs, Limit(1, 365), TODAY) is False
+    assert [e.rule for e in ranking.exclusions(busy, needs, Limit(1, 365), TODAY)] == ["participation_limit"]
+
+
+def test_fast_panel_build_matches_brute_force() -> None:
+    rng = random.Random(7)
+    areas = [f"a{i}" for i in range(6)]
+    needs = Needs("r", "socialforvaltningen", areas=("a0", "a1", "a2"), languages=("ar",))
+    pool = [
+        _ready(f"p{i:03d}", tags=frozenset(rng.sample(areas, rng.randint(0, 3))),
+               languages=frozenset(rng.sample(["sv", "ar", "so"], rng.randint(1, 2))),
+               engagements=(("socialforvaltningen", "2026-06-01"),) * rng.randint(0, 2))
+        for i in range(300)
+    ]
+    covered: set[str] = set()
+    spoken: set[str] = set()
+    expected: list[str] = []
+    for _ in range(3):
+        best = min(
+            (c for c in pool if c.participant_id not in expected),
+            key=lambda c: (-ranking.marginal(c, needs, covered, spoken, c.recent_engagements(TODAY)),
+                           c.recent_engagements(TODAY), c.last_engaged_on or "", c.participant_id),
+        )
+        expected.append(best.participant_id)
+        covered |= best.tags.intersection(needs.areas)
+        spoken |= best.languages.intersection(needs.languages)
+    assert [p.candidate.participant_id for p in ranking.build_panel(pool, needs, TODAY)] == expected
