@@ -1,0 +1,54 @@
+"""The audit HTTP API: read-only, role ``auditor``."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from flask import Response, current_app, jsonify, request
+from flask_smorest import Blueprint
+
+from services.audit.application import AuditApp
+from services.audit.decision import decision_html
+from services.audit.schemas import AccessLogQuery, CheckpointsQuery
+from shared.auth import requires
+
+blp = Blueprint("audit", __name__, description="Integrity, decision-influence records and the access log.")
+
+
+def app() -> AuditApp:
+    audit: AuditApp = current_app.extensions["delaktig.audit"]
+    return audit
+
+
+@blp.route("/recruitments/<uuid:recruitment_id>/decision-record", methods=["GET"])
+@requires("auditor")
+def get_decision_record(recruitment_id: UUID) -> Any:
+    """Who influenced this hiring decision, with proofs (JSON, or HTML with ``Accept: text/html``)."""
+    record = app().decision_record(str(recruitment_id))
+    if request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html":
+        return Response(decision_html(record), mimetype="text/html")
+    return jsonify(record)
+
+
+@blp.route("/access-log", methods=["GET"])
+@blp.arguments(AccessLogQuery, location="query")
+@requires("auditor")
+def get_access_log(query: dict[str, Any]) -> Any:
+    """Who read whose personal data, when and why."""
+    return jsonify({"items": app().access_log(query["subject_id"], query["accessor_id"])})
+
+
+@blp.route("/checkpoints", methods=["GET"])
+@blp.arguments(CheckpointsQuery, location="query")
+@requires("auditor")
+def get_checkpoints(query: dict[str, Any]) -> Any:
+    """The signed checkpoints, oldest first per source."""
+    return jsonify({"items": app().checkpoints(query["source"])})
+
+
+@blp.route("/public-key", methods=["GET"])
+@requires("auditor")
+def get_public_key() -> Any:
+    """The Ed25519 public key (PEM) that checkpoints verify against."""
+    return Response(app().public_key_pem(), mimetype="application/x-pem-file")

@@ -1,0 +1,47 @@
+"""The audit use cases: load and verify the history, records, access log, checkpoints."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from services.audit.checkpoints import stored_checkpoints
+from services.audit.decision import decision_record
+from services.audit.keys import public_pem
+from services.audit.projections import access_log
+from services.audit.verify import History, Report, load_from_kafka, verify_records
+from shared.config import Settings
+from shared.db import Database
+from shared.errors import NotFound
+
+
+class AuditApp:
+    """Read-only: everything here is derived from Kafka and the audit database."""
+
+    def __init__(self, settings: Settings, db: Database, key: Ed25519PrivateKey) -> None:
+        self.settings = settings
+        self.db = db
+        self.key = key
+
+    def public_key_pem(self) -> str:
+        return public_pem(self.key)
+
+    def verified_history(self) -> tuple[Report, History]:
+        """Read every public topic from offset zero and verify it with our public key."""
+        return verify_records(load_from_kafka(self.settings), self.key.public_key())
+
+    def decision_record(self, recruitment_id: str) -> dict[str, Any]:
+        report, history = self.verified_history()
+        record = decision_record(history, recruitment_id)
+        if not record["inputs"]:
+            raise NotFound(f"no recruitment with id {recruitment_id}")
+        record["history_verified"] = report.ok
+        record["first_problem"] = report.first.describe() if report.first else None
+        return record
+
+    def access_log(self, subject_id: str | None, accessor_id: str | None) -> list[dict[str, Any]]:
+        return access_log(self.db, subject_id, accessor_id)
+
+    def checkpoints(self, source: str | None) -> list[dict[str, Any]]:
+        return stored_checkpoints(self.db, source)

@@ -1,0 +1,165 @@
+"""``delaktig audit ...``: verify, replay, decision, export. Exit code 0 only when all holds."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from shared.config import Settings
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``audit`` command group to the ``delaktig`` parser."""
+    audit = subparsers.add_parser("audit", help="integrity verification, replay, decision records")
+    sub = audit.add_subparsers(dest="audit_command", required=True)
+
+    verify = sub.add_parser("verify", help="verify chains, checkpoints and event stores")
+    verify.add_argument("--export", type=Path, help="verify an export file instead of reading Kafka")
+    verify.add_argument("--public-key", type=Path, help="Ed25519 public key (PEM); default: the configured key")
+    verify.add_argument("--no-stores", action="store_true", help="do not check the local event stores")
+    verify.add_argument("--json", action="store_true", help="print the full report as JSON")
+    verify.set_defaults(func=cmd_verify)
+
+    replay = sub.add_parser("replay", help="rebuild read models from offset zero and compare with the live ones")
+    replay.set_defaults(func=cmd_replay)
+
+    decision = sub.add_parser("decision", help="the decision-influence record of a recruitment")
+    decision.add_argument("recruitment_id")
+    decision.add_argument("--html", action="store_true", help="print the readable HTML page")
+    decision.add_argument("--export", type=Path, help="read an export file instead of Kafka")
+    decision.add_argument("--public-key", type=Path)
+    decision.set_defaults(func=cmd_decision)
+
+    key = sub.add_parser("public-key", help="print the checkpoint-signing public key (PEM) for outside verifiers")
+    key.set_defaults(func=cmd_public_key)
+
+    export = sub.add_parser("export", help="write every public topic to a JSON-lines file")
+    export.add_argument("file", type=Path)
+    export.set_defaults(func=cmd_export)
+
+
+def _public_key(settings: Settings, path: Path | None) -> Any:
+    from services.audit.keys import load_public_key, load_signing_key
+
+    if path is not None:
+        return load_public_key(path.read_bytes())
+    return load_signing_key(settings).public_key()
+
+
+def _records(settings: Settings, export: Path | None) -> list[Any]:
+    from services.audit.verify import load_export, load_from_kafka
+
+    return load_export(export) if export else load_from_kafka(settings)
+
+
+def _event_services(settings: Settings, failures: list[str] | None = None) -> list[Any]:
+    """The local services other than audit (for store verification and replay); those that cannot
+    be built are named in ``failures``."""
+    from infra.cli import available_services, build_service
+
+    built = []
+    for name in available_services():
+        if name == "audit":
+            continue
+        try:
+            built.append(build_service(name, settings))
+        except Exception as error:
+            if failures is not None:
+                failures.append(f"{name}: {type(error).__name__}: {error}")
+    return built
+
+
+def run_verify(settings: Settings, export: Path | None, public_key: Path | None, stores: bool) -> dict[str, Any]:
+    """Verify the history and (optionally) every local event store; a JSON-ready result."""
+    from services.audit.verify import Problem, verify_records, verify_store
+    from shared.application import ServiceApplication
+
+    report, history = verify_records(_records(settings, export), _public_key(settings, public_key))
+    problems = list(report.problems)
+    checked_stores: list[str] = []
+    failures: list[str] = []
+    if stores:
+        for service in _event_services(settings, failures):
+            app = getattr(service, "app", None)
+            try:
+                if isinstance(app, ServiceApplication):
+                    problems.extend(verify_store(app, history))
+                    checked_stores.append(app.source)
+            finally:
+                service.close()
+    problems.extend(Problem(name.split(":")[0], 0, None, "store-unavailable", name) for name in failures)
+    result = report.as_dict()
+    result["stores_checked"] = checked_stores
+    result["problems"] = [p.__dict__ for p in problems]
+    result["first_problem"] = problems[0].__dict__ if problems else None
+    result["ok"] = not problems
+    return result
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    result = run_verify(settings, args.export, args.public_key, stores=not args.no_stores and not args.export)
+    if args.json:
+        json.dump(result, sys.stdout, indent=2, ensure_ascii=False)
+        print()
+    elif result["ok"]:
+        print(f"OK: {result['events_checked']} events, {result['checkpoints_checked']} checkpoints, "
+              f"stores {', '.join(result['stores_checked']) or 'none'}")
+    else:
+        p = result["first_problem"]
+        print(f"BROKEN: {p['source']} position {p['position']} event {p['event_id']}: {p['kind']}: {p['detail']}")
+        print(f"({len(result['problems'])} problem(s) in all)")
+    return 0 if result["ok"] else 1
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from services.audit.replay import replay
+    from services.audit.service import build
+
+    settings = Settings.from_env()
+    services = [build(settings), *_event_services(settings)]
+    results = []
+    try:
+        for service in services:
+            pairs = service.projections() if hasattr(service, "projections") else []
+            results.extend(r.as_dict() for r in replay(pairs))
+    finally:
+        for service in services:
+            service.close()
+    json.dump(results, sys.stdout, indent=2, ensure_ascii=False, default=str)
+    print()
+    return 0 if all(r["identical"] for r in results) else 1
+
+
+def cmd_decision(args: argparse.Namespace) -> int:
+    from services.audit.decision import decision_html, decision_record
+    from services.audit.verify import verify_records
+
+    settings = Settings.from_env()
+    report, history = verify_records(_records(settings, args.export), _public_key(settings, args.public_key))
+    record = decision_record(history, args.recruitment_id)
+    record["history_verified"] = report.ok
+    if args.html:
+        print(decision_html(record))
+    else:
+        json.dump(record, sys.stdout, indent=2, ensure_ascii=False)
+        print()
+    return 0 if report.ok and record["inputs"] and record["proofs_verified"] else 1
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from services.audit.verify import load_from_kafka, write_export
+
+    count = write_export(load_from_kafka(Settings.from_env()), args.file)
+    print(f"{count} messages written to {args.file}")
+    return 0
+
+
+def cmd_public_key(args: argparse.Namespace) -> int:
+    from services.audit.keys import load_signing_key, public_pem
+
+    print(public_pem(load_signing_key(Settings.from_env())), end="")
+    return 0
