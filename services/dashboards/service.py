@@ -118,6 +118,10 @@ class Dashboards:
         for loop in self.loops:
             loop.catch_up(timeout)
 
+    def projections(self) -> list[tuple[Any, Database]]:
+        """Pure read models, for ``delaktig audit replay`` (projection factory, live database)."""
+        return [(type(loop.projection), self.db) for loop in self.loops]
+
     def worker(self) -> Worker:
         return Worker(NAME, parts=list(self.loops))
 

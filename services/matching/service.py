@@ -4,6 +4,7 @@ app (``wsgi``), and the background worker (relay + the read model's consumer loo
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from flask import Flask
 
@@ -53,6 +54,10 @@ class Matching:
 
     def consumers(self) -> list[ConsumerLoop]:
         return [self.consumer()]
+
+    def projections(self) -> list[tuple[Any, Database]]:
+        """Pure read models, for ``delaktig audit replay`` (projection factory, live database)."""
+        return [(MatchingProjection, self.db)]
 
     def worker(self) -> Worker:
         return Worker(NAME, parts=[self.relay(), *self.consumers()])

@@ -4,6 +4,7 @@ the HTTP app (``wsgi``), and the background worker (relay + projections)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from flask import Flask
 
@@ -58,6 +59,10 @@ class Participants:
     def participation(self) -> ConsumerLoop:
         """Honoraria from recruitments.events and panel seats from matching.events."""
         return ConsumerLoop(self.settings, self.db, ParticipationFromOtherServices(self.app))
+
+    def projections(self) -> list[tuple[Any, Database]]:
+        """Pure read models, for ``delaktig audit replay`` (projection factory, live database)."""
+        return [(ParticipantDirectory, self.db)]
 
     def worker(self) -> Worker:
         return Worker(NAME, parts=[self.relay(), self.directory(), self.participation()],

@@ -5,6 +5,7 @@ decision-influence read model, daily retention)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from flask import Flask
 
@@ -58,6 +59,10 @@ class Recruitments:
     def decision_influence(self, db: Database | None = None) -> ConsumerLoop:
         """The who-said-what / decision-influence read model, fed from recruitments.events."""
         return ConsumerLoop(self.settings, db or self.db, DecisionInfluence())
+
+    def projections(self) -> list[tuple[Any, Database]]:
+        """Pure read models, for ``delaktig audit replay`` (projection factory, live database)."""
+        return [(DecisionInfluence, self.db)]
 
     def worker(self) -> Worker:
         return Worker(
