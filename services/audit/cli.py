@@ -121,7 +121,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
     settings = Settings.from_env()
     services = [build(settings), *_event_services(settings)]
-    results = []
+    results: list[dict[str, Any]] = []
     try:
         for service in services:
             pairs = service.projections() if hasattr(service, "projections") else []
