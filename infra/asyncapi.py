@@ -44,6 +44,32 @@ def asyncapi_document() -> dict[str, Any]:
             "description": f"Events of the {source} service, key = aggregate id, ordered per key.",
             "subscribe": {"message": {"oneOf": refs}},
         }
+    channels["audit.checkpoints"] = {
+        "description": "Signed checkpoints of each source's history (services/audit/checkpoints.py): "
+        "key = source. Ed25519 signature (base64) over the compact, key-sorted JSON without 'signature'.",
+        "subscribe": {"message": {"$ref": "#/components/messages/Checkpoint.v1"}},
+    }
+    messages["Checkpoint.v1"] = {
+        "name": "Checkpoint",
+        "contentType": "application/json",
+        "payload": {
+            "type": "object",
+            "required": ["type", "version", "source", "tree_size", "position", "chain_head", "root", "time",
+                         "key_id", "signature"],
+            "properties": {
+                "type": {"type": "string"},
+                "version": {"type": "integer", "const": 1},
+                "source": {"type": "string"},
+                "tree_size": {"type": "integer", "description": "events covered (Merkle leaves)"},
+                "position": {"type": "integer", "description": "position of the last covered event"},
+                "chain_head": {"type": "string", "description": "hash of the last covered event"},
+                "root": {"type": "string", "description": "RFC 6962 Merkle root (hex); leaves = event hashes"},
+                "time": {"type": "string", "format": "date-time"},
+                "key_id": {"type": "string"},
+                "signature": {"type": "string", "description": "Ed25519, base64"},
+            },
+        },
+    }
     return {
         "asyncapi": "2.6.0",
         "info": {
