@@ -84,7 +84,8 @@ def main() -> None:
     env = {**os.environ, "DATA_DIR": str(tmp), "DATABASE_URL": database_url,
            "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap, "TOPIC_PREFIX": "bench."}
     gunicorn = subprocess.Popen(
-        [str(Path(sys.executable).parent / "gunicorn"), "--bind", f"127.0.0.1:{http_port}", "--workers", os.environ.get("BENCH_WORKERS", "2"),
+        [str(Path(sys.executable).parent / "gunicorn"), "--bind", f"127.0.0.1:{http_port}",
+         "--workers", os.environ.get("BENCH_WORKERS", "2"),
          "--threads", "4", "--log-level", "warning", "services.participants.wsgi:app"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
