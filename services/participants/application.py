@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import time
@@ -92,16 +93,13 @@ class ParticipantsApp(ServiceApplication):
     def ensure_default_departments(self) -> None:
         for code, name in DEFAULT_DEPARTMENTS:
             if not self.exists(department_id(code)):
-                try:
+                # Conflict: another process onboarded it at the same moment, which is just as good.
+                with contextlib.suppress(Conflict):
                     self.onboard_department(code, name, SYSTEM)
-                except Conflict:
-                    pass  # another process onboarded it at the same moment
         if not self.exists(VOCABULARY_ID):
-            try:
+            with contextlib.suppress(Conflict):  # defined by another process meanwhile
                 self.save(ExperienceVocabulary(id=VOCABULARY_ID, areas=list(DEFAULT_EXPERIENCE_AREAS),
                                                actor=SYSTEM, department=None))
-            except Conflict:
-                pass
 
     def department(self, code: str) -> Department | None:
         dep_id = department_id(code)
