@@ -60,6 +60,13 @@ def _text(value: Any) -> str:
 
 def replay_one(factory: Callable[[], Projection], live: Database, timeout: float = 120.0) -> ReplayResult:
     """Rebuild one projection from offset zero into a fresh database and diff it with ``live``."""
+    # Compare at the same point of the topics: first let the live model apply what it has not yet
+    # (safe beside a running worker: position and effect commit together, and event ids dedupe).
+    live_loop = ConsumerLoop(live.settings, live, factory())
+    try:
+        live_loop.catch_up(timeout=timeout)
+    finally:
+        live_loop.close()
     tag = uuid.uuid4().hex[:8]
     fresh_settings = live.settings.with_(db_namespace=f"{live.settings.db_namespace}replay{tag}_")
     fresh = Database(fresh_settings, live.store)
