@@ -23,6 +23,8 @@ def _nice_max(value: float) -> float:
     """A round upper bound for the y axis (1, 2, 2.5, 5 times 10^n)."""
     if value <= 0:
         return 1.0
+    if value <= 10:
+        return float(math.ceil(value))  # small counts and 1-5 ratings: whole-number ticks
     exponent = math.floor(math.log10(value))
     for step in (1, 2, 2.5, 5, 10):
         bound = step * 10**exponent
@@ -44,9 +46,11 @@ def _frame(title: str, y_max: float, y_label: str, body: list[str], legend: list
         f'<text x="{WIDTH / 2}" y="20" text-anchor="middle" class="chart-title" font-size="15" '
         f'font-weight="bold">{escape(title)}</text>',
     ]
-    for i in range(5):
-        value = y_max * i / 4
-        y = TOP + plot_h - plot_h * i / 4
+    # Whole-number axes up to 10 get a tick per unit; others get four intervals.
+    steps = int(y_max) if float(y_max).is_integer() and 1 <= y_max <= 10 else 4
+    for i in range(steps + 1):
+        value = y_max * i / steps
+        y = TOP + plot_h - plot_h * i / steps
         parts.append(f'<line x1="{LEFT}" y1="{y:.1f}" x2="{WIDTH - RIGHT}" y2="{y:.1f}" stroke="#ddd"/>')
         parts.append(
             f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11" class="tick">{_fmt(value)}</text>'
