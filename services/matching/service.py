@@ -6,22 +6,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Flask
-
 from services.matching.api import blp
 from services.matching.application import MatchingApp
 from services.matching.projections import MatchingProjection, ReadModel
 from shared.config import Settings
 from shared.consumer import ConsumerLoop
 from shared.db import Database
-from shared.relay import OutboxRelay
 from shared.runtime import Worker
+from shared.service import EventSourcedService
 
 NAME = "matching"
 
 
 @dataclass
-class Matching:
+class Matching(EventSourcedService):
+    name = NAME
+    description = "Fair, explainable panels from the brukarbank: proposals, assignments, fairness."
+    blueprints = (blp,)
+
     settings: Settings
     db: Database
     readmodel: ReadModel
@@ -32,21 +34,6 @@ class Matching:
         db = Database(settings, NAME)
         readmodel = ReadModel(db)
         return cls(settings, db, readmodel, MatchingApp(settings, readmodel))
-
-    def http(self) -> Flask:
-        from shared.web import create_app
-
-        return create_app(
-            NAME,
-            self.settings,
-            [blp],
-            db=self.db,
-            description="Fair, explainable panels from the brukarbank: proposals, assignments, fairness.",
-            extensions={"delaktig.app": self.app},
-        )
-
-    def relay(self) -> OutboxRelay:
-        return OutboxRelay(self.app, self.db)
 
     def consumer(self) -> ConsumerLoop:
         """The loop that keeps the read model up to date from the three topics."""
@@ -62,9 +49,6 @@ class Matching:
     def worker(self) -> Worker:
         return Worker(NAME, parts=[self.relay(), *self.consumers()])
 
-    def close(self) -> None:
-        self.app.close()
-        self.db.close()
 
 
 build = Matching.build

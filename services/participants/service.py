@@ -6,16 +6,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Flask
-
 from services.participants.api import blp, departments_blp, honoraria_blp
 from services.participants.application import ParticipantsApp
 from services.participants.projections import ParticipantDirectory, ParticipationFromOtherServices
 from shared.config import Settings
 from shared.consumer import ConsumerLoop
 from shared.db import Database
-from shared.relay import OutboxRelay
 from shared.runtime import Worker
+from shared.service import EventSourcedService
 from shared.vault import Vault
 
 NAME = "participants"
@@ -23,7 +21,11 @@ RETENTION_EVERY_SECONDS = 24 * 3600.0
 
 
 @dataclass
-class Participants:
+class Participants(EventSourcedService):
+    name = NAME
+    description = "The brukarbank: participants, consent, profiles, availability, honoraria, data rights."
+    blueprints = (blp, honoraria_blp, departments_blp)
+
     settings: Settings
     db: Database
     vault: Vault
@@ -36,21 +38,6 @@ class Participants:
         app = ParticipantsApp(settings, vault)
         app.ensure_default_departments()
         return cls(settings, db, vault, app)
-
-    def http(self) -> Flask:
-        from shared.web import create_app
-
-        return create_app(
-            NAME,
-            self.settings,
-            [blp, honoraria_blp, departments_blp],
-            db=self.db,
-            description="The brukarbank: participants, consent, profiles, availability, honoraria, data rights.",
-            extensions={"delaktig.app": self.app},
-        )
-
-    def relay(self) -> OutboxRelay:
-        return OutboxRelay(self.app, self.db)
 
     def directory(self) -> ConsumerLoop:
         """The coordinators' list and the payroll ledger, from participants.events."""
@@ -68,7 +55,4 @@ class Participants:
         return Worker(NAME, parts=[self.relay(), self.directory(), self.participation()],
                       periodic=[(RETENTION_EVERY_SECONDS, self.app.run_retention)])
 
-    def close(self) -> None:
-        self.app.close()
-        self.db.close()
 build = Participants.build

@@ -7,16 +7,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Flask
-
 from services.recruitments.api import blp
 from services.recruitments.application import RecruitmentsApp
 from services.recruitments.projections import DecisionInfluence, PanelFeed
 from shared.config import Settings
 from shared.consumer import ConsumerLoop
 from shared.db import Database
-from shared.relay import OutboxRelay
 from shared.runtime import Worker
+from shared.service import EventSourcedService
 from shared.vault import Vault
 
 NAME = "recruitments"
@@ -24,7 +22,11 @@ RETENTION_EVERY_SECONDS = 24 * 3600.0
 
 
 @dataclass
-class Recruitments:
+class Recruitments(EventSourcedService):
+    name = NAME
+    description = "Recruitments: stages, scorecards, scores, decisions, feedback, retention."
+    blueprints = (blp,)
+
     settings: Settings
     db: Database
     vault: Vault
@@ -36,21 +38,6 @@ class Recruitments:
         vault = Vault(settings, db)
         app = RecruitmentsApp(settings, vault)
         return cls(settings, db, vault, app)
-
-    def http(self) -> Flask:
-        from shared.web import create_app
-
-        return create_app(
-            NAME,
-            self.settings,
-            [blp],
-            db=self.db,
-            description="Recruitments: stages, scorecards, scores, decisions, feedback, retention.",
-            extensions={"delaktig.app": self.app},
-        )
-
-    def relay(self) -> OutboxRelay:
-        return OutboxRelay(self.app, self.db)
 
     def panel_feed(self) -> ConsumerLoop:
         """Consumes matching.events and applies panels to recruitments."""
@@ -71,9 +58,6 @@ class Recruitments:
             periodic=[(RETENTION_EVERY_SECONDS, self.app.run_retention)],
         )
 
-    def close(self) -> None:
-        self.app.close()
-        self.db.close()
 
 
 build = Recruitments.build
