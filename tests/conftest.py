@@ -7,6 +7,7 @@ namespace, and its own topic prefix, so tests never see each other's events.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import uuid
@@ -47,6 +48,8 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     log = tmp_path_factory.mktemp("broker") / "tansu.log"
     proc = start_local_broker("127.0.0.1", port, log)
     yield f"127.0.0.1:{port}"
+    # Clients left open by finished tests would log every failed reconnect once the broker is gone.
+    logging.getLogger("kafka").setLevel(logging.CRITICAL)
     proc.terminate()
     try:
         proc.wait(timeout=10)
