@@ -8,7 +8,6 @@ field at fault; ``/healthz``, ``/readyz`` and ``/metrics``; OpenAPI at ``/openap
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -269,6 +268,3 @@ def _idempotency_record(response: Response) -> None:
              time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())),
         )
 
-
-def json_dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True)
