@@ -3,11 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import select
-import signal
-import subprocess
-import sys
 import time
 from datetime import date
 from pathlib import Path
@@ -17,32 +12,10 @@ import pytest
 import requests
 
 from shared.auth import mint_token
-from shared.config import SERVICE_PORTS, Settings
-from shared.kafka import free_port
-from tests.platform.test_launcher import processes_with_env
+from shared.config import Settings
+from tests.platform.up_process import processes_with_env, start_up, stop_up, up_environment
 
 DEPARTMENTS = ("socialforvaltningen", "arbetsmarknadsforvaltningen", "skol-och-fritidsforvaltningen")
-
-
-def start(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
-    proc = subprocess.Popen([sys.executable, "-m", "infra.cli", "up"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    assert proc.stdout is not None
-    output = b""
-    deadline = time.monotonic() + 90
-    while b"Delaktig is running." not in output:
-        assert proc.poll() is None, output.decode(errors="replace")
-        assert time.monotonic() < deadline, output.decode(errors="replace")
-        ready, _, _ = select.select([proc.stdout], [], [], 1.0)
-        if ready:
-            output += os.read(proc.stdout.fileno(), 65536)
-    return proc, output.decode(errors="replace")
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.send_signal(signal.SIGTERM)
-    proc.wait(timeout=60)
-    assert proc.returncode == 0
 
 
 def census(settings: Settings, ports: dict[str, int]) -> dict[str, Any]:
@@ -85,16 +58,10 @@ def census(settings: Settings, ports: dict[str, int]) -> dict[str, Any]:
 @pytest.mark.slow
 def test_up_loads_the_demo_once(tmp_path: Path) -> None:
     data_dir = tmp_path / "demo-data"
-    broker_port = free_port()
-    env = {**os.environ, "DATA_DIR": str(data_dir), "BROKER_PORT": str(broker_port)}
-    for name in ("KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL", "DELAKTIG_DEMO"):
-        env.pop(name, None)
-    ports = {name: free_port() for name in SERVICE_PORTS}
-    for name, port in ports.items():
-        env[f"{name.upper()}_PORT"] = str(port)
-    settings = Settings(data_dir=data_dir, kafka_bootstrap=f"127.0.0.1:{broker_port}", ports=ports)
+    up = up_environment(data_dir, demo=True)
+    env, settings, ports = up.env, up.settings, up.settings.ports
 
-    proc, output = start(env)
+    proc, output = start_up(env)
     try:
         assert "Demo loaded" in output, output
         assert "skipped" not in output, output
@@ -111,27 +78,27 @@ def test_up_loads_the_demo_once(tmp_path: Path) -> None:
                          headers=first["headers"], timeout=10)
         assert r.status_code == 404, r.text
     finally:
-        stop(proc)
+        stop_up(proc)
 
-    proc, output = start(env)
+    proc, output = start_up(env)
     try:
         assert "Demo already loaded" in output, output
         second = census(settings, ports)
         assert {k: v for k, v in second.items() if k != "headers"} == {
             k: v for k, v in first.items() if k != "headers"}
     finally:
-        stop(proc)
+        stop_up(proc)
 
     # Without its progress file the demo runs every step again: idempotency keys, replays and
     # "already done" answers keep the services from duplicating anything.
     (data_dir / "demo-loaded.json").unlink()
-    proc, output = start(env)
+    proc, output = start_up(env)
     try:
         assert "Demo loaded" in output and "skipped" not in output, output
         third = census(settings, ports)
         assert {k: v for k, v in third.items() if k != "headers"} == {
             k: v for k, v in first.items() if k != "headers"}
     finally:
-        stop(proc)
+        stop_up(proc)
     time.sleep(0.5)
     assert processes_with_env(f"DATA_DIR={data_dir}") == []

@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
-import select
-import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -15,48 +11,21 @@ import pytest
 import requests
 
 from shared.auth import mint_token
-from shared.config import SERVICE_PORTS, Settings
-from shared.kafka import free_port, read_all
-
-
-def processes_with_env(marker: str) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            if marker.encode() in (entry / "environ").read_bytes():
-                found.append(int(entry.name))
-        except OSError:
-            continue
-    return found
+from shared.kafka import read_all
+from tests.platform.up_process import processes_with_env, start_up, stop_up, up_environment
 
 
 @pytest.mark.slow
 def test_up_runs_everything_and_stops_without_orphans(tmp_path: Path) -> None:
     data_dir = tmp_path / "up-data"
-    broker_port = free_port()
-    env = {**os.environ, "DATA_DIR": str(data_dir), "BROKER_PORT": str(broker_port), "DELAKTIG_DEMO": "0"}
-    env.pop("KAFKA_BOOTSTRAP_SERVERS", None)
-    env.pop("DATABASE_URL", None)
-    ports = {name: free_port() for name in SERVICE_PORTS}
-    for name, port in ports.items():
-        env[f"{name.upper()}_PORT"] = str(port)
-    proc = subprocess.Popen([sys.executable, "-m", "infra.cli", "up", "--no-demo"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    assert proc.stdout is not None
-    output = b""
-    deadline = time.monotonic() + 120
-    while b"Delaktig is running." not in output:
-        assert proc.poll() is None, output.decode(errors="replace")
-        assert time.monotonic() < deadline, output.decode(errors="replace")
-        ready, _, _ = select.select([proc.stdout], [], [], 1.0)
-        if ready:
-            output += os.read(proc.stdout.fileno(), 65536)
+    up = up_environment(data_dir, demo=False)
+    ports = up.settings.ports
+    broker_port = int(up.env["BROKER_PORT"])
+    proc, output = start_up(up.env, "--no-demo")
     try:
-        assert f"http://127.0.0.1:{ports['participants']}/".encode() in output
-        assert b"delaktig token" in output
-        settings = Settings(data_dir=data_dir, kafka_bootstrap=f"127.0.0.1:{broker_port}")
+        assert f"http://127.0.0.1:{ports['participants']}/" in output
+        assert "delaktig token" in output
+        settings = up.settings
         token = mint_token(settings, roles=["coordinator"], departments=["socialforvaltningen"])
         r = requests.post(f"http://127.0.0.1:{ports['participants']}/participants",
                           json={"name": "Up Test", "departments": ["socialforvaltningen"]},
@@ -72,9 +41,7 @@ def test_up_runs_everything_and_stops_without_orphans(tmp_path: Path) -> None:
         assert seen, "the worker's relay did not publish the registration"
         assert len(processes_with_env(f"DATA_DIR={data_dir}")) >= 3
     finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=60)
-    assert proc.returncode == 0
+        stop_up(proc)
     time.sleep(0.5)
     assert processes_with_env(f"DATA_DIR={data_dir}") == []
     for port in [broker_port, *ports.values()]:
