@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from typing import Any
 
 from shared.config import Settings
-from shared.envelope import GENESIS_HASH, encode, event_id_for, iso_utc, seal
-from shared.kafka import ensure_topics, producer
+from tests.eventwriter import EventWriter
 
 DEPARTMENT = "socialforvaltningen"
 FROM, TO = "2030-03-04", "2030-03-06"
@@ -21,46 +19,11 @@ ALL_YEAR = [{"start": "2030-01-01", "end": "2030-12-31"}]
 STAFF = {"id": "staff-feed", "role": "coordinator"}
 
 
-class Feed:
+class Feed(EventWriter):
     """Produces participants.events / recruitments.events envelopes, chained per source."""
 
     def __init__(self, settings: Settings, **producer_overrides: Any) -> None:
-        self.settings = settings
-        ensure_topics(settings)
-        self.producer = producer(settings, **producer_overrides)
-        self.heads: dict[str, str] = {}
-        self.positions: dict[str, int] = {}
-        self.versions: dict[str, int] = {}
-
-    def emit(self, source: str, event_type: str, aggregate_id: str, payload: dict[str, Any],
-             department: str | None = None, actor: dict[str, str] | None = None) -> dict[str, Any]:
-        version = self.versions.get(aggregate_id, 0) + 1
-        self.versions[aggregate_id] = version
-        position = self.positions.get(source, 0) + 1
-        self.positions[source] = position
-        envelope = seal({
-            "event_id": event_id_for(source, aggregate_id, version),
-            "event_type": event_type,
-            "schema_version": 1,
-            "source": source,
-            "aggregate_id": aggregate_id,
-            "aggregate_version": version,
-            "position": position,
-            "occurred_at": iso_utc(datetime.now(UTC)),
-            "department": department,
-            "actor": actor or STAFF,
-            "payload": payload,
-        }, self.heads.get(source, GENESIS_HASH))
-        self.heads[source] = envelope["hash"]
-        self.producer.send(self.settings.topic(f"{source}.events"), key=aggregate_id.encode(),
-                           value=encode(envelope))
-        return envelope
-
-    def flush(self) -> None:
-        self.producer.flush()
-
-    def close(self) -> None:
-        self.producer.close(timeout=5)
+        super().__init__(settings, STAFF, **producer_overrides)
 
     # -- participants.events ---------------------------------------------------------------
     def participant(self, pid: str | None = None, *, tags: Iterable[str] = ("ekonomiskt-bistand",),
