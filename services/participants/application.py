@@ -102,10 +102,10 @@ class ParticipantsApp(ServiceApplication):
                                                actor=SYSTEM, department=None))
 
     def department(self, code: str) -> Department | None:
-        dep_id = department_id(code)
-        if not self.exists(dep_id):
+        try:
+            aggregate: Department = self.get(department_id(code), Department, "department")
+        except NotFound:
             return None
-        aggregate: Department = self.get(dep_id, Department, "department")
         return aggregate
 
     def existing_department(self, code: str) -> Department:
