@@ -1,12 +1,15 @@
 """Platform benchmark (issue 2), printed side by side in one run:
 
 (a) participant registrations/s through HTTP (gunicorn, PostgreSQL event store) vs raw
-    single-row durable PostgreSQL inserts at the same concurrency (4 clients);
+    single-row durable PostgreSQL inserts at the same concurrency (4 clients), and beside both the
+    framework ceiling: an empty Flask endpoint under the same gunicorn settings and clients;
 (b) relay events/s to the broker vs a raw kafka-python producer sending the same bytes.
 """
 
 from __future__ import annotations
 
+import http.client
+import json
 import os
 import subprocess
 import sys
@@ -14,6 +17,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
@@ -28,17 +32,29 @@ from shared.relay import OutboxRelay
 
 PG = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 CLIENTS = 4
-PER_CLIENT = int(os.environ.get("BENCH_REGISTRATIONS_PER_CLIENT", "250"))
+PER_CLIENT = int(os.environ.get("BENCH_REGISTRATIONS_PER_CLIENT", "500"))
 
 
-def _run_clients(work: callable[[int], None]) -> float:  # type: ignore[valid-type]
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(CLIENTS)]
+def _run_clients(work: Callable[[int], None]) -> float:
+    """Seconds for CLIENTS threads to run ``work``; a client that fails fails the benchmark."""
+    errors: list[BaseException] = []
+
+    def run(i: int) -> None:
+        try:
+            work(i)
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(CLIENTS)]
     start = time.perf_counter()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    return time.perf_counter() - start
+    elapsed = time.perf_counter() - start
+    if errors:
+        raise RuntimeError(f"{len(errors)} of {CLIENTS} clients failed") from errors[0]
+    return elapsed
 
 
 def raw_insert_floor(dbname: str, payload: str) -> float:
@@ -55,18 +71,52 @@ def raw_insert_floor(dbname: str, payload: str) -> float:
     return CLIENTS * PER_CLIENT / elapsed
 
 
-def http_registrations(url: str, token: str) -> float:
-    body = {"name": "Bench Person", "email": "bench@example.se", "phone": "+46700000000",
-            "preferred_language": "sv", "departments": ["socialforvaltningen"]}
+def http_registrations(port: int, token: str) -> float:
+    """Each client one keep-alive connection (http.client: the leanest client in the standard
+    library, so the clients take as little of the machine from the server as the floor's do)."""
+    body = json.dumps({"name": "Bench Person", "email": "bench@example.se", "phone": "+46700000000",
+                       "preferred_language": "sv", "departments": ["socialforvaltningen"]})
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
 
     def work(_: int) -> None:
-        with requests.Session() as s:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        try:
             for _n in range(PER_CLIENT):
-                r = s.post(f"{url}/participants", json=body, headers={"Authorization": f"Bearer {token}"})
-                r.raise_for_status()
+                conn.request("POST", "/participants", body, headers)
+                response = conn.getresponse()
+                response.read()
+                if response.status != 201:
+                    raise RuntimeError(f"registration answered {response.status}")
+        finally:
+            conn.close()
 
     elapsed = _run_clients(work)
     return CLIENTS * PER_CLIENT / elapsed
+
+
+def serve(wsgi_app: str, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], int]:
+    """gunicorn with the benchmark's settings, once it answers /healthz (or any HTTP answer)."""
+    port = free_port()
+    process = subprocess.Popen(
+        [str(Path(sys.executable).parent / "gunicorn"), "--bind", f"127.0.0.1:{port}",
+         "--workers", os.environ.get("BENCH_WORKERS", "2"), "--worker-class", "gthread",
+         "--threads", os.environ.get("BENCH_THREADS", "4"), "--log-level", "warning", wsgi_app],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
+            return process, port
+        except requests.RequestException:
+            pass
+        if time.monotonic() > deadline or process.poll() is not None:
+            raise RuntimeError(f"gunicorn did not start {wsgi_app}")
+        time.sleep(0.2)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    os.killpg(process.pid, 15)
+    process.wait()
 
 
 def main() -> None:
@@ -76,36 +126,28 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="delaktig-bench-"))
     port = free_port()
     broker = start_local_broker("127.0.0.1", port)
-    http_port = free_port()
     database_url = PG.rsplit("/", 1)[0] + "/" + dbname
     settings = Settings(data_dir=tmp, database_url=database_url, kafka_bootstrap=f"127.0.0.1:{port}",
                         topic_prefix="bench.")
     Participants.build(settings).close()  # create schemas and default departments once
     env = {**os.environ, "DATA_DIR": str(tmp), "DATABASE_URL": database_url,
            "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap, "TOPIC_PREFIX": "bench."}
-    gunicorn = subprocess.Popen(
-        [str(Path(sys.executable).parent / "gunicorn"), "--bind", f"127.0.0.1:{http_port}",
-         "--workers", os.environ.get("BENCH_WORKERS", "2"),
-         "--threads", "4", "--log-level", "warning", "services.participants.wsgi:app"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    gunicorn, http_port = serve("services.participants.wsgi:app", env)
     try:
-        url = f"http://127.0.0.1:{http_port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if requests.get(f"{url}/healthz", timeout=5).ok:
-                    break
-            except requests.RequestException:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("gunicorn did not start")
-            time.sleep(0.2)
         token = mint_token(settings, roles=["coordinator"], departments=["socialforvaltningen"])
-        http_rate = http_registrations(url, token)
+        http_rate = http_registrations(http_port, token)
+        stop(gunicorn)
+        ceiling_server, ceiling_port = serve("bench.ceiling_app:app", env)
+        try:
+            ceiling = http_registrations(ceiling_port, token)
+        finally:
+            stop(ceiling_server)
         floor = raw_insert_floor(dbname, "x" * 400)
         print(f"(a) registrations over HTTP, {CLIENTS} clients: {http_rate:8.0f}/s")
         print(f"    raw single-row durable PostgreSQL inserts:  {floor:8.0f}/s")
         print(f"    ratio {http_rate / floor:.0%} (target >= 50%)")
+        print(f"    ceiling: empty Flask endpoint, same gunicorn: {ceiling:8.0f}/s "
+              f"({ceiling / floor:.0%} of the floor; registrations reach {http_rate / ceiling:.0%} of it)")
 
         service = Participants.build(settings)
         relay = OutboxRelay(service.app, Database(settings, "participants"), batch=2000)
@@ -129,8 +171,8 @@ def main() -> None:
         relay.close()
         service.close()
     finally:
-        os.killpg(gunicorn.pid, 15)
-        gunicorn.wait()
+        if gunicorn.poll() is None:
+            stop(gunicorn)
         broker.kill()
         broker.wait()
         with psycopg.connect(PG, autocommit=True) as conn:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import os
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -28,6 +29,12 @@ from shared.errors import Forbidden, Unauthorized
 ROLES = ("participant", "coordinator", "hiring_manager", "auditor", "researcher", "administrator")
 STAFF_ROLES = ("coordinator", "hiring_manager", "administrator")
 ALGORITHMS = ["ES256", "RS256", "EdDSA"]
+# A verified token is remembered briefly: a caller sends the same token with every request, and
+# checking its signature again each time costs more than the rest of a small request. The cache
+# never outlives the token's ``exp`` and is short, so a key withdrawn from the JWKS stops working
+# within VERIFIED_TOKEN_TTL seconds.
+VERIFIED_TOKEN_TTL = 30.0
+VERIFIED_TOKEN_CACHE = 1024
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -123,8 +130,23 @@ class TokenVerifier:
         if not paths and not self._jwks:
             paths = [ensure_dev_keys(settings)[1]]
         self._keys = [serialization.load_pem_public_key(p.read_bytes()) for p in paths]
+        self._verified: dict[str, tuple[float, Principal]] = {}
+        self._lock = threading.Lock()
 
     def verify(self, token: str) -> Principal:
+        """The principal of a valid token; ``Unauthorized`` otherwise."""
+        now = time.time()
+        hit = self._verified.get(token)
+        if hit is not None and now < hit[0]:
+            return hit[1]
+        principal, expires = self._verify(token)
+        with self._lock:
+            if len(self._verified) >= VERIFIED_TOKEN_CACHE:
+                self._verified.clear()  # many distinct callers at once: start over rather than track age
+            self._verified[token] = (min(expires, now + VERIFIED_TOKEN_TTL), principal)
+        return principal
+
+    def _verify(self, token: str) -> tuple[Principal, float]:
         options = {"require": ["sub", "exp"]}
         kwargs: dict[str, Any] = {"algorithms": ALGORITHMS, "options": options}
         if self.settings.jwt_audience:
@@ -152,7 +174,8 @@ class TokenVerifier:
         departments = claims.get("departments", [])
         if not isinstance(roles, list) or not isinstance(departments, list):
             raise Unauthorized("invalid token: roles and departments must be lists")
-        return Principal(str(claims["sub"]), frozenset(map(str, roles)), frozenset(map(str, departments)))
+        principal = Principal(str(claims["sub"]), frozenset(map(str, roles)), frozenset(map(str, departments)))
+        return principal, float(claims["exp"])
 
 
 def current_principal() -> Principal:

@@ -6,6 +6,7 @@ Kafka is the public event built by the one mapping here, ``EventCatalogue.to_env
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -70,6 +71,11 @@ class PublicEvent:
     payload: Callable[[Any], dict[str, Any]] | None = None
     description: str = ""
 
+    @functools.cached_property
+    def validator(self) -> Schema:
+        """One schema instance per event type (instantiating marshmallow schemas is not free)."""
+        return self.schema()
+
 
 class EventCatalogue:
     """The public events of one source (``participants``, ``recruitments`` ...)."""
@@ -110,7 +116,7 @@ class EventCatalogue:
             raw = {k: v for k, v in vars(event).items() if k not in ENVELOPE_ATTRIBUTES}
         payload = jsonable(raw)
         if validate:
-            errors = entry.schema().validate(payload)
+            errors = entry.validator.validate(payload)
             if errors:
                 raise ValidationError(errors)
             check_no_floats(payload)

@@ -11,6 +11,8 @@ import base64
 import json
 import os
 import secrets
+import threading
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,10 @@ from shared.config import Settings
 from shared.db import Database
 
 TOKEN_PREFIX = "enc:v1:"  # noqa: S105 - a format marker, not a secret
+# New subjects take their key from a batch stored ahead of time, so registering a person costs
+# no commit of its own for the key. A batch left unused when the process stops is a few keys
+# that never encrypted anything.
+KEY_BATCH = 64
 
 VAULT_DDL = """
 CREATE TABLE IF NOT EXISTS data_keys (
@@ -69,22 +75,45 @@ class Vault:
         self._master = AESGCM(load_master_key(settings))
         self.db = db
         db.migrate(VAULT_DDL)
+        self._batch: list[tuple[str, bytes]] = []
+        self._unused: dict[str, bytes] = {}
+        self._batch_lock = threading.Lock()
+
+    def _wrap(self, subject_id: str, key: bytes) -> str:
+        nonce = secrets.token_bytes(12)
+        return _b64(nonce + self._master.encrypt(nonce, key, subject_id.encode()))
+
+    def new_subject(self) -> str:
+        """A fresh subject id whose data key is already stored (taken from a batch made ahead)."""
+        with self._batch_lock:
+            if not self._batch:
+                fresh = [(str(uuid.uuid4()), AESGCM.generate_key(bit_length=256)) for _ in range(KEY_BATCH)]
+                now = datetime.now(UTC).isoformat()
+                with self.db.transaction() as tx:
+                    tx.executemany("INSERT INTO data_keys (subject_id, wrapped_key, created_at) VALUES (?, ?, ?)",
+                                   [(sid, self._wrap(sid, key), now) for sid, key in fresh])
+                self._batch = fresh
+            subject_id, key = self._batch.pop()
+            # Nobody else knows this id yet, so nobody can have destroyed its key: the first
+            # encryption may use it without a read.
+            self._unused[subject_id] = key
+        return subject_id
 
     def _unwrap(self, subject_id: str, wrapped: str) -> AESGCM:
         raw = _unb64(wrapped)
         return AESGCM(self._master.decrypt(raw[:12], raw[12:], subject_id.encode()))
 
     def _key(self, subject_id: str, create: bool) -> AESGCM:
+        if self._unused and (fresh := self._unused.pop(subject_id, None)) is not None:
+            return AESGCM(fresh)
         with self.db.transaction() as tx:
             if create:
                 # One round trip for a new subject: insert, and fall back to reading on conflict.
                 key = AESGCM.generate_key(bit_length=256)
-                nonce = secrets.token_bytes(12)
-                wrapped = _b64(nonce + self._master.encrypt(nonce, key, subject_id.encode()))
                 tx.execute(
                     "INSERT INTO data_keys (subject_id, wrapped_key, created_at) VALUES (?, ?, ?) "
                     "ON CONFLICT (subject_id) DO NOTHING",
-                    (subject_id, wrapped, datetime.now(UTC).isoformat()),
+                    (subject_id, self._wrap(subject_id, key), datetime.now(UTC).isoformat()),
                 )
                 if tx.rowcount == 1:
                     return AESGCM(key)

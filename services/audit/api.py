@@ -32,7 +32,7 @@ def get_decision_record(recruitment_id: UUID) -> Any:
 
 
 @blp.route("/access-log", methods=["GET"])
-@blp.arguments(AccessLogQuery, location="query")
+@blp.arguments(AccessLogQuery(), location="query")
 @requires("auditor")
 def get_access_log(query: dict[str, Any]) -> Any:
     """Who read whose personal data, when and why."""
@@ -40,7 +40,7 @@ def get_access_log(query: dict[str, Any]) -> Any:
 
 
 @blp.route("/checkpoints", methods=["GET"])
-@blp.arguments(CheckpointsQuery, location="query")
+@blp.arguments(CheckpointsQuery(), location="query")
 @requires("auditor")
 def get_checkpoints(query: dict[str, Any]) -> Any:
     """The signed checkpoints, oldest first per source."""

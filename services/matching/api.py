@@ -31,7 +31,7 @@ def app() -> MatchingApp:
 
 
 @blp.route("/recruitments/<uuid:recruitment_id>/proposals", methods=["POST"])
-@blp.arguments(ProposalIn)
+@blp.arguments(ProposalIn())
 @blp.response(201, ProposalOut)
 @requires("coordinator", "administrator")
 @idempotent
@@ -51,7 +51,7 @@ def explain_candidate(recruitment_id: UUID, participant_id: UUID) -> Any:
 
 
 @blp.route("/recruitments/<uuid:recruitment_id>/panel", methods=["POST"])
-@blp.arguments(AssignIn)
+@blp.arguments(AssignIn())
 @blp.response(201, AssignmentOut)
 @requires("coordinator", "administrator")
 @idempotent
@@ -68,7 +68,7 @@ def assign_panel(body: dict[str, Any], recruitment_id: UUID) -> Any:
 
 
 @blp.route("/recruitments/<uuid:recruitment_id>/panel/replacements", methods=["POST"])
-@blp.arguments(ReplacementIn)
+@blp.arguments(ReplacementIn())
 @blp.response(201, ReplacementOut)
 @requires("coordinator", "administrator")
 @idempotent

@@ -85,7 +85,7 @@ def done(pid: UUID, version: int) -> dict[str, Any]:
 
 # -- the participant's record ---------------------------------------------------------
 @blp.route("/participants", methods=["POST"])
-@blp.arguments(RegisterParticipantIn)
+@blp.arguments(RegisterParticipantIn())
 @blp.response(201, CreatedOut)
 @requires("coordinator", "administrator")
 @idempotent
@@ -96,7 +96,7 @@ def register_participant(body: dict[str, Any]) -> Any:
 
 
 @blp.route("/participants", methods=["GET"])
-@blp.arguments(ListQuery, location="query")
+@blp.arguments(ListQuery(), location="query")
 @blp.response(200, ParticipantSummaryOut(many=True))
 @requires("coordinator", "administrator")
 def list_department_participants(query: dict[str, Any]) -> Any:
@@ -106,7 +106,7 @@ def list_department_participants(query: dict[str, Any]) -> Any:
 
 
 @blp.route("/participants/<uuid:participant_id>", methods=["GET"])
-@blp.arguments(ReadQuery, location="query")
+@blp.arguments(ReadQuery(), location="query")
 @blp.response(200, ParticipantDetailOut)
 @requires(*ANYONE_ON_RECORD)
 def get_participant(query: dict[str, Any], participant_id: UUID) -> Any:
@@ -115,7 +115,7 @@ def get_participant(query: dict[str, Any], participant_id: UUID) -> Any:
 
 
 @blp.route("/participants/<uuid:participant_id>/contact-details", methods=["PUT"])
-@blp.arguments(ContactDetailsIn)
+@blp.arguments(ContactDetailsIn())
 @blp.response(200, VersionOut)
 @requires(*ANYONE_ON_RECORD)
 def rectify_contact_details(body: dict[str, Any], participant_id: UUID) -> Any:
@@ -125,7 +125,7 @@ def rectify_contact_details(body: dict[str, Any], participant_id: UUID) -> Any:
 
 
 @blp.route("/participants/<uuid:participant_id>/consents", methods=["POST"])
-@blp.arguments(ConsentIn)
+@blp.arguments(ConsentIn())
 @blp.response(200, VersionOut)
 @requires(*ANYONE_ON_RECORD)
 def give_consent(body: dict[str, Any], participant_id: UUID) -> Any:
@@ -134,7 +134,7 @@ def give_consent(body: dict[str, Any], participant_id: UUID) -> Any:
 
 
 @blp.route("/participants/<uuid:participant_id>/consents/withdrawal", methods=["POST"])
-@blp.arguments(ConsentIn)
+@blp.arguments(ConsentIn())
 @blp.response(200, VersionOut)
 @requires(*ANYONE_ON_RECORD)
 def withdraw_consent(body: dict[str, Any], participant_id: UUID) -> Any:
@@ -143,7 +143,7 @@ def withdraw_consent(body: dict[str, Any], participant_id: UUID) -> Any:
 
 
 @blp.route("/participants/<uuid:participant_id>/profile", methods=["PUT"])
-@blp.arguments(ProfileIn)
+@blp.arguments(ProfileIn())
 @blp.response(200, VersionOut)
 @requires(*ANYONE_ON_RECORD)
 def update_profile(body: dict[str, Any], participant_id: UUID) -> Any:
@@ -153,7 +153,7 @@ def update_profile(body: dict[str, Any], participant_id: UUID) -> Any:
 
 
 @blp.route("/participants/<uuid:participant_id>/confidentiality", methods=["POST"])
-@blp.arguments(ConfidentialityIn)
+@blp.arguments(ConfidentialityIn())
 @blp.response(200, VersionOut)
 @requires(*ANYONE_ON_RECORD)
 def sign_confidentiality(body: dict[str, Any], participant_id: UUID) -> Any:
@@ -162,7 +162,7 @@ def sign_confidentiality(body: dict[str, Any], participant_id: UUID) -> Any:
 
 
 @blp.route("/participants/<uuid:participant_id>/training", methods=["POST"])
-@blp.arguments(TrainingIn)
+@blp.arguments(TrainingIn())
 @blp.response(200, VersionOut)
 @requires("coordinator", "administrator")
 def complete_training(body: dict[str, Any], participant_id: UUID) -> Any:
@@ -171,7 +171,7 @@ def complete_training(body: dict[str, Any], participant_id: UUID) -> Any:
 
 
 @blp.route("/participants/<uuid:participant_id>/availability", methods=["PUT"])
-@blp.arguments(AvailabilityIn)
+@blp.arguments(AvailabilityIn())
 @blp.response(200, VersionOut)
 @requires(*ANYONE_ON_RECORD)
 def change_availability(body: dict[str, Any], participant_id: UUID) -> Any:
@@ -182,7 +182,7 @@ def change_availability(body: dict[str, Any], participant_id: UUID) -> Any:
 
 
 @blp.route("/participants/<uuid:participant_id>/contact-status", methods=["PUT"])
-@blp.arguments(ContactStatusIn)
+@blp.arguments(ContactStatusIn())
 @blp.response(200, VersionOut)
 @requires(*ANYONE_ON_RECORD)
 def change_contact_status(body: dict[str, Any], participant_id: UUID) -> Any:
@@ -191,7 +191,7 @@ def change_contact_status(body: dict[str, Any], participant_id: UUID) -> Any:
 
 
 @blp.route("/participants/<uuid:participant_id>/limit-overrides", methods=["POST"])
-@blp.arguments(LimitOverrideIn)
+@blp.arguments(LimitOverrideIn())
 @blp.response(201, VersionOut)
 @requires("coordinator", "administrator")
 @idempotent
@@ -201,7 +201,7 @@ def override_limit(body: dict[str, Any], participant_id: UUID) -> Any:
 
 
 @blp.route("/participants/<uuid:participant_id>/eligibility", methods=["GET"])
-@blp.arguments(EligibilityQuery, location="query")
+@blp.arguments(EligibilityQuery(), location="query")
 @blp.response(200, EligibilityOut)
 @requires(*ANYONE_ON_RECORD)
 def eligibility(query: dict[str, Any], participant_id: UUID) -> Any:
@@ -211,7 +211,7 @@ def eligibility(query: dict[str, Any], participant_id: UUID) -> Any:
 
 # -- honoraria ---------------------------------------------------------------------------
 @blp.route("/participants/<uuid:participant_id>/expenses", methods=["POST"])
-@blp.arguments(ExpenseIn)
+@blp.arguments(ExpenseIn())
 @blp.response(201, VersionOut)
 @requires("coordinator", "administrator")
 @idempotent
@@ -229,7 +229,7 @@ def payment_terms(participant_id: UUID) -> Any:
 
 
 @blp.route("/participants/<uuid:participant_id>/payment-terms/answer", methods=["POST"])
-@blp.arguments(PaymentTermsAnswerIn)
+@blp.arguments(PaymentTermsAnswerIn())
 @blp.response(200, VersionOut)
 @requires("participant")
 def answer_payment_terms(body: dict[str, Any], participant_id: UUID) -> Any:
@@ -238,7 +238,7 @@ def answer_payment_terms(body: dict[str, Any], participant_id: UUID) -> Any:
 
 
 @blp.route("/participants/<uuid:participant_id>/honoraria/approval", methods=["POST"])
-@blp.arguments(ApprovalIn)
+@blp.arguments(ApprovalIn())
 @blp.response(200, VersionOut)
 @requires("coordinator", "administrator")
 def approve_honoraria(body: dict[str, Any], participant_id: UUID) -> Any:
@@ -247,7 +247,7 @@ def approve_honoraria(body: dict[str, Any], participant_id: UUID) -> Any:
 
 
 @blp.route("/participants/<uuid:participant_id>/honoraria", methods=["GET"])
-@blp.arguments(YearQuery, location="query")
+@blp.arguments(YearQuery(), location="query")
 @requires(*ANYONE_ON_RECORD)
 def honoraria(query: dict[str, Any], participant_id: UUID) -> Any:
     """Accruals, expenses, payments and the year's totals with thresholds flagged."""
@@ -255,7 +255,7 @@ def honoraria(query: dict[str, Any], participant_id: UUID) -> Any:
 
 
 @honoraria_blp.route("/honoraria/payroll-export", methods=["GET"])
-@honoraria_blp.arguments(ExportQuery, location="query")
+@honoraria_blp.arguments(ExportQuery(), location="query")
 @requires("coordinator", "administrator")
 def payroll_export(query: dict[str, Any]) -> Any:
     """CSV for the payroll system: pseudonymous payee, period, amount per activity type."""
@@ -265,7 +265,7 @@ def payroll_export(query: dict[str, Any]) -> Any:
 
 
 @honoraria_blp.route("/honoraria/payments", methods=["POST"])
-@honoraria_blp.arguments(PaymentIn)
+@honoraria_blp.arguments(PaymentIn())
 @honoraria_blp.response(200, PaymentOut)
 @requires("coordinator", "administrator")
 @idempotent
@@ -277,7 +277,7 @@ def record_payment(body: dict[str, Any]) -> Any:
 
 # -- data rights -------------------------------------------------------------------------
 @blp.route("/participants/<uuid:participant_id>/restriction", methods=["PUT"])
-@blp.arguments(RestrictionIn)
+@blp.arguments(RestrictionIn())
 @blp.response(200, VersionOut)
 @requires(*ANYONE_ON_RECORD)
 def change_restriction(body: dict[str, Any], participant_id: UUID) -> Any:
@@ -286,7 +286,7 @@ def change_restriction(body: dict[str, Any], participant_id: UUID) -> Any:
 
 
 @blp.route("/participants/<uuid:participant_id>/legal-holds", methods=["POST"])
-@blp.arguments(LegalHoldIn)
+@blp.arguments(LegalHoldIn())
 @requires("coordinator", "administrator")
 @idempotent
 def place_legal_hold(body: dict[str, Any], participant_id: UUID) -> Any:
@@ -304,7 +304,7 @@ def release_legal_hold(participant_id: UUID, hold_id: str) -> Any:
 
 
 @blp.route("/participants/<uuid:participant_id>/erasure", methods=["POST"])
-@blp.arguments(ErasureIn)
+@blp.arguments(ErasureIn())
 @requires(*ANYONE_ON_RECORD)
 def erase(body: dict[str, Any], participant_id: UUID) -> Any:
     """Art. 17 erasure by crypto-shredding; a repeat is a no-op."""
@@ -324,7 +324,7 @@ def access_request(participant_id: UUID) -> Any:
 
 # -- departments and vocabulary ---------------------------------------------------------
 @departments_blp.route("/departments", methods=["POST"])
-@departments_blp.arguments(DepartmentIn)
+@departments_blp.arguments(DepartmentIn())
 @departments_blp.response(201, DepartmentOut)
 @requires("administrator")
 def onboard_department(body: dict[str, Any]) -> Any:
@@ -345,7 +345,7 @@ def get_department(code: str) -> Any:
 
 
 @departments_blp.route("/departments/<code>/settings", methods=["PUT"])
-@departments_blp.arguments(DepartmentSettingsIn)
+@departments_blp.arguments(DepartmentSettingsIn())
 @requires("administrator")
 def change_department_settings(body: dict[str, Any], code: str) -> Any:
     """Participation limit, honorarium rates (from valid_from), retention, budget."""
@@ -368,7 +368,7 @@ def experience_areas() -> Any:
 
 
 @departments_blp.route("/vocabulary/experience-areas", methods=["PUT"])
-@departments_blp.arguments(VocabularyIn)
+@departments_blp.arguments(VocabularyIn())
 @requires("administrator")
 def change_experience_areas(body: dict[str, Any]) -> Any:
     """Administrators manage the vocabulary."""

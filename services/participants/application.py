@@ -201,9 +201,9 @@ class ParticipantsApp(ServiceApplication):
         if registering not in departments:
             raise InvalidInput("department must be one of departments", field="department")
         by.check_department(registering)
-        pid = participant_id or uuid4()
-        if participant_id is not None and self.exists(pid):
+        if participant_id is not None and self.exists(participant_id):
             raise Conflict("this participant is already registered", field="id")
+        pid = participant_id or UUID(self.vault.new_subject())
         personal = self.vault.encrypt(str(pid), {"name": name, "email": email, "phone": phone})
         participant = Participant(
             id=pid,

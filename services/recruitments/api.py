@@ -47,7 +47,7 @@ OK = {"ok": True}
 
 
 @blp.route("/recruitments", methods=["POST"])
-@blp.arguments(OpenRecruitmentIn)
+@blp.arguments(OpenRecruitmentIn())
 @blp.response(201, CreatedOut)
 @requires("coordinator", "administrator")
 @idempotent
@@ -73,7 +73,7 @@ def get_recruitment(rid: UUID) -> Any:
 
 
 @blp.route(R + "/job-description/contributions", methods=["POST"])
-@blp.arguments(TextIn)
+@blp.arguments(TextIn())
 @blp.response(201, CreatedOut)
 @requires(*ANYONE)
 def contribute_job_description(body: dict[str, Any], rid: UUID) -> Any:
@@ -82,7 +82,7 @@ def contribute_job_description(body: dict[str, Any], rid: UUID) -> Any:
 
 
 @blp.route(R + "/advert/contributions", methods=["POST"])
-@blp.arguments(TextIn)
+@blp.arguments(TextIn())
 @blp.response(201, CreatedOut)
 @requires(*ANYONE)
 def contribute_advert(body: dict[str, Any], rid: UUID) -> Any:
@@ -91,7 +91,7 @@ def contribute_advert(body: dict[str, Any], rid: UUID) -> Any:
 
 
 @blp.route(R + "/advert/publish", methods=["POST"])
-@blp.arguments(TextIn)
+@blp.arguments(TextIn())
 @blp.response(200, AdvertPublishedOut)
 @requires(*STAFF)
 def publish_advert(body: dict[str, Any], rid: UUID) -> Any:
@@ -100,7 +100,7 @@ def publish_advert(body: dict[str, Any], rid: UUID) -> Any:
 
 
 @blp.route(R + "/applications", methods=["POST"])
-@blp.arguments(ApplicationIn)
+@blp.arguments(ApplicationIn())
 @blp.response(201, CreatedOut)
 @requires(*STAFF)
 @idempotent
@@ -118,7 +118,7 @@ def list_candidates(rid: UUID) -> Any:
 
 
 @blp.route(C + "/assessments", methods=["POST"])
-@blp.arguments(AssessmentIn)
+@blp.arguments(AssessmentIn())
 @blp.response(200, Ok)
 @requires(*ANYONE)
 def assess_application(body: dict[str, Any], rid: UUID, cid: str) -> Any:
@@ -128,7 +128,7 @@ def assess_application(body: dict[str, Any], rid: UUID, cid: str) -> Any:
 
 
 @blp.route(C + "/conflicts", methods=["POST"])
-@blp.arguments(ConflictIn)
+@blp.arguments(ConflictIn())
 @blp.response(200, Ok)
 @requires(*ANYONE)
 def declare_conflict(body: dict[str, Any], rid: UUID, cid: str) -> Any:
@@ -138,7 +138,7 @@ def declare_conflict(body: dict[str, Any], rid: UUID, cid: str) -> Any:
 
 
 @blp.route(C + "/scores", methods=["POST"])
-@blp.arguments(ScoreIn)
+@blp.arguments(ScoreIn())
 @blp.response(201, Ok)
 @requires(*ANYONE)
 def score(body: dict[str, Any], rid: UUID, cid: str) -> Any:
@@ -148,7 +148,7 @@ def score(body: dict[str, Any], rid: UUID, cid: str) -> Any:
 
 
 @blp.route(C + "/scores/amendments", methods=["POST"])
-@blp.arguments(AmendIn)
+@blp.arguments(AmendIn())
 @blp.response(201, Ok)
 @requires(*ANYONE)
 def amend_score(body: dict[str, Any], rid: UUID, cid: str) -> Any:
@@ -183,7 +183,7 @@ def get_influence(rid: UUID) -> Any:
 
 
 @blp.route(R + "/decision", methods=["POST"])
-@blp.arguments(DecisionIn)
+@blp.arguments(DecisionIn())
 @blp.response(201)
 @requires("hiring_manager")
 def decide(body: dict[str, Any], rid: UUID) -> Any:
@@ -208,7 +208,7 @@ def get_outcome(rid: UUID) -> Any:
 
 
 @blp.route(R + "/close", methods=["POST"])
-@blp.arguments(CloseIn)
+@blp.arguments(CloseIn())
 @blp.response(200, Ok)
 @requires(*STAFF)
 def close(body: dict[str, Any], rid: UUID) -> Any:
@@ -218,7 +218,7 @@ def close(body: dict[str, Any], rid: UUID) -> Any:
 
 
 @blp.route(R + "/feedback/manager", methods=["POST"])
-@blp.arguments(FeedbackIn)
+@blp.arguments(FeedbackIn())
 @blp.response(201, Ok)
 @requires("hiring_manager")
 def manager_feedback(body: dict[str, Any], rid: UUID) -> Any:
@@ -228,7 +228,7 @@ def manager_feedback(body: dict[str, Any], rid: UUID) -> Any:
 
 
 @blp.route(R + "/feedback/participant", methods=["POST"])
-@blp.arguments(FeedbackIn)
+@blp.arguments(FeedbackIn())
 @blp.response(201, Ok)
 @requires("participant")
 def participant_feedback(body: dict[str, Any], rid: UUID) -> Any:
@@ -246,7 +246,7 @@ def get_feedback(rid: UUID) -> Any:
 
 
 @blp.route(R + "/follow-ups", methods=["POST"])
-@blp.arguments(FollowUpIn)
+@blp.arguments(FollowUpIn())
 @blp.response(201, Ok)
 @requires(*STAFF)
 def follow_up(body: dict[str, Any], rid: UUID) -> Any:
@@ -256,7 +256,7 @@ def follow_up(body: dict[str, Any], rid: UUID) -> Any:
 
 
 @blp.route(R + "/merits-extract", methods=["GET"])
-@blp.arguments(ExtractQuery, location="query")
+@blp.arguments(ExtractQuery(), location="query")
 @blp.response(200)
 @requires(*STAFF)
 def merits_extract(query: dict[str, Any], rid: UUID) -> Any:
@@ -265,7 +265,7 @@ def merits_extract(query: dict[str, Any], rid: UUID) -> Any:
 
 
 @blp.route(R + "/legal-holds", methods=["POST"])
-@blp.arguments(LegalHoldIn)
+@blp.arguments(LegalHoldIn())
 @blp.response(201, Ok)
 @requires("coordinator", "administrator")
 def place_legal_hold(body: dict[str, Any], rid: UUID) -> Any:
