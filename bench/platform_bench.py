@@ -32,7 +32,13 @@ from shared.relay import OutboxRelay
 
 PG = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 CLIENTS = 4
-PER_CLIENT = int(os.environ.get("BENCH_REGISTRATIONS_PER_CLIENT", "500"))
+PER_CLIENT = int(os.environ.get("BENCH_REGISTRATIONS_PER_CLIENT", "1000"))
+# gunicorn settings for the service and the ceiling alike. Sync workers (one request at a time,
+# two per core) measured fastest here: threads in one worker hand the GIL back and forth on
+# every database round trip. gthread is the default of infra/deploy/gunicorn.conf.py.
+WORKER_CLASS = os.environ.get("BENCH_WORKER_CLASS", "sync")
+WORKERS = int(os.environ.get("BENCH_WORKERS", str(2 * (os.cpu_count() or 1))))
+THREADS = int(os.environ.get("BENCH_THREADS", "1"))
 
 
 def _run_clients(work: Callable[[int], None]) -> float:
@@ -99,8 +105,10 @@ def serve(wsgi_app: str, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], 
     port = free_port()
     process = subprocess.Popen(
         [str(Path(sys.executable).parent / "gunicorn"), "--bind", f"127.0.0.1:{port}",
-         "--workers", os.environ.get("BENCH_WORKERS", "2"), "--worker-class", "gthread",
-         "--threads", os.environ.get("BENCH_THREADS", "4"), "--log-level", "warning", wsgi_app],
+         "--workers", str(WORKERS), "--worker-class", WORKER_CLASS, "--threads", str(THREADS),
+         "--log-level", "warning",
+         *(["--worker-tmp-dir", "/dev/shm"] if Path("/dev/shm").is_dir() else []),
+         wsgi_app],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 30
     while True:
@@ -143,7 +151,8 @@ def main() -> None:
         finally:
             stop(ceiling_server)
         floor = raw_insert_floor(dbname, "x" * 400)
-        print(f"(a) registrations over HTTP, {CLIENTS} clients: {http_rate:8.0f}/s")
+        print(f"(a) registrations over HTTP, {CLIENTS} clients: {http_rate:8.0f}/s "
+              f"(gunicorn {WORKER_CLASS}, {WORKERS} workers x {THREADS} threads)")
         print(f"    raw single-row durable PostgreSQL inserts:  {floor:8.0f}/s")
         print(f"    ratio {http_rate / floor:.0%} (target >= 50%)")
         print(f"    ceiling: empty Flask endpoint, same gunicorn: {ceiling:8.0f}/s "
