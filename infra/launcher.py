@@ -121,14 +121,13 @@ def up(settings: Settings, demo: bool = True) -> int:
             except ModuleNotFoundError:
                 pass
         store = settings.database_url or f"SQLite in {settings.data_dir}"
-        print("\nDelaktig is running.")
-        print(f"  broker      {bootstrap}")
-        print(f"  store       {store}")
-        for name in services:
-            print(f"  {name:<13}http://127.0.0.1:{settings.ports[name]}/  (OpenAPI: /openapi.json)")
-        print(f"  logs        {logs}")
-        print("\nGet a token:  .venv/bin/delaktig token --role coordinator --department socialforvaltningen")
-        print("Stop:         Ctrl-C\n", flush=True)
+        lines = ["", "Delaktig is running.", f"  broker      {bootstrap}", f"  store       {store}"]
+        lines += [f"  {name:<13}http://127.0.0.1:{settings.ports[name]}/  (OpenAPI: /openapi.json)"
+                  for name in services]
+        lines += [f"  logs        {logs}", "",
+                  "Get a token:  .venv/bin/delaktig token --role coordinator --department socialforvaltningen",
+                  "Stop:         Ctrl-C", ""]
+        print("\n".join(lines), flush=True)  # one write: a reader never sees half the block
         while not stopping["flag"]:
             dead = procs.dead()
             if dead:

@@ -10,8 +10,10 @@ threads = int(os.environ.get("WEB_THREADS", "4"))
 # requests, WORKER_CLASS=sync (one request per process, WEB_THREADS ignored) serves registrations
 # about a third faster on two cores: no GIL hand-over between threads on each database round trip.
 worker_class = os.environ.get("WORKER_CLASS", "gthread")
-# The heartbeat file is touched on every loop; keep it in memory, not on disk.
-worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
+# The heartbeat file is touched on every loop; keep it in memory, not on disk (gunicorn makes
+# the file itself with mkstemp, so a shared directory is safe here).
+SHM = "/dev/shm"  # noqa: S108
+worker_tmp_dir = SHM if os.path.isdir(SHM) else None
 timeout = 60
 graceful_timeout = 20
 accesslog = None  # the services write their own JSON request logs without personal data

@@ -36,13 +36,14 @@ def up_environment(data_dir: Path, demo: bool) -> UpEnvironment:
 
 
 def start_up(env: dict[str, str], *args: str, timeout: float = 120.0) -> tuple[subprocess.Popen[bytes], str]:
-    """Start ``delaktig up`` and wait until it says it is running; return it and what it printed."""
+    """Start ``delaktig up`` and wait until it has printed the whole "running" block (which ends
+    with how to stop it); return it and what it printed."""
     proc = subprocess.Popen([sys.executable, "-m", "infra.cli", "up", *args], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     assert proc.stdout is not None
     output = b""
     deadline = time.monotonic() + timeout
-    while b"Delaktig is running." not in output:
+    while b"Delaktig is running." not in output or b"Stop:" not in output.split(b"Delaktig is running.")[-1]:
         assert proc.poll() is None, output.decode(errors="replace")
         assert time.monotonic() < deadline, output.decode(errors="replace")
         ready, _, _ = select.select([proc.stdout], [], [], 1.0)
