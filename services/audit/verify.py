@@ -12,9 +12,13 @@ event is pinpointed. Problems are sorted so that ``Report.first`` is the earlies
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
+import operator
+import re
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,9 +27,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from services.audit.checkpoints import CHECKPOINT_TYPE, SOURCES, signature_valid
 from services.audit.merkle import (
+    EMPTY_ROOT,
     MerkleAccumulator,
-    consistency_proof_hashes,
+    MerkleTree,
     leaf_hash,
+    leaf_hashes,
     verify_consistency,
 )
 from shared.config import Settings
@@ -142,21 +148,12 @@ def load_export(path: Path) -> list[Record]:
 
 
 # -- chains ------------------------------------------------------------------------------------
-def content_hash(raw: bytes, env: Envelope) -> str:
-    """The chain hash the envelope's content gives. Fast path: when the message is the canonical
-    encoding, the canonical bytes are the message without its ``"hash":"…",`` member (which a
-    matching hash proves, since the canonical bytes cannot contain their own hash)."""
-    claimed = env.get("hash")
-    prev = env.get("prev_hash")
-    if isinstance(claimed, str) and isinstance(prev, str) and prev.isascii():
-        member = b'"hash":"' + claimed.encode("utf-8") + b'",'
-        at = raw.find(member)
-        if at > 0:
-            digest = hashlib.sha256(prev.encode("ascii") + raw[:at] + raw[at + len(member):]).hexdigest()
-            if digest == claimed:
-                return digest
+def content_hash(env: Envelope) -> str:
+    """The chain hash the envelope's content gives, by the reference definition (re-encoding the
+    parsed envelope canonically). Messages that are not byte-for-byte canonical come here, so a
+    hash computed over some other encoding of the same content does not verify."""
     try:
-        return chain_hash(str(prev), env)
+        return chain_hash(str(env.get("prev_hash")), env)
     except (UnicodeEncodeError, TypeError, ValueError):
         return ""
 
@@ -177,44 +174,72 @@ def diff_fields(a: Any, b: Any, path: str = "") -> list[str]:
     return [] if a == b else [path or "value"]
 
 
-_HASH_MEMBER = b'","hash":"'
-_OCCURRED = b'","occurred_at":"'
+# The fast path reads a canonical message without parsing it. The head (up to the top-level
+# ``occurred_at`` key) and the tail (from the top-level ``position`` key) are pinned by these
+# patterns; string values are quote-free and both stretches are checked to hold no backslash
+# (a one-byte search is much cheaper than a per-character class in the pattern), so every quote
+# is a real string delimiter, every fixed key is a top-level key in canonical (sorted) order, the
+# ``hash`` member cannot be nested, and the message ends with the top-level object's ``}``.
+_HEAD = re.compile(
+    rb'\{"actor":\{"id":"[^"]*","role":"[^"]*"\},"aggregate_id":"([^"]*)",'
+    rb'"aggregate_version":(?:0|[1-9][0-9]*),"department":(?:null|"[^"]*"),"event_id":"([^"]*)",'
+    rb'"event_type":"([^"]*)","hash":"(.{64})","occurred_at":"', re.DOTALL)
+_TAIL = re.compile(
+    rb',"position":(0|[1-9][0-9]*),"prev_hash":"([^"]{64})","schema_version":(?:0|[1-9][0-9]*),'
+    rb'"source":"([^"]*)"\}')
+
+# One event as the chain check needs it: position, event id, prev_hash, hash, the leaf data (32
+# raw bytes of the hash), hash valid, the envelope and the message it came from.
+_Item = tuple[int, str, Any, str, bytes, bool, Envelope, Record | None]
 
 
-def _canonical_head(raw: bytes) -> tuple[bytes, bytes, bytes, int] | None:
-    """``(aggregate_id, event_id, event_type, h)`` when the message starts exactly like a canonical
-    envelope up to its top-level ``hash`` member (``h`` is where ``","hash":"`` starts); else None.
-    Without backslashes in that stretch every quote is a real string delimiter, so each fixed key
-    below is a top-level key in canonical order and the ``hash`` member cannot be nested."""
-    if not raw.startswith(b'{"actor":{"id":"'):
+def _read_canonical(raw: bytes, record: Record | None = None, _head: Any = _HEAD.match, _tail: Any = _TAIL.fullmatch,
+                    _sha256: Any = hashlib.sha256) -> _Item | None:
+    """The chain item of a message that has the canonical structure and whose hash is the chain
+    hash of the message without its ``hash`` member (the canonical bytes); else None, and the
+    caller parses it (which decides and reports). The defaults bind per-event lookups once."""
+    head = _head(raw)
+    if head is None:
         return None
-    h = raw.find(_HASH_MEMBER, 16)
-    if h < 0 or raw.find(b"\\", 0, h + 93) >= 0 or raw[h + 74:h + 91] != _OCCURRED:
+    e = head.end()
+    if raw.find(b"\\", 0, e + 2) >= 0:
         return None
-    i = raw.find(b'"', 16)
-    if raw[i:i + 10] != b'","role":"':
+    q = raw.rfind(b',"position":', e)
+    tail = _tail(raw, q) if q > 0 else None
+    if tail is None or raw.find(b"\\", q) >= 0:
         return None
-    i = raw.find(b'"', i + 10)
-    if raw[i:i + 19] != b'"},"aggregate_id":"':
+    aggregate_id, event_id, event_type, claimed = head.groups()
+    position, prev, source = tail.groups()
+    if not prev.isascii():  # the reference cannot encode it (chain_hash fails): let it decide
         return None
-    j = raw.find(b'"', i + 19)
-    if raw[j:j + 22] != b'","aggregate_version":':
+    # The match ends 91 bytes after the ``","`` before the hash member, so ``"hash":"…",`` is
+    # ``raw[e - 89:e - 15]``; update() in place avoids one more copy of the message.
+    h = _sha256(prev)
+    h.update(raw[:e - 89])
+    h.update(raw[e - 15:])
+    digest = h.digest()
+    hx = digest.hex()  # one finalisation: hexdigest() and digest() would each finalise a copy
+    if hx.encode() != claimed:
         return None
-    k = raw.find(b",", j + 22)
-    if not raw[j + 22:k].isdigit() or raw[k:k + 14] != b',"department":':
-        return None
-    if raw[k + 14:k + 18] == b"null":
-        m = k + 18
-    elif raw[k + 14:k + 15] == b'"':
-        m = raw.find(b'"', k + 15) + 1
-    else:
-        return None
-    if raw[m:m + 13] != b',"event_id":"':
-        return None
-    n = raw.find(b'"', m + 13)
-    if raw[n:n + 16] != b'","event_type":"' or raw.find(b'"', n + 16) != h:
-        return None
-    return raw[i + 19:j], raw[m + 13:n], raw[n + 16:h], h
+    eid, prev_hash, pos = event_id.decode(), prev.decode(), int(position)
+    return pos, eid, prev_hash, hx, digest, True, {
+        "event_id": eid, "event_type": event_type.decode(), "aggregate_id": aggregate_id.decode(),
+        "position": pos, "prev_hash": prev_hash, "hash": hx, "source": source.decode(), "_raw": raw}, record
+
+
+def _read_parsed(raw: bytes) -> tuple[Envelope, bool]:
+    """Full parse and re-canonicalisation, the reference definition: ``(envelope, hash valid)``;
+    raises ``ValueError`` (or ``UnicodeDecodeError``) when the message is not a JSON object."""
+    env = json.loads(raw)
+    if not isinstance(env, dict):
+        raise ValueError("not a JSON object")
+    return env, content_hash(env) == env.get("hash")
+
+
+def _parsed_item(env: Envelope, valid: bool, record: Record | None) -> _Item:
+    claimed = env.get("hash")
+    return (_position(env), str(env.get("event_id")), env.get("prev_hash"), str(claimed), _hash_bytes(claimed),
+            valid, env, record)
 
 
 def full_envelope(env: Envelope) -> Envelope:
@@ -225,30 +250,45 @@ def full_envelope(env: Envelope) -> Envelope:
 
 def read_event(raw: bytes) -> tuple[Envelope, bool]:
     """``(envelope, hash valid)``. Fast path for canonical messages: a strict structural check pins
-    the top-level ``hash`` member and the trailing members, so the canonical bytes are the message
+    the top-level ``hash`` member and the members around it, so the canonical bytes are the message
     without that member (no JSON parse; the envelope is light and parsed on demand). Anything
     else, or a hash that does not match, goes through a full parse and re-canonicalisation."""
-    head = _canonical_head(raw)
-    if head is not None:
-        aggregate_id, event_id, event_type, h = head
-        p = raw.rfind(b',"prev_hash":"')
-        q = raw.rfind(b',"position":', h, p)
-        if p > 0 and q > 0 and raw[p + 78:p + 97] == b'","schema_version":' and raw[q + 12:p].isdigit():
-            claimed = raw[h + 10:h + 74].decode()
-            prev = raw[p + 14:p + 78]
-            if hashlib.sha256(prev + raw[:h + 2] + raw[h + 76:]).hexdigest() == claimed:
-                source = raw[raw.rfind(b',"source":"') + 11:-2].decode()
-                return {"event_id": event_id.decode(), "event_type": event_type.decode(),
-                        "aggregate_id": aggregate_id.decode(), "position": int(raw[q + 12:p]),
-                        "prev_hash": prev.decode(), "hash": claimed, "source": source, "_raw": raw}, True
-    data = json.loads(raw)
-    if not isinstance(data, dict):
-        raise ValueError("not a JSON object")
-    return data, content_hash(raw, data) == data.get("hash")
+    item = _read_canonical(raw)
+    return (item[6], True) if item is not None else _read_parsed(raw)
 
 
-def _verify_chain(source: str, copies: list[tuple[Record, Envelope, bool]], problems: list[Problem]) -> list[Envelope]:
-    by_id: dict[str, list[tuple[Record, Envelope, bool]]] = {}
+def _int(value: Any) -> int:
+    """An integer field of a message that may have been tampered with: 0 when it is not one (a
+    position 0 is then reported as out of order, never crashing the verification)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _position(env: Envelope) -> int:
+    return _int(env.get("position"))
+
+
+def _verify_chain(source: str, items: list[_Item], problems: list[Problem]) -> tuple[list[Envelope], list[bytes]]:
+    """The source's events in chain order and their Merkle leaf hashes; problems appended."""
+    if not items:
+        return [], []
+    positions, event_ids, prevs, hashes, digests, valids, envs, _ = zip(*items, strict=True)
+    # The common case, decided by whole-sequence comparisons in C: no duplicate, positions strictly
+    # increasing from at least 1 (so already in chain order), every link and every hash good. When
+    # it holds, the step-by-step check would find nothing and keep this order; anything else
+    # (copies, another order, any break) goes through that check, which writes the problems.
+    if (positions[0] > 0 and all(map(operator.lt, positions, positions[1:]))
+            and len(set(event_ids)) == len(event_ids)
+            and prevs[0] == GENESIS_HASH and prevs[1:] == hashes[:-1] and all(valids)):
+        return list(envs), leaf_hashes(digests)
+    chosen = _chain_problems(source, [(item[7], item[6], item[5]) for item in items], problems)
+    return chosen, leaf_hashes(_hash_bytes(e.get("hash")) for e in chosen)
+
+
+def _chain_problems(source: str, copies: list[tuple[Record | None, Envelope, bool]],
+                    problems: list[Problem]) -> list[Envelope]:
+    """The step-by-step check: copies of one event, then position, link and hash of each event in
+    position order. Returns the chosen copy of each event in chain order."""
+    by_id: dict[str, list[tuple[Record | None, Envelope, bool]]] = {}
     for item in copies:
         by_id.setdefault(str(item[1].get("event_id")), []).append(item)
     chosen: list[Envelope] = []
@@ -262,16 +302,17 @@ def _verify_chain(source: str, copies: list[tuple[Record, Envelope, bool]], prob
                 other = full_envelope(env)
                 if other != reference:
                     fields = diff_fields(reference, other) or ["hash"]
-                    problems.append(Problem(source, int(other.get("position") or 0), event_id, "conflicting-copy",
-                                            f"message at {record.topic}[{record.partition}]@{record.offset} "
+                    where = f"{record.topic}[{record.partition}]@{record.offset}" if record else "a message"
+                    problems.append(Problem(source, _position(other), event_id, "conflicting-copy",
+                                            f"message at {where} "
                                             f"differs from another copy of the same event in: {', '.join(fields)}"))
         chosen.append(genuine[1])
         valid_of[event_id] = any(g[2] for g in group)
-    chosen.sort(key=lambda e: int(e.get("position") or 0))
+    chosen.sort(key=_position)
     prev_hash = GENESIS_HASH
     last_position = 0
     for env in chosen:
-        position = int(env.get("position") or 0)
+        position = _position(env)
         event_id = str(env.get("event_id"))
         if position <= last_position:
             problems.append(Problem(source, position, event_id, "position",
@@ -293,7 +334,10 @@ def _verify_chain(source: str, copies: list[tuple[Record, Envelope, bool]], prob
 def _verify_checkpoints(source: str, checkpoints: list[dict[str, Any]], events: list[Envelope],
                         leaves: list[bytes], problems: list[Problem]) -> None:
     checkpoints.sort(key=lambda c: int(c["tree_size"]))
-    acc = MerkleAccumulator()
+    covered = [int(cp["tree_size"]) for cp in checkpoints if int(cp["tree_size"]) <= len(leaves)]
+    # Hash the tree once, in batch, up to the largest checkpoint; each checkpoint root and the
+    # consistency proof then reuse its perfect subtrees.
+    tree = MerkleTree(leaves[:max(covered)] if covered else [])
     roots: dict[int, bytes] = {}
     for cp in checkpoints:
         size = int(cp["tree_size"])
@@ -303,12 +347,10 @@ def _verify_checkpoints(source: str, checkpoints: list[dict[str, Any]], events: 
                                     f"signed checkpoint covers {size} events but the topic holds "
                                     f"{len(leaves)}: events were removed"))
             continue
-        while acc.size < size:
-            acc.add_leaf_hash(leaves[acc.size])
         last = events[size - 1]
-        roots[size] = acc.root()
-        if last.get("hash") != cp.get("chain_head") or int(last.get("position") or 0) != position:
-            problems.append(Problem(source, int(last.get("position") or 0), str(last.get("event_id")),
+        roots[size] = tree.root(size) if size > 0 else EMPTY_ROOT
+        if last.get("hash") != cp.get("chain_head") or _position(last) != position:
+            problems.append(Problem(source, _position(last), str(last.get("event_id")),
                                     "checkpoint", f"event {size} of the chain is not the signed chain head "
                                     f"{str(cp.get('chain_head'))[:16]}… at position {position}"))
         elif roots[size].hex() != cp.get("root"):
@@ -318,32 +360,64 @@ def _verify_checkpoints(source: str, checkpoints: list[dict[str, Any]], events: 
     if len(valid) >= 2:
         old, new = valid[0], valid[-1]
         m, n = int(old["tree_size"]), int(new["tree_size"])
-        proof = consistency_proof_hashes(leaves[:n], m)
+        proof = tree.consistency_proof(m, n)
         if not verify_consistency(m, n, bytes.fromhex(old["root"]), bytes.fromhex(new["root"]), proof):
-            problems.append(Problem(source, int(new.get("position") or 0), None, "consistency",
+            problems.append(Problem(source, _int(new.get("position")), None, "consistency",
                                     f"checkpoint of size {n} is not an extension of the one of size {m}"))
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Verification allocates a tuple and a dict per event, none of them in a cycle; left on, the
+    cyclic collector would run every few hundred events and re-traverse the growing history
+    (about a sixth of the run). Restored afterwards, and only if it was on."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def verify_records(records: Iterable[Record], public_key: Ed25519PublicKey) -> tuple[Report, History]:
     """Verify chains and checkpoints of every source; return the report and verified history."""
+    with _gc_paused():
+        return _verify_records(records, public_key)
+
+
+def _verify_records(records: Iterable[Record], public_key: Ed25519PublicKey) -> tuple[Report, History]:
     problems: list[Problem] = []
-    copies: dict[str, list[tuple[Record, Envelope, bool]]] = {s: [] for s in SOURCES}
+    items: dict[str, list[_Item]] = {s: [] for s in SOURCES}
     checkpoints: dict[str, list[dict[str, Any]]] = {s: [] for s in SOURCES}
+    source_of: dict[str, str] = {}  # topic -> source, split once per topic rather than per message
     count = checked = 0
     for record in records:
-        if record.topic != "audit.checkpoints":
-            source = record.topic.split(".")[0]
+        topic = record.topic
+        if topic != "audit.checkpoints":
+            source = source_of.get(topic)
+            if source is None:
+                source = source_of[topic] = topic.split(".")[0]
+            raw = record.value
             try:
-                env, valid = read_event(record.value)
+                item = _read_canonical(raw, record)
+                if item is None:
+                    env, valid = _read_parsed(raw)
             except (UnicodeDecodeError, ValueError):
                 problems.append(Problem(source, 0, None, "unreadable",
-                                        f"{record.topic}[{record.partition}]@{record.offset} is not a JSON object"))
+                                        f"{topic}[{record.partition}]@{record.offset} is not a JSON object"))
                 continue
+            if item is None:  # outside the try: a malformed position is not "not a JSON object"
+                item = _parsed_item(env, valid, record)
             count += 1
+            env = item[6]
             if env.get("source") != source:
-                problems.append(Problem(source, int(env.get("position") or 0), env.get("event_id"), "source",
-                                        f"event claims source {env.get('source')!r} on {record.topic}"))
-            copies.setdefault(source, []).append((record, env, valid))
+                problems.append(Problem(source, item[0], env.get("event_id"), "source",
+                                        f"event claims source {env.get('source')!r} on {topic}"))
+            bucket = items.get(source)
+            if bucket is None:  # not setdefault: that would build a throwaway list per event
+                bucket = items[source] = []
+            bucket.append(item)
             continue
         checked += 1
         try:
@@ -355,15 +429,14 @@ def verify_records(records: Iterable[Record], public_key: Ed25519PublicKey) -> t
         if data.get("type") != CHECKPOINT_TYPE or source not in SOURCES:
             problems.append(Problem(source, 0, None, "checkpoint", f"offset {record.offset}: not a checkpoint"))
         elif not signature_valid(public_key, data):
-            problems.append(Problem(source, int(data.get("position") or 0), None, "checkpoint-signature",
+            problems.append(Problem(source, _int(data.get("position")), None, "checkpoint-signature",
                                     f"checkpoint of size {data.get('tree_size')} at "
                                     f"{record.topic}[{record.partition}]@{record.offset}: signature invalid"))
         else:
             checkpoints[source].append(data)
     history = History()
     for source in SOURCES:
-        events = _verify_chain(source, copies.get(source, []), problems)
-        leaves = [leaf_hash(_hash_bytes(e.get("hash"))) for e in events]
+        events, leaves = _verify_chain(source, items[source], problems)
         history.events[source] = events
         history.leaf_hashes[source] = leaves
         history.checkpoints[source] = checkpoints[source]
