@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from shared.application import ServiceApplication
 from shared.db import Database
-from shared.envelope import GENESIS_HASH, encode, seal
+from shared.envelope import GENESIS_HASH, seal_encoded
 from shared.kafka import ensure_topics, producer, total_messages
 
 log = logging.getLogger("delaktig.relay")
@@ -98,11 +98,9 @@ class OutboxRelay:
         futures = []
         head = state.head
         for notification in notifications:
-            envelope = seal(self.app.envelope_of(notification), head)
+            envelope, message = seal_encoded(self.app.envelope_of(notification), head)
             head = envelope["hash"]
-            futures.append(
-                self._producer.send(self.topic, key=envelope["aggregate_id"].encode(), value=encode(envelope))
-            )
+            futures.append(self._producer.send(self.topic, key=envelope["aggregate_id"].encode(), value=message))
         self._producer.flush()
         for future in futures:
             future.get(timeout=30)  # raises if the broker did not acknowledge
