@@ -8,9 +8,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from services.audit.checkpoints import stored_checkpoints
 from services.audit.decision import decision_record
+from services.audit.follower import TopicFollower
 from services.audit.keys import public_pem
 from services.audit.projections import access_log
-from services.audit.verify import History, Report, load_from_kafka, verify_records
+from services.audit.verify import History, Report, verify_records
 from shared.config import Settings
 from shared.db import Database
 from shared.errors import NotFound
@@ -23,13 +24,15 @@ class AuditApp:
         self.settings = settings
         self.db = db
         self.key = key
+        self.topics = TopicFollower(settings)
 
     def public_key_pem(self) -> str:
         return public_pem(self.key)
 
     def verified_history(self) -> tuple[Report, History]:
-        """Read every public topic from offset zero and verify it with our public key."""
-        return verify_records(load_from_kafka(self.settings), self.key.public_key())
+        """Every message of the public topics (only the new ones fetched from the broker), the
+        whole history verified again with our public key."""
+        return verify_records(self.topics.records(), self.key.public_key())
 
     def decision_record(self, recruitment_id: str) -> dict[str, Any]:
         report, history = self.verified_history()

@@ -66,7 +66,7 @@ def _recruitment(settings: Settings) -> dict:
     rec.close()
     match.close()
     hashes = {e["event_id"]: e["hash"] for e in rec.sent + match.sent}
-    return {"id": rid, "decision": decision, "late": late, "hashes": hashes}
+    return {"id": rid, "decision": decision, "late": late, "hashes": hashes, "sent": rec.sent}
 
 
 EXPECTED_PEOPLE = {("co-1", "coordinator"), ("hm-1", "hiring_manager"), ("part-1", "participant"),
@@ -124,3 +124,34 @@ def test_decision_record_over_http(sqlite_settings: Settings, serve, token, http
     capsys.readouterr()
     assert main(["audit", "decision", case["id"]]) == 0
     assert case["decision"]["event_id"] in capsys.readouterr().out
+
+
+def test_the_service_reads_each_message_once_and_sees_new_ones(sqlite_settings: Settings) -> None:
+    settings = sqlite_settings
+    case = _recruitment(settings)
+    audit = Audit.build(settings)
+    audit.catch_up()
+    first = audit.app.decision_record(case["id"])
+    read_once = audit.app.topics.fetched
+    assert read_once >= 17 and first["history_verified"]
+    again = audit.app.decision_record(case["id"])
+    assert audit.app.topics.fetched == read_once  # nothing new: nothing fetched from the broker
+    assert again == first
+    rec = SourceWriter(settings, "recruitments")  # the relay carries on where it was
+    last = case["sent"][-1]
+    rec.writer.heads["recruitments"], rec.writer.positions["recruitments"] = last["hash"], last["position"]
+    rec.writer.versions[case["id"]] = max(e["aggregate_version"] for e in case["sent"]
+                                          if e["aggregate_id"] == case["id"])
+    feedback = rec.emit("ParticipantFeedbackGiven", case["id"], {"participant_id": "part-3", "rating": 5,
+                                                                 "text": "good"},
+                        {"id": "part-3", "role": "participant"}, minute=20)
+    rec.close()
+    audit.catch_up()
+    later = audit.app.decision_record(case["id"])
+    assert feedback["event_id"] in {i["event_id"] for i in later["inputs"]}
+    assert later["history_verified"] is True
+    assert 0 < audit.app.topics.fetched - read_once <= 3  # the new event and its checkpoint(s)
+    audit.app.topics.full_reread_seconds = 0.0  # the cache never answers past its age limit
+    assert audit.app.decision_record(case["id"]) == later
+    assert audit.app.topics.fetched - read_once > 17
+    audit.close()
