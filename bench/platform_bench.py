@@ -106,7 +106,7 @@ def serve(wsgi_app: str, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], 
     process = subprocess.Popen(
         [str(Path(sys.executable).parent / "gunicorn"), "--bind", f"127.0.0.1:{port}",
          "--workers", str(WORKERS), "--worker-class", WORKER_CLASS, "--threads", str(THREADS),
-         "--log-level", "warning",
+         "--log-level", "warning", "--no-control-socket",
          *(["--worker-tmp-dir", "/dev/shm"] if Path("/dev/shm").is_dir() else []),
          wsgi_app],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)

@@ -105,7 +105,7 @@ def up(settings: Settings, demo: bool = True) -> int:
         for name in services:
             port = settings.ports[name]
             procs.start(name, [str(bindir / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", workers,
-                               "--threads", "8", "--timeout", "60", "--graceful-timeout", "5",
+                               "--threads", "8", "--timeout", "60", "--graceful-timeout", "5", "--no-control-socket",
                                f"services.{name}.wsgi:app"], env, logs / f"{name}.log")
             procs.start(f"{name}-worker", [str(bindir / "delaktig"), "worker", name], env,
                         logs / f"{name}-worker.log")

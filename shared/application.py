@@ -15,6 +15,7 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, Notification
 
 from shared.config import Settings
+from shared.db import ddl_lock
 from shared.envelope import Envelope
 from shared.errors import ConcurrentModification, NotFound
 from shared.events import EventCatalogue
@@ -24,7 +25,8 @@ def ensure_schema(settings: Settings, schema: str) -> None:
     """PostgreSQL: the store's schema must exist before eventsourcing creates its tables."""
     import psycopg
 
-    with psycopg.connect(psycopg.conninfo.make_conninfo(**settings.postgres_params()), autocommit=True) as conn:
+    with ddl_lock(settings), psycopg.connect(psycopg.conninfo.make_conninfo(**settings.postgres_params()),
+                                             autocommit=True) as conn:
         conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
 
 
@@ -36,9 +38,10 @@ class ServiceApplication(Application[UUID]):
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        if settings.uses_postgres:
-            ensure_schema(settings, settings.schema(self.source))
-        super().__init__(env=settings.eventstore_env(self.source))
+        with ddl_lock(settings):  # eventsourcing creates its tables and functions here
+            if settings.uses_postgres:
+                ensure_schema(settings, settings.schema(self.source))
+            super().__init__(env=settings.eventstore_env(self.source))
 
     def save(self, *objs: Any, **kwargs: Any) -> Any:
         for obj in objs:

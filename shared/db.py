@@ -18,6 +18,36 @@ from shared.config import Settings
 
 Row = dict[str, Any]
 
+# PostgreSQL's CREATE ... IF NOT EXISTS is not safe against another session doing the same at
+# the same moment (gunicorn's workers and the service's worker process start together): one of
+# them fails on a catalogue index. Every schema change therefore holds this advisory lock.
+DDL_LOCK_KEY = 0x64656C616B746967  # "delaktig"
+_ddl_held = threading.local()
+
+
+@contextmanager
+def ddl_lock(settings: Settings) -> Iterator[None]:
+    """One schema change at a time across processes (PostgreSQL; nothing to do on SQLite).
+    Re-entrant within a thread, so a schema change may call another."""
+    depth: int = getattr(_ddl_held, "depth", 0)
+    if not settings.uses_postgres or depth:
+        _ddl_held.depth = depth + 1
+        try:
+            yield
+        finally:
+            _ddl_held.depth -= 1
+        return
+    import psycopg
+
+    with psycopg.connect(psycopg.conninfo.make_conninfo(**settings.postgres_params()), autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", (DDL_LOCK_KEY,))
+        _ddl_held.depth = 1
+        try:
+            yield
+        finally:
+            _ddl_held.depth = 0
+            conn.execute("SELECT pg_advisory_unlock(%s)", (DDL_LOCK_KEY,))
+
 
 class Tx:
     """One open transaction. ``execute`` takes ``?`` placeholders on both backends."""
@@ -131,7 +161,7 @@ class Database:
     def migrate(self, ddl: str) -> None:
         """Run idempotent ``CREATE TABLE IF NOT EXISTS`` statements separated by ``;``."""
         statements = [s.strip() for s in ddl.split(";") if s.strip()]
-        with self._lock, self.transaction() as tx:
+        with self._lock, ddl_lock(self.settings), self.transaction() as tx:
             for statement in statements:
                 if self.postgres:
                     statement = re.sub(r"\bBLOB\b", "BYTEA", statement)

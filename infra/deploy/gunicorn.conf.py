@@ -16,4 +16,5 @@ SHM = "/dev/shm"  # noqa: S108
 worker_tmp_dir = SHM if os.path.isdir(SHM) else None
 timeout = 60
 graceful_timeout = 20
+control_socket_disable = True  # one socket path per user: several services on a host would clash
 accesslog = None  # the services write their own JSON request logs without personal data

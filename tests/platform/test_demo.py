@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -98,6 +99,28 @@ def test_up_loads_the_demo_once(tmp_path: Path) -> None:
         third = census(settings, ports)
         assert {k: v for k, v in third.items() if k != "headers"} == {
             k: v for k, v in first.items() if k != "headers"}
+    finally:
+        stop_up(proc)
+    time.sleep(0.5)
+    assert processes_with_env(f"DATA_DIR={data_dir}") == []
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_up_on_postgresql_starts_every_service_and_loads_the_demo(tmp_path: Path, pg_database: str) -> None:
+    """``DATABASE_URL`` pointing at PostgreSQL: every service's gunicorn workers and its worker
+    process create their schemas at the same moment, and the whole demo goes through."""
+    data_dir = tmp_path / "demo-pg"
+    up = up_environment(data_dir, demo=True)
+    env = {**up.env, "DATABASE_URL": pg_database, "DB_NAMESPACE": f"up{uuid.uuid4().hex[:6]}_"}
+    proc, output = start_up(env)
+    try:
+        assert "Demo loaded" in output and "skipped" not in output, output
+        assert "postgresql://" in output
+        counted = census(up.settings, up.settings.ports)
+        assert counted["participants"] >= 25 and counted["decisions"] >= 1 and counted["payments"]
+        assert counted["departments"] == set(DEPARTMENTS)
+        assert proc.poll() is None, "a service stopped"
     finally:
         stop_up(proc)
     time.sleep(0.5)
