@@ -9,7 +9,6 @@ local key. Every endpoint declares the roles it accepts with ``@requires``.
 from __future__ import annotations
 
 import functools
-import os
 import threading
 import time
 import uuid
@@ -25,6 +24,7 @@ from flask import current_app, g, request
 
 from shared.config import Settings
 from shared.errors import Forbidden, Unauthorized
+from shared.keyfiles import create_once
 
 ROLES = ("participant", "coordinator", "hiring_manager", "auditor", "researcher", "administrator")
 STAFF_ROLES = ("coordinator", "hiring_manager", "administrator")
@@ -77,20 +77,16 @@ def dev_key_paths(settings: Settings) -> tuple[Path, Path]:
 def ensure_dev_keys(settings: Settings) -> tuple[Path, Path]:
     """Create the local development signing key pair (P-256) if it does not exist."""
     private, public = dev_key_paths(settings)
-    if not private.exists():
-        private.parent.mkdir(parents=True, exist_ok=True)
-        key = ec.generate_private_key(ec.SECP256R1())
-        pem = key.private_bytes(
+
+    def new_private_key() -> bytes:
+        return ec.generate_private_key(ec.SECP256R1()).private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
-        fd = os.open(private, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(pem)
-        public.write_bytes(
-            key.public_key().public_bytes(
-                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-            )
-        )
+
+    key = serialization.load_pem_private_key(create_once(private, new_private_key), password=None)
+    # Derived from the private key, so whichever process writes it writes the same bytes.
+    create_once(public, lambda: key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo), mode=0o644)
     return private, public
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import secrets
 import threading
 import uuid
@@ -21,6 +20,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from shared.config import Settings
 from shared.db import Database
+from shared.keyfiles import create_once
 
 TOKEN_PREFIX = "enc:v1:"  # noqa: S105 - a format marker, not a secret
 # New subjects take their key from a batch stored ahead of time, so registering a person costs
@@ -45,12 +45,7 @@ def load_master_key(settings: Settings) -> bytes:
         key = base64.b64decode(settings.master_key)
     else:
         path = Path(settings.data_dir) / "keys" / "master.key"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if not path.exists():
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as f:
-                f.write(base64.b64encode(secrets.token_bytes(32)).decode())
-        key = base64.b64decode(path.read_text().strip())
+        key = base64.b64decode(create_once(path, lambda: base64.b64encode(secrets.token_bytes(32))).strip())
     if len(key) != 32:
         raise ValueError("MASTER_KEY must be 32 bytes, base64-encoded")
     return key

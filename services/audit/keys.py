@@ -4,13 +4,13 @@ generated under ``<data_dir>/keys``. The public key is exported as PEM for outsi
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from shared.config import Settings
+from shared.keyfiles import create_once
 
 
 def signing_key_path(settings: Settings) -> Path:
@@ -23,16 +23,8 @@ def load_signing_key(settings: Settings) -> Ed25519PrivateKey:
     if not path.exists():
         if settings.audit_signing_key is not None:
             raise FileNotFoundError(f"AUDIT_SIGNING_KEY {path} does not exist")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        pem = Ed25519PrivateKey.generate().private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "wb") as f:
-                f.write(pem)
-        except FileExistsError:
-            pass
+        create_once(path, lambda: Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
     key = serialization.load_pem_private_key(path.read_bytes(), password=None)
     if not isinstance(key, Ed25519PrivateKey):
         raise ValueError(f"{path} is not an Ed25519 private key")

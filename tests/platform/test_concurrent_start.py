@@ -46,3 +46,28 @@ def test_processes_starting_together_create_their_stores_without_failing(tmp_pat
         for p in procs:
             p.join(timeout=120)
         assert [p.exitcode for p in procs] == [0] * PROCESSES, f"round {round_}: a process failed to start"
+
+
+def _make_key(path: str, barrier: multiprocessing.synchronize.Barrier, out: multiprocessing.Queue) -> None:
+    import secrets
+
+    from shared.keyfiles import create_once
+
+    barrier.wait(timeout=60)
+    out.put(create_once(Path(path), lambda: secrets.token_bytes(32)))
+
+
+def test_a_key_file_made_by_processes_at_once_is_one_key(tmp_path: Path) -> None:
+    context = multiprocessing.get_context("spawn")
+    for round_ in range(ROUNDS):
+        path = tmp_path / f"r{round_}" / "master.key"
+        barrier, out = context.Barrier(PROCESSES), context.Queue()
+        procs = [context.Process(target=_make_key, args=(str(path), barrier, out)) for _ in range(PROCESSES)]
+        for p in procs:
+            p.start()
+        keys = {out.get(timeout=60) for _ in procs}
+        for p in procs:
+            p.join(timeout=60)
+        assert len(keys) == 1 and keys == {path.read_bytes()} and len(path.read_bytes()) == 32
+        assert oct(path.stat().st_mode & 0o777) == oct(0o600)
+        assert sorted(p.name for p in path.parent.iterdir()) == ["master.key"]  # no temporary left
