@@ -90,8 +90,11 @@ class Vault:
                 self._batch = fresh
             subject_id, key = self._batch.pop()
             # Nobody else knows this id yet, so nobody can have destroyed its key: the first
-            # encryption may use it without a read.
+            # encryption may use it without a read. (Bounded: a subject whose registration failed
+            # is forgotten here; its key is still in the store.)
             self._unused[subject_id] = key
+            if len(self._unused) > 4 * KEY_BATCH:
+                self._unused.pop(next(iter(self._unused)))
         return subject_id
 
     def _unwrap(self, subject_id: str, wrapped: str) -> AESGCM:
