@@ -15,19 +15,10 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, Notification
 
 from shared.config import Settings
-from shared.db import ddl_lock
+from shared.db import ddl_lock, ensure_schema
 from shared.envelope import Envelope
 from shared.errors import ConcurrentModification, NotFound
 from shared.events import EventCatalogue
-
-
-def ensure_schema(settings: Settings, schema: str) -> None:
-    """PostgreSQL: the store's schema must exist before eventsourcing creates its tables."""
-    import psycopg
-
-    with ddl_lock(settings), psycopg.connect(psycopg.conninfo.make_conninfo(**settings.postgres_params()),
-                                             autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
 
 
 class ServiceApplication(Application[UUID]):

@@ -49,6 +49,15 @@ def ddl_lock(settings: Settings) -> Iterator[None]:
             conn.execute("SELECT pg_advisory_unlock(%s)", (DDL_LOCK_KEY,))
 
 
+def ensure_schema(settings: Settings, schema: str) -> None:
+    """PostgreSQL: a store's schema must exist before its tables (ours or eventsourcing's)."""
+    import psycopg
+
+    with ddl_lock(settings), psycopg.connect(psycopg.conninfo.make_conninfo(**settings.postgres_params()),
+                                             autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+
+
 class Tx:
     """One open transaction. ``execute`` takes ``?`` placeholders on both backends."""
 
@@ -110,8 +119,6 @@ class Database:
             import psycopg
             from psycopg.rows import dict_row
             from psycopg_pool import ConnectionPool
-
-            from shared.application import ensure_schema
 
             schema = settings.schema(store)
             conninfo = psycopg.conninfo.make_conninfo(**settings.postgres_params())

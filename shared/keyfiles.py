@@ -7,6 +7,7 @@ key. Nobody ever reads a half-written file or overwrites a key another process a
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from collections.abc import Callable
@@ -25,10 +26,9 @@ def create_once(path: Path, make: Callable[[], bytes], mode: int = 0o600) -> byt
             f.write(make())
             f.flush()
             os.fsync(f.fileno())
-        try:
+        # Fails when another process made it first: then theirs is the key, read below.
+        with contextlib.suppress(FileExistsError):
             os.link(tmp, path)
-        except FileExistsError:
-            pass  # another process made it first: theirs is the key
     finally:
         os.unlink(tmp)
     return path.read_bytes()

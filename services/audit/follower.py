@@ -51,16 +51,17 @@ class TopicFollower:
                 for tp, end in end_offsets(self.settings, parts).items():
                     key = (topic, tp.partition)
                     held = self._records.setdefault(key, [])
-                    if end < self._next.get(key, 0):  # the broker lost messages: read this partition again
+                    self._next.setdefault(key, 0)
+                    if end < self._next[key]:  # the broker lost messages: read this partition again
                         held.clear()
                         self._next[key] = 0
-                    if end > self._next.get(key, 0):
+                    if end > self._next[key]:
                         starts[tp] = (key, end)
             if not starts:
                 return
             client.assign(list(starts))
             for tp, (key, _end) in starts.items():
-                client.seek(tp, self._next.get(key, 0))
+                client.seek(tp, self._next[key])
             deadline = time.monotonic() + timeout
             waiting = set(starts)
             while waiting and time.monotonic() < deadline:
@@ -68,11 +69,11 @@ class TopicFollower:
                     key, end = starts[tp]
                     held = self._records[key]
                     for m in batch:
-                        if self._next.get(key, 0) <= m.offset < end:
+                        if self._next[key] <= m.offset < end:
                             held.append(Record(key[0], m.partition, m.offset, m.key, m.value))
                             self._next[key] = m.offset + 1
                             self.fetched += 1
-                    if self._next.get(key, 0) >= end:
+                    if self._next[key] >= end:
                         waiting.discard(tp)
         finally:
             client.close()
