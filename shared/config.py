@@ -47,6 +47,7 @@ class Settings:
     checkpoint_every_seconds: float = 30.0
     audit_signing_key: Path | None = None
     retention_years_candidates: int = 2
+    topic_partitions: int = 3
     ports: dict[str, int] = field(default_factory=lambda: dict(SERVICE_PORTS))
 
     @classmethod
@@ -76,6 +77,7 @@ class Settings:
             checkpoint_every_seconds=float(env.get("CHECKPOINT_EVERY_SECONDS", "30")),
             audit_signing_key=Path(env["AUDIT_SIGNING_KEY"]) if env.get("AUDIT_SIGNING_KEY") else None,
             retention_years_candidates=int(env.get("RETENTION_YEARS_CANDIDATES", "2")),
+            topic_partitions=int(env.get("TOPIC_PARTITIONS", "3")),
             ports=ports,
         )
 
