@@ -17,7 +17,11 @@ source), we keep:
   on another). Usually a handful; they fold into the prefix as soon as the missing link arrives.
 
 An event is applied when its position is above the prefix and not pending; otherwise it is a
-duplicate (relay re-sends, republished history, a re-read from offset zero) and skipped. This
+duplicate (relay re-sends, republished history, a re-read from offset zero) and skipped. Order per
+aggregate is kept too: the last applied ``aggregate_version`` per (source, aggregate) is stored,
+and an event that would jump over a version not applied yet is never applied out of order: the
+broker handed us a partition that is not the one we read before (it forgot), so the batch is
+rolled back and the topic read again from offset zero. This
 check, the read-model change, the new prefix/pending rows and the Kafka offsets all commit in ONE
 transaction of the projection's database (on PostgreSQL the prefix rows are locked first, so two
 loops of the same consumer never apply one event twice): exactly once in effect. Envelopes without
@@ -89,6 +93,13 @@ CREATE TABLE IF NOT EXISTS consumer_pending (
     hash TEXT NOT NULL,
     PRIMARY KEY (consumer, source, position)
 );
+CREATE TABLE IF NOT EXISTS consumer_versions (
+    consumer TEXT NOT NULL,
+    source TEXT NOT NULL,
+    aggregate_id TEXT NOT NULL,
+    version BIGINT NOT NULL,
+    PRIMARY KEY (consumer, source, aggregate_id)
+);
 CREATE TABLE IF NOT EXISTS consumer_seen (
     consumer TEXT NOT NULL,
     event_id TEXT NOT NULL,
@@ -108,7 +119,8 @@ CREATE TABLE IF NOT EXISTS dead_letters (
 )
 """
 
-BOOKKEEPING_TABLES = frozenset({"consumer_offsets", "consumer_applied", "consumer_pending", "consumer_seen",
+BOOKKEEPING_TABLES = frozenset({"consumer_offsets", "consumer_applied", "consumer_pending", "consumer_versions",
+                                "consumer_seen",
                                 "dead_letters", "consumer_positions", "consumer_dead_letters"})
 
 
@@ -179,6 +191,14 @@ def _chained(envelope: Envelope) -> bool:
             and isinstance(envelope.get("source"), str))
 
 
+class BrokerForgot(Exception):
+    """What the broker hands us does not continue what we read: read the topic again from zero."""
+
+
+class _Restarted(Exception):
+    """The rest of a batch is dropped: its topic is read again from zero."""
+
+
 @dataclass
 class _Head:
     position: int = 0
@@ -197,6 +217,22 @@ class AppliedState:
     heads: dict[str, _Head] = field(default_factory=dict)
     pending: dict[str, dict[int, tuple[str, str]]] = field(default_factory=dict)
     stored_pending: set[tuple[str, int]] = field(default_factory=set)
+    versions: dict[tuple[str, str], int] = field(default_factory=dict)
+    changed_versions: set[tuple[str, str]] = field(default_factory=set)
+
+    def load_versions(self, tx: Tx, keys: set[tuple[str, str]]) -> None:
+        """The last applied version of these (source, aggregate) pairs (one query per 500)."""
+        missing = sorted(k for k in keys if k not in self.versions)
+        by_source: dict[str, list[str]] = {}
+        for source, aggregate_id in missing:
+            by_source.setdefault(source, []).append(aggregate_id)
+        for source, ids in by_source.items():
+            for i in range(0, len(ids), 500):
+                chunk = ids[i:i + 500]
+                marks = ", ".join("?" for _ in chunk)
+                for row in tx.all(f"SELECT aggregate_id, version FROM consumer_versions WHERE consumer = ? "
+                                  f"AND source = ? AND aggregate_id IN ({marks})", (self.consumer, source, *chunk)):
+                    self.versions[(source, row["aggregate_id"])] = int(row["version"])
 
     @classmethod
     def load(cls, tx: Tx, consumer_name: str, lock: bool) -> AppliedState:
@@ -219,13 +255,29 @@ class AppliedState:
         return head
 
     def is_new(self, envelope: Envelope) -> bool:
-        """Not applied yet (chained envelopes only)."""
+        """Not applied yet (chained envelopes only). Raises ``BrokerForgot`` for an event whose
+        aggregate's previous version was never applied (it would be applied out of order)."""
         source, position = envelope["source"], envelope["position"]
-        return position > self.head(source).position and position not in self.pending.get(source, {})
+        if position <= self.head(source).position or position in self.pending.get(source, {}):
+            return False
+        version = envelope.get("aggregate_version")
+        last = self.versions.get((source, str(envelope.get("aggregate_id"))))
+        if last is not None and isinstance(version, int):
+            if version <= last:
+                return False  # another copy of an applied event at another position: keep the first
+            if version > last + 1:
+                raise BrokerForgot(f"{source} aggregate {envelope.get('aggregate_id')} version {version} "
+                                   f"follows version {last}: versions in between were never read")
+        return True
 
     def record(self, envelope: Envelope) -> None:
         """The event is applied (or parked): extend the prefix or remember it as pending."""
         source, position = envelope["source"], int(envelope["position"])
+        version = envelope.get("aggregate_version")
+        if isinstance(version, int):
+            key = (source, str(envelope.get("aggregate_id")))
+            self.versions[key] = max(version, self.versions.get(key, 0))
+            self.changed_versions.add(key)
         head = self.head(source)
         head.applied += 1
         head.changed = True
@@ -259,6 +311,12 @@ class AppliedState:
                            "head_position = excluded.head_position, head_hash = excluded.head_hash, "
                            "applied = excluded.applied",
                            (self.consumer, source, head.position, head.hash, head.applied))
+        if self.changed_versions:
+            tx.executemany("INSERT INTO consumer_versions (consumer, source, aggregate_id, version) "
+                           "VALUES (?, ?, ?, ?) ON CONFLICT (consumer, source, aggregate_id) "
+                           "DO UPDATE SET version = excluded.version",
+                           [(self.consumer, s, a, self.versions[(s, a)]) for s, a in sorted(self.changed_versions)])
+            self.changed_versions.clear()
         now = {(s, p) for s, waiting in self.pending.items() for p in waiting}
         gone = self.stored_pending - now
         new = now - self.stored_pending
@@ -427,8 +485,9 @@ class ConsumerLoop:
 
     # -- processing ------------------------------------------------------------
     def _apply_records(self, tx: Tx, state: AppliedState, records: list[Any]) -> None:
-        for record in records:
-            envelope = decode(record.value)
+        envelopes = [decode(record.value) for record in records]
+        state.load_versions(tx, {(e["source"], str(e.get("aggregate_id"))) for e in envelopes if _chained(e)})
+        for envelope in envelopes:
             if _chained(envelope):
                 if state.is_new(envelope):
                     self.projection.apply(tx, envelope)
@@ -476,15 +535,36 @@ class ConsumerLoop:
                     self._apply_records(tx, state, records)
                     self._store_offset(tx, tp, records[-1])
                 state.save(tx)
+        except BrokerForgot as error:
+            self._forgot(batches, str(error))
+            return count
         except Exception as error:
             if is_transient(error):
                 self._rewind()
                 raise
             # One bad record must not block the others: retry one by one, park the failures.
-            for tp, records in batches.items():
-                for record in records:
-                    self._apply_single(tp, record)
+            try:
+                for tp, records in batches.items():
+                    for record in records:
+                        self._apply_single(tp, record)
+            except _Restarted:
+                pass  # the topic is being read again from zero
         return count
+
+    def _forgot(self, batches: dict[TopicPartition, list[Any]], reason: str) -> None:
+        """Nothing of the batch was applied. Read its topics again from zero, unless we just did:
+        then wait (the relay may not have republished everything yet) and retry from the stored
+        offsets."""
+        topics = {tp.topic for tp in batches}
+        now = time.monotonic()
+        if any(now - self._reread_at.get(t, -1e9) < self.reread_every for t in topics):
+            self._rewind()
+            raise BrokerForgot(reason)
+        for topic in topics:
+            self._reread(topic, reason)
+            for tp in self._assigned:
+                if tp.topic == topic:
+                    self._client.seek(tp, 0)
 
     def _rewind(self) -> None:
         """After a rolled-back batch, read again from the stored offsets."""
@@ -500,6 +580,9 @@ class ConsumerLoop:
                 self._apply_records(tx, state, [record])
                 self._store_offset(tx, tp, record)
                 state.save(tx)
+        except BrokerForgot as error:
+            self._forgot({tp: [record]}, str(error))
+            raise _Restarted() from error
         except Exception as error:
             if is_transient(error):
                 self._rewind()
@@ -611,7 +694,11 @@ class ConsumerLoop:
         deadline = time.monotonic() + timeout
         reread = False
         while time.monotonic() < deadline:
-            self.poll_once(timeout_ms=100)
+            try:
+                self.poll_once(timeout_ms=100)
+            except BrokerForgot:
+                time.sleep(0.5)  # read again from zero a moment ago: let the relay republish
+                continue
             if self.lag() == 0:
                 if reread or not self.gaps():
                     return
@@ -642,7 +729,8 @@ class ConsumerLoop:
                 failures += 1
                 delay = min(30.0, 0.5 * 2 ** min(failures, 6)) * (0.5 + random.random() / 2)
                 log.warning("consumer error (%s: %s); retrying in %.1f s", type(error).__name__, error, delay,
-                            exc_info=not is_transient(error), extra={"consumer": self.name})
+                            exc_info=not is_transient(error) and not isinstance(error, BrokerForgot),
+                            extra={"consumer": self.name})
                 self.close()
                 stop.wait(delay)
         self.close()
