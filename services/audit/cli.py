@@ -40,6 +40,59 @@ def register(subparsers: Any) -> None:
     export.add_argument("file", type=Path)
     export.set_defaults(func=cmd_export)
 
+    dead = subparsers.add_parser("deadletters", help="events a read model could not apply: list, retry after a fix")
+    dead_sub = dead.add_subparsers(dest="deadletters_command", required=True)
+    for name, func, text in (("list", cmd_deadletters_list, "list parked events"),
+                             ("retry", cmd_deadletters_retry, "apply parked events again")):
+        cmd = dead_sub.add_parser(name, help=text)
+        cmd.add_argument("--service", help="only this service's consumers")
+        cmd.set_defaults(func=func)
+
+
+def consumer_loops(service: Any) -> list[Any]:
+    """The consumer loops a service's worker runs."""
+    from shared.consumer import ConsumerLoop
+
+    return [p for p in service.worker().parts if isinstance(p, ConsumerLoop)]
+
+
+def _services(settings: Settings, only: str | None) -> list[tuple[str, Any]]:
+    from infra.cli import available_services, build_service
+
+    names = [n for n in available_services() if only in (None, n)]
+    return [(name, build_service(name, settings)) for name in names]
+
+
+def cmd_deadletters_list(args: argparse.Namespace) -> int:
+    total = 0
+    for name, service in _services(Settings.from_env(), args.service):
+        try:
+            for loop in consumer_loops(service):
+                for row in loop.dead_letters():
+                    total += 1
+                    print(f"{name}\t{row['consumer']}\t{row['source']}\t{row['position']}\t{row['event_id']}\t"
+                          f"attempts {row['attempts']}\t{row['error']}")
+        finally:
+            service.close()
+    print(f"{total} dead letter(s)")
+    return 0
+
+
+def cmd_deadletters_retry(args: argparse.Namespace) -> int:
+    applied = failed = 0
+    for name, service in _services(Settings.from_env(), args.service):
+        try:
+            for loop in consumer_loops(service):
+                done, still = loop.retry_dead_letters()
+                applied += done
+                failed += still
+                if done or still:
+                    print(f"{name}/{loop.name}: {done} applied, {still} still failing")
+        finally:
+            service.close()
+    print(f"{applied} applied, {failed} still failing")
+    return 0 if failed == 0 else 1
+
 
 def _public_key(settings: Settings, path: Path | None) -> Any:
     from services.audit.keys import load_public_key, load_signing_key
