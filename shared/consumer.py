@@ -254,9 +254,10 @@ class AppliedState:
             head = self.heads[source] = _Head(changed=True)
         return head
 
-    def is_new(self, envelope: Envelope) -> bool:
+    def is_new(self, envelope: Envelope, strict: bool = True) -> bool:
         """Not applied yet (chained envelopes only). Raises ``BrokerForgot`` for an event whose
-        aggregate's previous version was never applied (it would be applied out of order)."""
+        aggregate's previous version was never applied (it would be applied out of order), unless
+        not ``strict`` (re-reading from zero: the topic has nothing before it to give)."""
         source, position = envelope["source"], envelope["position"]
         if position <= self.head(source).position or position in self.pending.get(source, {}):
             return False
@@ -266,8 +267,12 @@ class AppliedState:
             if version <= last:
                 return False  # another copy of an applied event at another position: keep the first
             if version > last + 1:
-                raise BrokerForgot(f"{source} aggregate {envelope.get('aggregate_id')} version {version} "
-                                   f"follows version {last}: versions in between were never read")
+                jump = (f"{source} aggregate {envelope.get('aggregate_id')} version {version} follows version "
+                        f"{last}: versions in between were never read")
+                if strict:
+                    raise BrokerForgot(jump)
+                log.warning("applying an event after a version gap the topic itself has: %s", jump,
+                            extra={"consumer": self.consumer})
         return True
 
     def record(self, envelope: Envelope) -> None:
@@ -362,6 +367,9 @@ class ConsumerLoop:
         self._last_check = time.monotonic()
         self._gaps: dict[str, tuple[int, float]] = {}
         self._reread_at: dict[str, float] = {}
+        # While a topic is read again from zero, up to the end it had then, an aggregate's version
+        # jump is what the topic holds (nothing earlier to wait for): applied, with a warning.
+        self._lenient_until: dict[TopicPartition, int] = {}
         self.rereads = 0  # topics read again from zero after the broker forgot (for tests/operators)
         db.migrate(CONSUMER_DDL)
         projection.migrate(db)
@@ -482,14 +490,18 @@ class ConsumerLoop:
                        "cluster_id = NULL WHERE consumer = ? AND topic = ?", (self.name, topic))
         self._reread_at[topic] = time.monotonic()
         self.rereads += 1
+        parts = [tp for tp in self._assigned if tp.topic == topic]
+        if parts:
+            self._lenient_until.update(end_offsets(self.settings, parts, self._probe_client()))
 
     # -- processing ------------------------------------------------------------
-    def _apply_records(self, tx: Tx, state: AppliedState, records: list[Any]) -> None:
+    def _apply_records(self, tx: Tx, state: AppliedState, tp: TopicPartition, records: list[Any]) -> None:
         envelopes = [decode(record.value) for record in records]
         state.load_versions(tx, {(e["source"], str(e.get("aggregate_id"))) for e in envelopes if _chained(e)})
-        for envelope in envelopes:
+        lenient_until = self._lenient_until.get(tp, 0)
+        for record, envelope in zip(records, envelopes, strict=True):
             if _chained(envelope):
-                if state.is_new(envelope):
+                if state.is_new(envelope, strict=record.offset >= lenient_until):
                     self.projection.apply(tx, envelope)
                     state.record(envelope)
                 continue
@@ -532,7 +544,7 @@ class ConsumerLoop:
             with self.db.transaction() as tx:
                 state = self._state(tx)
                 for tp, records in batches.items():
-                    self._apply_records(tx, state, records)
+                    self._apply_records(tx, state, tp, records)
                     self._store_offset(tx, tp, records[-1])
                 state.save(tx)
         except BrokerForgot as error:
@@ -577,7 +589,7 @@ class ConsumerLoop:
         try:
             with self.db.transaction() as tx:
                 state = self._state(tx)
-                self._apply_records(tx, state, [record])
+                self._apply_records(tx, state, tp, [record])
                 self._store_offset(tx, tp, record)
                 state.save(tx)
         except BrokerForgot as error:
