@@ -373,11 +373,10 @@ class ConsumerLoop:
         self.rereads = 0  # topics read again from zero after the broker forgot (for tests/operators)
         db.migrate(CONSUMER_DDL)
         projection.migrate(db)
-        self._register()
 
     def _register(self) -> None:
-        """A row per source from the start, so ``audit verify`` sees a read model that never applied
-        anything as behind."""
+        """A row per source once the loop runs (not when merely built: ``audit verify`` builds the
+        services), so ``audit verify`` sees a running read model that applied nothing as behind."""
         with self.db.transaction() as tx:
             for source in self.sources:
                 tx.execute("INSERT INTO consumer_applied (consumer, source, head_position, head_hash, applied) "
@@ -409,6 +408,7 @@ class ConsumerLoop:
     def _connect(self) -> None:
         if self._client is None:
             ensure_topics(self.settings, self.projection.topics)
+            self._register()
             self._client = consumer(self.settings)
         self._refresh_assignment(force=True)
 

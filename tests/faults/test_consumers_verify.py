@@ -87,7 +87,9 @@ def test_dead_letters_and_a_read_model_that_never_ran_fail_verify(sqlite_setting
         for i in range(5):
             writer.emit("UserRegistered", new_id(), {"n": i, "bad": i == 3}, ACTOR, minute=i)
         db = Database(settings, "registrations_readmodel")
-        loop = ConsumerLoop(settings, db, Registrations())  # registered, nothing applied yet
+        loop = ConsumerLoop(settings, db, Registrations())
+        assert read_model_problems([("test", db)], history_of(settings), max_lag=0) == []  # only built
+        assert loop.lag() == 5  # connected: registered, nothing applied yet
         problems = read_model_problems([("test", db)], history_of(settings), max_lag=0)
         assert [p.kind for p in problems] == ["read-model-behind"]
         assert "5 event(s) not applied" in problems[0].detail
