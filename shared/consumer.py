@@ -610,7 +610,7 @@ class ConsumerLoop:
                         "undecodable": record.value.decode("utf-8", "replace")}
         with self.db.transaction() as tx:
             state = self._state(tx)
-            if _chained(envelope):
+            if _chained(envelope) and state.is_new(envelope, strict=False):
                 state.record(envelope)  # handled: the prefix goes on; the dead letter keeps the event
             tx.execute(
                 "INSERT INTO dead_letters (consumer, event_id, source, position, topic, envelope, error, attempts, "
