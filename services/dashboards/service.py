@@ -47,7 +47,7 @@ class LagProbe:
 
     def _measure(self) -> list[dict[str, Any]]:
         with self.db.transaction() as tx:
-            rows = tx.all("SELECT consumer, topic, partition_no, next_offset FROM consumer_positions")
+            rows = tx.all("SELECT consumer, topic, partition_no, next_offset FROM consumer_offsets")
         stored = {(r["consumer"], r["topic"], int(r["partition_no"])): int(r["next_offset"]) for r in rows}
         out = []
         for name, logical in self.projections:
