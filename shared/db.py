@@ -142,6 +142,9 @@ class Database:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA busy_timeout=30000")
+            # Deleted and overwritten content is zeroed in the file, not left in free space
+            # (an erased person's destroyed key must not linger in the store's own pages).
+            conn.execute("PRAGMA secure_delete=ON")
             self._local.conn = conn
         return conn
 
@@ -173,6 +176,24 @@ class Database:
                 if self.postgres:
                     statement = re.sub(r"\bBLOB\b", "BYTEA", statement)
                 tx.execute(statement)
+
+    def checkpoint(self) -> None:
+        """SQLite: copy the WAL into the database file and truncate the WAL to zero bytes, so old
+        page images (e.g. a destroyed key) do not stay in ``-wal``. Best effort: a reader that is
+        still open elsewhere keeps its frames until the next checkpoint."""
+        if not self.postgres:
+            self._sqlite().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+
+    def vacuum(self, table: str) -> None:
+        """PostgreSQL: VACUUM one table (dead row versions go); outside any transaction."""
+        if self.postgres:
+            with self._pool.connection() as conn:
+                conn.commit()
+                conn.autocommit = True
+                try:
+                    conn.execute(f'VACUUM "{table}"')
+                finally:
+                    conn.autocommit = False
 
     def tables(self) -> list[str]:
         with self.transaction() as tx:
