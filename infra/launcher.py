@@ -62,14 +62,21 @@ class Processes:
     which stops everything and names the process. Each child runs in its own process group, so
     stopping one stops its own children too (gunicorn's workers)."""
 
-    def __init__(self, journal: Path | None = None) -> None:
+    def __init__(self, journal: Path | None = None, crash_loop_exits: int = CRASH_LOOP_EXITS,
+                 crash_loop_window: float = CRASH_LOOP_WINDOW, backoff_first: float = BACKOFF_FIRST,
+                 quiet: bool = False) -> None:
         self.children: list[Child] = []
         self.journal = journal
+        self.crash_loop_exits = crash_loop_exits
+        self.crash_loop_window = crash_loop_window
+        self.backoff_first = backoff_first
+        self.quiet = quiet
 
     def note(self, message: str) -> None:
         """A supervisor event, on stderr and in ``logs/supervisor.log``."""
         line = f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} supervisor: {message}"
-        print(line, file=sys.stderr, flush=True)
+        if not self.quiet:
+            print(line, file=sys.stderr, flush=True)
         if self.journal is not None:
             with open(self.journal, "a") as f:
                 f.write(line + "\n")
@@ -98,13 +105,13 @@ class Processes:
             if child.proc is not None and (code := child.proc.poll()) is not None:
                 child.proc = None
                 child.crashes.append(now)
-                while child.crashes and now - child.crashes[0] > CRASH_LOOP_WINDOW:
+                while child.crashes and now - child.crashes[0] > self.crash_loop_window:
                     child.crashes.popleft()
-                if len(child.crashes) >= CRASH_LOOP_EXITS:
+                if len(child.crashes) >= self.crash_loop_exits:
                     self.note(f"{child.name} exited ({describe_exit(code)}); crash loop: "
-                              f"{len(child.crashes)} exits in {CRASH_LOOP_WINDOW:g} s")
+                              f"{len(child.crashes)} exits in {self.crash_loop_window:g} s")
                     return child.name
-                delay = min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** (len(child.crashes) - 1))
+                delay = min(BACKOFF_MAX, self.backoff_first * 2 ** (len(child.crashes) - 1))
                 child.restart_at = now + delay
                 self.note(f"{child.name} exited ({describe_exit(code)}); restarting in {delay:g} s")
             if child.proc is None and child.restart_at is not None and now >= child.restart_at:
@@ -113,7 +120,7 @@ class Processes:
                 except Exception as exc:  # e.g. the broker's port still held: count it as a crash
                     self.note(f"{child.name} did not start ({type(exc).__name__}); trying again")
                     child.crashes.append(now)
-                    child.restart_at = now + min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** len(child.crashes))
+                    child.restart_at = now + min(BACKOFF_MAX, self.backoff_first * 2 ** len(child.crashes))
                     continue
                 child.restart_at = None
                 child.restarts += 1
