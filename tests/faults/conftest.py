@@ -54,7 +54,7 @@ class PgCluster:
 
     def restart(self, mode: str = "fast") -> None:
         self._as_postgres(str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-m", mode, "-w", "-t", "60",
-                          "-o", f"-p {self.port} -k {self.datadir} -c listen_addresses=127.0.0.1", "restart")
+                          "-l", str(self.datadir / "server.log"), "-o", f"-p {self.port} -k {self.datadir} -c listen_addresses=127.0.0.1", "restart")
 
     def postmaster_pid(self) -> int:
         return int((self.datadir / "postmaster.pid").read_text().split()[0])
