@@ -136,6 +136,20 @@ class ChaosRig:
             raise RuntimeError(f"participants did not start; see {self.logs}")
         self._watch = threading.Thread(target=self._supervise, daemon=True)
         self._watch.start()
+        # The port opens before gunicorn's workers have booted: wait until they answer.
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if requests.get(f"{self.url}/healthz", timeout=5).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"participants did not answer; see {self.logs}")
+            time.sleep(0.2)
+        return
+        self._watch = threading.Thread(target=self._supervise, daemon=True)
+        self._watch.start()
 
     def _supervise(self) -> None:
         while not self._stop.wait(0.1):

@@ -44,17 +44,20 @@ class PgCluster:
         prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
         return subprocess.run([*prefix, *argv], check=check, capture_output=True, timeout=120)
 
+    def _options(self) -> list[str]:
+        # The server log goes to a file: a server holding our stdout pipe would hang pg_ctl's caller.
+        return ["-l", str(self.datadir / "server.log"), "-w", "-t", "60",
+                "-o", f"-p {self.port} -k {self.datadir} -c listen_addresses=127.0.0.1"]
+
     def start(self) -> None:
-        self._as_postgres(str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-l", str(self.datadir / "server.log"),
-                          "-w", "-t", "60", "-o", f"-p {self.port} -k {self.datadir} -c listen_addresses=127.0.0.1",
-                          "start")
+        self._as_postgres(str(self.bindir / "pg_ctl"), "-D", str(self.datadir), *self._options(), "start")
 
     def stop(self, mode: str = "fast") -> None:
         self._as_postgres(str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-m", mode, "-w", "stop", check=False)
 
     def restart(self, mode: str = "fast") -> None:
-        self._as_postgres(str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-m", mode, "-w", "-t", "60",
-                          "-l", str(self.datadir / "server.log"), "-o", f"-p {self.port} -k {self.datadir} -c listen_addresses=127.0.0.1", "restart")
+        self._as_postgres(str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-m", mode, *self._options(),
+                          "restart")
 
     def postmaster_pid(self) -> int:
         return int((self.datadir / "postmaster.pid").read_text().split()[0])
