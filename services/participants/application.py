@@ -125,7 +125,10 @@ class ParticipantsApp(ServiceApplication):
         self.save(dep)
         return self.department_settings(code)
 
-    def department_settings(self, code: str) -> dict[str, Any]:
+    def department_settings(self, code: str, by: Principal | None = None) -> dict[str, Any]:
+        """The settings in force and the rate history (for staff of the department)."""
+        if by is not None:
+            by.check_department(code)
         dep = self.existing_department(code)
         return {"code": code, **dep.settings, "rate_history": dep.rate_history}
 
@@ -256,8 +259,7 @@ class ParticipantsApp(ServiceApplication):
     def give_consent(self, by: Principal, pid: UUID, purpose: str, department: str) -> int:
         participant, _ = self._load_for(by, pid)
         self.existing_department(department)
-        if by.has("coordinator") and not by.has("participant", "administrator"):
-            by.check_department(department)
+        self._check_consent_department(by, participant, department)
         if participant.has_consent(purpose, department):
             return int(participant.version)  # consent already given: nothing changes
         participant.give_consent(purpose=purpose, actor=by.actor(self._role(by, participant)),
@@ -265,8 +267,14 @@ class ParticipantsApp(ServiceApplication):
         self.save(participant)
         return int(participant.version)
 
+    def _check_consent_department(self, by: Principal, participant: Participant, department: str) -> None:
+        """The person gives and withdraws any of their consents; staff only in their departments."""
+        if self._role(by, participant) != "participant":
+            by.check_department(department)
+
     def withdraw_consent(self, by: Principal, pid: UUID, purpose: str, department: str) -> int:
         participant, _ = self._load_for(by, pid)
+        self._check_consent_department(by, participant, department)
         if not participant.has_consent(purpose, department):
             raise Conflict(f"no {purpose} consent for {department} to withdraw", field="purpose")
         participant.withdraw_consent(purpose=purpose, actor=by.actor(self._role(by, participant)),
@@ -472,12 +480,16 @@ class ParticipantsApp(ServiceApplication):
         """Payroll confirmed; the same payroll reference again changes nothing."""
         participant = self.participant(pid)
         self._visible(by, participant)
+        # The department check comes before anything about the payment is answered, a replay too.
+        known = participant.payments.get(payroll_ref, {}).get("accrual_refs", [])
+        for ref in [*known, *accrual_refs]:
+            if ref in participant.accruals:
+                by.check_department(participant.accruals[ref]["department"])
         if payroll_ref in participant.payments:
             return {"payroll_ref": payroll_ref, **participant.payments[payroll_ref], "replayed": True}
         participant.check_not_forgotten()
         amount = participant.check_payable(accrual_refs)
         department = participant.accruals[accrual_refs[0]]["department"]
-        by.check_department(department)
         participant.record_payment(payroll_ref=payroll_ref, amount_ore=amount, period=period,
                                    accrual_refs=sorted(accrual_refs), paid_on=today(), actor=by.actor(),
                                    department=department)
