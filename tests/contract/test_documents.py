@@ -32,8 +32,17 @@ def generated() -> dict[str, Any]:
         document[section] = {k: v for k, v in document[section].items() if "counters" not in k}
     document["components"]["messages"] = {k: v for k, v in document["components"]["messages"].items()
                                           if not k.startswith("counters.")}
-    document["components"]["schemas"] = {k: v for k, v in document["components"]["schemas"].items()
-                                         if not k.startswith("platform.") and not k.startswith("tests.")}
+    # ... and its payload schemas: keep only the schemas the remaining document reaches.
+    schemas = document["components"]["schemas"]
+    reached: set[str] = set()
+    todo = [r for r in refs({k: v for k, v in document.items() if k != "components"})
+            + refs(document["components"]["messages"])]
+    while todo:
+        name = todo.pop().rsplit("/", 1)[-1].replace("~1", "/").replace("~0", "~")
+        if name in schemas and name not in reached:
+            reached.add(name)
+            todo.extend(refs(schemas[name]))
+    document["components"]["schemas"] = {k: v for k, v in schemas.items() if k in reached}
     return document
 
 
