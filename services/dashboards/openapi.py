@@ -112,8 +112,9 @@ def document_json_api(app: Flask) -> None:
         })
     spec.components.schema("DashboardsOverview", schema=OverviewSchema)
     spec.components.schema("DepartmentDashboard", schema=DepartmentDashboardSchema)
-    roles = "Any staff role (coordinator, hiring_manager, administrator, auditor, researcher); staff see " \
-            "only their departments."
+    from services.dashboards.pages import JSON_API_ROLES
+
+    roles = f"Roles {', '.join(JSON_API_ROLES)}; staff see only their departments."
     spec.tag({"name": "dashboards", "description": "Department dashboards as JSON (the same numbers as the pages)"})
     rules = {rule.rule: rule for rule in app.url_map.iter_rules()}
     spec.path(rule=rules["/api/overview"], operations={"get": {
@@ -121,6 +122,7 @@ def document_json_api(app: Flask) -> None:
         "summary": "Departments side by side",
         "description": roles,
         "operationId": "dashboards_overview",
+        "x-roles": JSON_API_ROLES, "security": [{"bearerAuth": []}],
         "responses": {
             "200": {"description": "one row per department the caller may see",
                     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/DashboardsOverview"}}}},
@@ -135,6 +137,7 @@ def document_json_api(app: Flask) -> None:
         "summary": "One department's numbers",
         "description": roles,
         "operationId": "dashboards_department",
+        "x-roles": JSON_API_ROLES, "security": [{"bearerAuth": []}],
         "responses": {
             "200": {"description": "the department's dashboard",
                     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/DepartmentDashboard"}}}},
