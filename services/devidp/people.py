@@ -67,6 +67,8 @@ def _from_demo(settings: Settings) -> list[Person]:
     except (OSError, ValueError):
         return people
     for index, pid in sorted(state.get("participants", {}).items(), key=lambda kv: int(kv[0])):
+        if pid == state.get("erased"):
+            continue  # the demo erases one person: they cannot sign in any more
         name = PEOPLE[int(index)][0]
         people.append(Person(pid, name, ("participant",), email=demo_email(name),
                              phone=f"070-{int(index):03d} 12 34"))
