@@ -18,12 +18,18 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlencode, urlparse
 
+import requests
 from authlib.integrations.flask_client import OAuth
 from flask import Blueprint, Flask, abort, current_app, redirect, render_template, request, session, url_for
+from werkzeug.exceptions import ServiceUnavailable
 
 F = TypeVar("F", bound=Callable[..., Any])
 signin = Blueprint("signin", __name__)
-oauth = OAuth()
+
+
+def provider() -> Any:
+    """This app's client of the identity provider (one per app: tests run several apps)."""
+    return current_app.extensions["web.oauth"].idp
 
 
 class EndedSessions:
@@ -59,7 +65,8 @@ class EndedSessions:
 def init_signin(app: Flask) -> None:
     """Register the identity provider and the sign-in routes."""
     config = app.config["WEB"]
-    oauth.init_app(app)
+    oauth = OAuth(app)
+    app.extensions["web.oauth"] = oauth
     oauth.register(
         "idp",
         server_metadata_url=config.oidc_issuer.rstrip("/") + "/.well-known/openid-configuration",
@@ -129,7 +136,10 @@ def login() -> Any:
 def start_login() -> Any:
     """Start the authorization code flow with PKCE; state and verifier wait in the session."""
     session["after_login"] = _safe_next(request.form.get("next"))
-    return oauth.idp.authorize_redirect(url_for("signin.callback", _external=True))
+    try:
+        return provider().authorize_redirect(url_for("signin.callback", _external=True))
+    except requests.RequestException:
+        raise ServiceUnavailable("the identity provider is not answering")
 
 
 @signin.get("/auth/callback")
@@ -138,7 +148,7 @@ def callback() -> Any:
     if "error" in request.args:
         return render_template("login.html", next=url_for("pages.home"), failed=True), 400
     try:
-        token = oauth.idp.authorize_access_token()
+        token = provider().authorize_access_token()
     except Exception:  # Authlib raises several kinds (state mismatch, bad token): all mean "try again"
         current_app.logger.warning("sign-in failed at the callback")
         return render_template("login.html", next=url_for("pages.home"), failed=True), 400
@@ -183,7 +193,7 @@ def logout() -> Any:
         session["lang"] = lang
     target = url_for("signin.signed_out", _external=True)
     try:
-        end = oauth.idp.load_server_metadata().get("end_session_endpoint")
+        end = provider().load_server_metadata().get("end_session_endpoint")
     except Exception:
         end = None
     if end:
