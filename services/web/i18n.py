@@ -138,6 +138,8 @@ SV: dict[str, str] = {
     "conflict_recorded_yes": "Du har anmält jäv. Du bedömer inte den här kandidaten.",
     "conflict_recorded_no": "Du har sagt att du inte känner kandidaten.",
     "recused": "Du har anmält jäv för den här kandidaten.",
+    "conflict_already": "Du har redan svarat på frågan om jäv för den här kandidaten. Svaret går inte att ändra här. Kontakta samordnaren om det blev fel.",
+    "go_to_scorecard": "Gå till bedömningen",
     "send": "Skicka",
     # feedback
     "feedback_title": "Kunde du påverka?",
@@ -412,6 +414,8 @@ EN: dict[str, str] = {
     "conflict_recorded_yes": "You declared a conflict of interest. You do not assess this candidate.",
     "conflict_recorded_no": "You said that you do not know the candidate.",
     "recused": "You declared a conflict of interest for this candidate.",
+    "conflict_already": "You have already answered the question about conflict of interest for this candidate. The answer cannot be changed here. Contact the coordinator if it was wrong.",
+    "go_to_scorecard": "Go to the assessment",
     "send": "Send",
     "feedback_title": "Could you influence?",
     "feedback_rating": "How much could you influence the decision?",

@@ -238,6 +238,8 @@ def scorecard(rid: UUID, cid: str) -> Any:
             flash(tr("saved"))
             return redirect(url_for("pages.scorecard", rid=rid, cid=cid), 303)
         except Refused as error:
+            if "conflict of interest" in error.detail and "before scoring" in error.detail:
+                return redirect(url_for("pages.conflict", rid=rid, cid=cid), 303)  # the question comes first
             errors = refused(form, error, "recommendation")
     elif form.is_submitted():
         errors = errors_of(form)
@@ -245,7 +247,7 @@ def scorecard(rid: UUID, cid: str) -> Any:
     own = next((s for s in scores["scores"] if s["member"]["id"] == me()), None)
     labels = {a["key"]: a["label"] for a in rec["scorecard"]}
     return render_template("scorecard.html", rec=rec, candidate=candidate, form=form, errors=errors, own=own,
-                           scores=scores, labels=labels, me=me()), (400 if errors else 200)
+                           scores=scores, labels=labels, my_id=me()), (400 if errors else 200)
 
 
 @pages.route("/uppdrag/<uuid:rid>/kandidater/<cid>/andra", methods=["GET", "POST"])
@@ -289,19 +291,25 @@ def conflict(rid: UUID, cid: str) -> Any:
     candidate = _candidate(rid, cid)
     form = conflict_form()
     errors: dict[str, str] = {}
+    already = False
     if form.validate_on_submit():
         has_conflict = form.conflict.data == "yes"  # type: ignore[attr-defined]
         try:
             backend.post("recruitments", f"/recruitments/{rid}/candidates/{cid}/conflicts",
                          {"has_conflict": has_conflict})
             flash(tr("conflict_recorded_yes" if has_conflict else "conflict_recorded_no"))
-            return redirect(url_for("pages.assignment", rid=rid), 303)
+            if has_conflict:
+                return redirect(url_for("pages.assignment", rid=rid), 303)
+            return redirect(url_for("pages.scorecard", rid=rid, cid=cid), 303)
         except Refused as error:
             errors = refused(form, error, "conflict")
+            already = "already declared" in error.detail
     elif form.is_submitted():
         errors = errors_of(form)
-    return render_template("conflict.html", rec=rec, candidate=candidate, form=form, errors=errors), (
-        400 if errors else 200)
+    if already:
+        errors = {"conflict": tr("conflict_already")}
+    return render_template("conflict.html", rec=rec, candidate=candidate, form=form, errors=errors,
+                           already=already), (400 if errors else 200)
 
 
 # -- feedback ---------------------------------------------------------------------------------

@@ -21,8 +21,9 @@ pytestmark = [pytest.mark.slow]
 
 
 def outsider(system: System) -> str:
-    """A participant in the bank who is not on the panel."""
-    return next(pid for pid in system.participants.values() if pid not in system.panel)
+    """A participant in the bank who is not on the panel (as it is now: a decline changes it)."""
+    panel = system.call("GET", "recruitments", f"/recruitments/{system.recruitment}", system.coordinator())["panel"]
+    return next(pid for pid in system.participants.values() if pid not in panel and pid not in system.panel)
 
 
 def test_security_headers_and_session_cookie(system: System) -> None:
