@@ -4,7 +4,8 @@ Tokens are signed with the development JWT key in ``DATA_DIR/keys`` that every s
 trusts, so the access token issued here is accepted by the services as it is; its claims are the
 services' (``sub``, ``roles``, ``departments``). Configuration: ``DEVIDP_ISSUER`` (default
 ``http://127.0.0.1:<DEVIDP_PORT>``), ``OIDC_CLIENT_ID`` / ``OIDC_CLIENT_SECRET`` (the one client),
-``DEVIDP_REDIRECT_URIS`` (comma-separated; default the web app's callback on ``WEB_PORT``).
+``DEVIDP_REDIRECT_URIS`` (comma-separated; default the callbacks of the web app on ``WEB_PORT``
+and of the dashboards on ``DASHBOARDS_PORT``).
 """
 
 from __future__ import annotations
@@ -99,9 +100,10 @@ def create_app(settings: Settings | None = None, environ: dict[str, str] | None 
     issuer = env.get("DEVIDP_ISSUER") or f"http://127.0.0.1:{port}"
     client_id = env.get("OIDC_CLIENT_ID") or DEFAULT_CLIENT_ID
     client_secret = env.get("OIDC_CLIENT_SECRET") or DEFAULT_CLIENT_SECRET
-    web_port = env.get("WEB_PORT", "8080")
+    # The web app and the dashboards sign in here (same client; each has its own callback).
+    app_ports = (env.get("WEB_PORT", "8080"), str(settings.ports.get("dashboards", 8000)))
     redirect_uris = [u.strip() for u in env.get("DEVIDP_REDIRECT_URIS", "").split(",") if u.strip()] or [
-        f"http://127.0.0.1:{web_port}/auth/callback", f"http://localhost:{web_port}/auth/callback"]
+        f"http://{host}:{port}/auth/callback" for port in app_ports for host in ("127.0.0.1", "localhost")]
     logout_prefixes = [u.rsplit("/auth/callback", 1)[0] + "/" for u in redirect_uris]
     # Chrome applies form-action to the redirect after a POST too: allow the clients' origins.
     client_origins = " ".join(sorted({"/".join(u.split("/", 3)[:3]) for u in redirect_uris}))

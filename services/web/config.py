@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import os
-import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from shared import oidc
 from shared.config import Settings
-from shared.keyfiles import create_once
 
 
 @dataclass(frozen=True)
@@ -34,15 +33,12 @@ class WebConfig:
         settings = Settings.from_env(env)
         urls = {name: env.get(f"{name.upper()}_URL") or f"http://127.0.0.1:{port}"
                 for name, port in settings.ports.items()}
-        idp_port = env.get("DEVIDP_PORT", "8090")
-        secret = env.get("WEB_SECRET_KEY") or create_once(
-            Path(settings.data_dir) / "keys" / "web-session-secret", lambda: secrets.token_hex(32).encode()).decode()
         return cls(
-            oidc_issuer=env.get("OIDC_ISSUER") or f"http://127.0.0.1:{idp_port}",
+            oidc_issuer=oidc.issuer(env),
             oidc_client_id=env.get("OIDC_CLIENT_ID") or "delaktig-web",
             oidc_client_secret=env.get("OIDC_CLIENT_SECRET") or "development-secret",
             service_urls=urls,
-            secret_key=secret,
+            secret_key=oidc.session_secret(Path(settings.data_dir), env),
             data_dir=Path(settings.data_dir),
             roles_claim=env.get("OIDC_ROLES_CLAIM", "roles"),
             departments_claim=env.get("OIDC_DEPARTMENTS_CLAIM", "departments"),

@@ -19,17 +19,16 @@ from typing import Any, TypeVar
 from urllib.parse import urlencode, urlparse
 
 import requests
-from authlib.integrations.flask_client import OAuth
 from flask import Blueprint, Flask, abort, current_app, redirect, render_template, request, session, url_for
 from werkzeug.exceptions import ServiceUnavailable
+
+from shared import oidc
+from shared.oidc import provider
 
 F = TypeVar("F", bound=Callable[..., Any])
 signin = Blueprint("signin", __name__)
 
 
-def provider() -> Any:
-    """This app's client of the identity provider (one per app: tests run several apps)."""
-    return current_app.extensions["web.oauth"].idp
 
 
 class EndedSessions:
@@ -65,15 +64,7 @@ class EndedSessions:
 def init_signin(app: Flask) -> None:
     """Register the identity provider and the sign-in routes."""
     config = app.config["WEB"]
-    oauth = OAuth(app)
-    app.extensions["web.oauth"] = oauth
-    oauth.register(
-        "idp",
-        server_metadata_url=config.oidc_issuer.rstrip("/") + "/.well-known/openid-configuration",
-        client_id=config.oidc_client_id,
-        client_secret=config.oidc_client_secret,
-        client_kwargs={"scope": config.scope, "code_challenge_method": "S256"},
-    )
+    oidc.register(app, config.oidc_issuer, config.oidc_client_id, config.oidc_client_secret, config.scope)
     app.extensions["web.ended"] = EndedSessions(config.data_dir / "web" / "ended-sessions.sqlite")
     app.register_blueprint(signin)
 

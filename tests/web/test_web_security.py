@@ -160,3 +160,22 @@ def test_one_time_code_cannot_be_guessed_within_its_rate_limit(system: System) -
                         timeout=10)
     assert late.status_code == 400 and "gäller inte längre" in late.text
     assert "Inloggad" not in late.text
+
+
+def test_dashboards_sign_in_with_openid_connect_and_no_pasted_tokens(system: System) -> None:
+    dashboards = system.url("dashboards", "")
+    browser = requests.Session()
+    start = browser.get(dashboards + "/departments/socialforvaltningen", timeout=10)
+    assert start.url.startswith(system.idp + "/choose"), start.url  # straight to the identity provider
+    request_id = re.search(r'name="request" value="([^"]+)"', start.text)
+    assert request_id is not None
+    landed = browser.post(system.idp + "/choose", data={"request": request_id.group(1),
+                                                        "sub": "test-coordinator-soc"}, timeout=10)
+    assert landed.url == dashboards + "/departments/socialforvaltningen" and landed.status_code == 200
+    # Without the development flag a pasted or linked token signs nobody in.
+    token = system.coordinator()
+    stranger = requests.Session()
+    linked = stranger.get(dashboards + "/login", params={"token": token}, allow_redirects=False, timeout=10)
+    assert linked.status_code == 302 and linked.headers["Location"].startswith(system.idp + "/authorize")
+    assert "delaktig_session" not in linked.cookies
+    assert stranger.post(dashboards + "/login", data={"token": token}, timeout=10).status_code == 404
