@@ -19,9 +19,9 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
     people = data / "people.json"
     people.write_text("[]")
     env = {**up.env, "DEVIDP_PEOPLE": str(people), "RELAY_POLL_INTERVAL": "0.05"}
-    proc, _ = start_up(env)
+    proc, printed = start_up(env)
     web, idp = f"http://127.0.0.1:{env['WEB_PORT']}", f"http://127.0.0.1:{env['DEVIDP_PORT']}"
-    running = System(proc, up.settings, env, web, idp, people)
+    running = System(proc, up.settings, env, web, idp, people, printed=printed)
     try:
         running.arrange()
         yield running

@@ -58,6 +58,7 @@ class System:
     web: str
     idp: str
     people_file: Path
+    printed: str = ""  # what `delaktig up` printed when it was ready
     http: requests.Session = field(default_factory=requests.Session)
     participants: dict[str, str] = field(default_factory=dict)  # name -> id
     recruitment: str = ""

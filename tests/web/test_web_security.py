@@ -26,6 +26,12 @@ def outsider(system: System) -> str:
     return next(pid for pid in system.participants.values() if pid not in panel and pid not in system.panel)
 
 
+def test_up_starts_the_web_app_and_says_so_first(system: System) -> None:
+    block = system.printed.split("Demo loaded")[-1].strip().splitlines()
+    assert block[0] == f"open {system.web}/"
+    assert requests.get(system.idp + "/.well-known/openid-configuration", timeout=10).json()["issuer"] == system.idp
+
+
 def test_security_headers_and_session_cookie(system: System) -> None:
     r = requests.get(system.web + "/", timeout=10)
     csp = r.headers["Content-Security-Policy"]
