@@ -11,7 +11,7 @@ from typing import Any
 from flask import session
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, RadioField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, Regexp
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
 
 from services.web.i18n import t
 
@@ -107,12 +107,12 @@ def window_form() -> FlaskForm:
     return form
 
 
-def contact_form(email: str | None, phone: str | None) -> FlaskForm:
+def contact_form(current_email: str | None, current_phone: str | None) -> FlaskForm:
     class ContactForm(FlaskForm):
-        email = StringField(validators=[Optional(), Email(tr("email_invalid"))],
-                            default=email)
+        email = StringField(validators=[Optional(), Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message=tr("email_invalid"))],
+                            default=current_email)
         phone = StringField(validators=[Optional(), Regexp(r"^\+?[0-9 ()-]{5,20}$", message=tr("phone_invalid"))],
-                            default=phone)
+                            default=current_phone)
 
     return ContactForm()
 

@@ -276,3 +276,75 @@ def test_service_user_from_invitation_to_feedback_on_a_phone(system: System, bro
     audited.check()
     context.close()
     assert len(audited.visited) >= 20
+
+
+def test_own_settings_consents_and_erasure(system: System, browser: Any, screenshots: Path | None) -> None:
+    """Dates, contact details, pause, consents and erasure, by the person who declined (no longer
+    on any panel), with axe on every page."""
+    from playwright.sync_api import expect
+
+    me = system.panel[1]
+    context = browser.new_context(viewport=PHONE, locale="sv-SE")
+    page = context.new_page()
+    audited = Audited(page, screenshots)
+    page.goto(system.web + "/logga-in")
+    audited.check()
+    page.get_by_role("button", name="Logga in").click()
+    page.locator(f'button[data-sub="{me}"]').click()
+    page.wait_for_url(system.web + "/mina-uppdrag")
+
+    # Dates: an empty period is explained, a real one is added, then removed.
+    page.get_by_role("link", name="Tider och kontakt").click()
+    audited.check("tider-och-kontakt")
+    page.get_by_role("button", name="Lägg till en period").click()
+    expect(page.locator(".error-summary")).to_contain_text("Skriv ett datum")
+    audited.check()
+    page.get_by_label("Från och med").fill("2027-03-01")
+    page.get_by_label("Till och med").fill("2027-03-31")
+    page.get_by_role("button", name="Lägg till en period").click()
+    expect(page.get_by_text("2027-03-01 till 2027-03-31")).to_be_visible()
+    record = system.call("GET", "participants", f"/participants/{me}", system.as_participant(me))
+    assert {"start": "2027-03-01", "end": "2027-03-31"} in record["availability"]
+    page.get_by_role("button", name="Ta bort perioden 2027-03-01 till 2027-03-31").click()
+    expect(page.get_by_text("2027-03-01 till 2027-03-31")).to_have_count(0)
+
+    # Contact details: a wrong e-mail says how to write it.
+    page.get_by_role("link", name="Ändra kontaktuppgifter").click()
+    page.get_by_label("E-post").fill("inte-en-adress")
+    page.get_by_role("button", name="Spara").click()
+    expect(page.locator("#email-error")).to_contain_text("namn@exempel.se")
+    audited.check()
+    page.get_by_label("E-post").fill("ny.adress@example.org")
+    page.get_by_role("button", name="Spara").click()
+    expect(page.get_by_text("ny.adress@example.org")).to_be_visible()
+
+    # Pause and come back.
+    page.get_by_role("link", name="Ändra paus").click()
+    audited.check()
+    page.get_by_label("Ja, jag vill ha paus").check()
+    page.get_by_role("button", name="Spara").click()
+    expect(page.get_by_test_id("pause-status")).to_have_text("Du har paus. Vi frågar dig inte om nya uppdrag.")
+    status = system.call("GET", "participants", f"/participants/{me}", system.as_participant(me))["contact_status"]
+    assert status == "paused"
+
+    # Consents: give one, withdraw it.
+    page.get_by_role("link", name="Samtycken").click()
+    audited.check("samtycken")
+    page.get_by_role("button", name="Ge samtycke: Få information från oss, Socialförvaltningen").click()
+    expect(page.get_by_role("button", name="Ta tillbaka: Få information från oss, Socialförvaltningen")).to_be_visible()
+    consents = system.call("GET", "participants", f"/participants/{me}", system.as_participant(me))["consents"]
+    assert "contact:socialforvaltningen" in consents
+    page.get_by_role("button", name="Ta tillbaka: Få information från oss, Socialförvaltningen").click()
+    expect(page.get_by_role("button", name="Ge samtycke: Få information från oss, Socialförvaltningen")).to_be_visible()
+
+    # Erasure: what goes and what the law keeps, then it happens and the session ends.
+    page.get_by_role("link", name="Mina uppgifter").click()
+    page.get_by_role("link", name="Be oss radera dina uppgifter").click()
+    expect(page.get_by_text("Det går inte att ångra")).to_be_visible()
+    audited.check("radera")
+    page.get_by_role("button", name="Radera mina uppgifter").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Dina uppgifter är raderade")
+    audited.check()
+    page.goto(system.web + "/mina-uppdrag")
+    assert "/logga-in" in page.url
+    context.close()
