@@ -144,11 +144,12 @@ class System:
                                headers={"Authorization": f"Bearer {self.coordinator()}"}, timeout=10)
             return r.json() if r.status_code == 201 and len(r.json()["members"]) == 3 else None
 
-        proposed = eventually(proposal)
+        proposed = eventually(proposal, timeout=90)  # matching learns the bank over Kafka; slow when busy
         assigned = self.call("POST", "matching", base + "/panel", self.coordinator(),
                              {"proposal_id": proposed["proposal_id"]})
         self.panel = assigned["members"]
-        eventually(lambda: self.call("GET", "recruitments", base, self.coordinator())["panel"] == self.panel)
+        eventually(lambda: self.call("GET", "recruitments", base, self.coordinator())["panel"] == self.panel,
+                   timeout=90)
 
     def write_people(self) -> None:
         """What the development identity provider vouches for (it reads this file on each request)."""

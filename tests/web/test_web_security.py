@@ -185,3 +185,34 @@ def test_dashboards_sign_in_with_openid_connect_and_no_pasted_tokens(system: Sys
     assert linked.status_code == 302 and linked.headers["Location"].startswith(system.idp + "/authorize")
     assert "delaktig_session" not in linked.cookies
     assert stranger.post(dashboards + "/login", data={"token": token}, timeout=10).status_code == 404
+
+
+def test_invitation_answers_are_audited_like_every_other_event(system: System) -> None:
+    """An answer goes on matching.events and the whole history still verifies and replays."""
+    import subprocess
+    import sys
+
+    rid = system.recruitment
+    panel = system.call("GET", "recruitments", f"/recruitments/{rid}", system.coordinator())["panel"]
+    answered = 0
+    for pid in panel:
+        status = system.call("GET", "matching", f"/recruitments/{rid}/invitation", system.as_participant(pid))
+        if status["status"] == "invited" and not answered:
+            system.call("POST", "matching", f"/recruitments/{rid}/invitation/acceptance", system.as_participant(pid))
+            answered += 1
+    import json
+
+    from shared.kafka import read_all
+
+    def published() -> set[str]:
+        records = read_all(system.settings, system.settings.topic("matching.events"))
+        return {json.loads(r.value)["event_type"] for r in records}
+
+    from tests.web.system import eventually
+
+    assert "InvitationAccepted" in eventually(lambda: "InvitationAccepted" in published() and published())
+    env = {**system.env, "KAFKA_BOOTSTRAP_SERVERS": system.settings.kafka_bootstrap}
+    for command in (["audit", "verify"], ["audit", "replay"]):
+        done = subprocess.run([sys.executable, "-m", "infra.cli", *command], env=env, capture_output=True,
+                              text=True, timeout=240)
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
