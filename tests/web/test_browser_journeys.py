@@ -348,3 +348,36 @@ def test_own_settings_consents_and_erasure(system: System, browser: Any, screens
     page.goto(system.web + "/mina-uppdrag")
     assert "/logga-in" in page.url
     context.close()
+
+
+def test_one_time_code_sign_in_in_the_browser(system: System, browser: Any, screenshots: Path | None) -> None:
+    """Without e-identification: a code to the phone (the outbox in development), axe on each page."""
+    from playwright.sync_api import expect
+
+    name, _, phone = "Kerstin Johansson", None, "070-100 00 03"
+    context = browser.new_context(viewport=PHONE, locale="sv-SE")
+    page = context.new_page()
+    audited = Audited(page, screenshots)
+    page.goto(system.web + "/logga-in")
+    page.get_by_role("button", name="Logga in").click()
+    page.get_by_role("link", name="Logga in med engångskod i stället").click()
+    page.get_by_role("button", name="Skicka kod").click()
+    expect(page.locator(".error-summary")).to_contain_text("Skriv din e-postadress eller ditt mobilnummer")
+    audited.check()
+    page.get_by_label("Vilken e-postadress eller vilket mobilnummer har du lämnat till oss?").fill(phone)
+    page.get_by_role("button", name="Skicka kod").click()
+    audited.check("engangskod")
+    page.get_by_label("Skriv koden du fick").fill("000000")
+    page.get_by_role("button", name="Logga in").click()
+    expect(page.locator(".error-summary")).to_contain_text("Koden stämmer inte")
+    audited.check()
+    outbox = context.new_page()
+    outbox.goto(system.idp + "/outbox")
+    Audited(outbox, None).check()
+    code = outbox.locator("td.code").first.inner_text()
+    outbox.close()
+    page.get_by_label("Skriv koden du fick").fill(code)
+    page.get_by_role("button", name="Logga in").click()
+    page.wait_for_url(system.web + "/mina-uppdrag")
+    expect(page.get_by_text(f"Inloggad som {name}")).to_be_visible()
+    context.close()
