@@ -461,7 +461,12 @@ def consents() -> Any:
     errors: dict[str, str] = {}
     if form.validate_on_submit():
         purpose, department = form.purpose.data, form.department.data  # type: ignore[attr-defined]
-        path = "/consents" if form.action.data == "give" else "/consents/withdrawal"  # type: ignore[attr-defined]
+        action = form.action.data  # type: ignore[attr-defined]
+        if action == "withdraw" and request.form.get("confirmed") != "yes":
+            # A withdrawal has consequences: say what they are and ask once more (check your answer).
+            return render_template("consent_check.html", purpose=purpose, department=department,
+                                   department_name=_departments()(department))  # type: ignore[operator]
+        path = "/consents" if action == "give" else "/consents/withdrawal"
         try:
             backend.post("participants", f"/participants/{me()}{path}",
                          {"purpose": purpose, "department": department})

@@ -335,7 +335,12 @@ def test_own_settings_consents_and_erasure(system: System, browser: Any, screens
     consents = system.call("GET", "participants", f"/participants/{me}", system.as_participant(me))["consents"]
     assert "contact:socialforvaltningen" in consents
     page.get_by_role("button", name="Ta tillbaka: Få information från oss, Socialförvaltningen").click()
+    expect(page.get_by_text("Vi skickar ingen mer information till dig.")).to_be_visible()  # checked first
+    audited.check("ta-tillbaka-samtycke")
+    page.get_by_role("button", name="Ta tillbaka samtycket").click()
     expect(page.get_by_role("button", name="Ge samtycke: Få information från oss, Socialförvaltningen")).to_be_visible()
+    consents = system.call("GET", "participants", f"/participants/{me}", system.as_participant(me))["consents"]
+    assert "contact:socialforvaltningen" not in consents
 
     # Erasure: what goes and what the law keeps, then it happens and the session ends.
     page.get_by_role("link", name="Mina uppgifter").click()

@@ -23,6 +23,7 @@ def used_keys() -> set[str]:
                  + [("format_", f) for f in ("joint", "split")]
                  + [("activity_", a) for a in ("interview", "assessment", "job_description")]
                  + [("member_", m) for m in ("participant", "staff")]
+                 + [("withdraw_consequence_", p) for p in ("recruitment", "matching", "research", "contact")]
                  + [("undertaking_text_", str(n)) for n in range(1, 5)] + [("terms_text_", str(n)) for n in range(1, 6)]
                  + [(f"error_{e}_", part) for e in ("403", "404", "503", "other", "csrf")
                     for part in ("title", "body")]}
