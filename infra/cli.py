@@ -58,11 +58,17 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 
 def cmd_topics(args: argparse.Namespace) -> int:
-    from shared.kafka import PUBLIC_TOPICS, ensure_topics
+    from infra.topics import TopicPlan, commands, production_plan, provision
 
     settings = Settings.from_env()
-    ensure_topics(settings, PUBLIC_TOPICS, partitions=args.partitions)
-    print("\n".join(settings.topic(t) for t in PUBLIC_TOPICS))
+    if args.production:
+        plan = production_plan(args.partitions or 6, args.replication_factor or 3, args.min_insync_replicas)
+    else:
+        plan = TopicPlan(args.partitions or 3, args.replication_factor or 1)
+    if args.print:
+        print(commands(settings, plan))
+        return 0
+    print("\n".join(provision(settings, plan)))
     return 0
 
 
@@ -96,7 +102,12 @@ def parser() -> argparse.ArgumentParser:
     worker.set_defaults(func=cmd_worker)
 
     topics = sub.add_parser("topics", help="create the public topics on the configured broker")
-    topics.add_argument("--partitions", type=int, default=3)
+    topics.add_argument("--partitions", type=int, help="default 3 (6 with --production)")
+    topics.add_argument("--replication-factor", type=int, help="default 1 (3 with --production)")
+    topics.add_argument("--min-insync-replicas", type=int, default=2, help="with --production (default 2)")
+    topics.add_argument("--production", action="store_true",
+                        help="replicated, min.insync.replicas, retention forever (docs/runbook.md)")
+    topics.add_argument("--print", action="store_true", help="print kafka-topics.sh / kafka-acls.sh commands only")
     topics.set_defaults(func=cmd_topics)
 
     asyncapi = sub.add_parser("asyncapi", help="print the AsyncAPI document of the Kafka events")

@@ -28,6 +28,7 @@ def producer(settings: Settings, **overrides: Any) -> KafkaProducer:
         "max_in_flight_requests_per_connection": 1,
         "retries": 5,
         "request_timeout_ms": 15000,
+        **settings.kafka_security(),  # TLS / SASL in production (KAFKA_SECURITY_PROTOCOL ...)
     }
     config.update(overrides)
     return KafkaProducer(**config)
@@ -43,6 +44,7 @@ def consumer(settings: Settings, **overrides: Any) -> KafkaConsumer:
         "max_poll_records": 2000,
         "fetch_max_bytes": 16 * 1024 * 1024,
         "request_timeout_ms": 15000,
+        **settings.kafka_security(),
     }
     config.update(overrides)
     return KafkaConsumer(**config)
@@ -50,7 +52,8 @@ def consumer(settings: Settings, **overrides: Any) -> KafkaConsumer:
 
 def ensure_topics(settings: Settings, names: tuple[str, ...] = PUBLIC_TOPICS, partitions: int = PARTITIONS) -> None:
     """Create the topics this environment uses, if they are missing."""
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=15000)
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=15000,
+                             **settings.kafka_security())
     try:
         existing = set(admin.list_topics())
         wanted = [settings.topic(n) for n in names if settings.topic(n) not in existing]
