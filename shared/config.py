@@ -30,6 +30,9 @@ SASL_MECHANISMS = ("SCRAM-SHA-512", "SCRAM-SHA-256")
 PG_SSL_VARIABLES = (("sslmode", "PGSSLMODE"), ("sslrootcert", "PGSSLROOTCERT"), ("sslcert", "PGSSLCERT"),
                     ("sslkey", "PGSSLKEY"))
 
+# Secrets that may also be given as NAME_FILE (a path), so they never sit in the environment listing.
+SECRET_VARIABLES = ("DATABASE_URL", "MASTER_KEY", "KAFKA_SASL_PASSWORD")
+
 SERVICE_PORTS = {
     "dashboards": 8000,
     "participants": 8001,
@@ -72,6 +75,10 @@ class Settings:
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
         env = dict(os.environ if environ is None else environ)
+        for name in SECRET_VARIABLES:  # NAME_FILE: the secret is in a mounted file (Compose/Kubernetes secrets)
+            path = env.get(f"{name}_FILE")
+            if path and not env.get(name):
+                env[name] = Path(path).read_text().strip()
         data_dir = Path(env.get("DATA_DIR", "var")).resolve()
         keys = tuple(k for k in env.get("JWT_PUBLIC_KEYS", "").split(",") if k.strip())
         ports = dict(SERVICE_PORTS)
