@@ -165,10 +165,11 @@ def main() -> None:
         start = time.perf_counter()
         relay.drain(timeout=300)
         relay_rate = total_messages(settings, settings.topic("participants.events")) / (time.perf_counter() - start)
-        values = [(m.key, m.value) for m in read_all(settings, settings.topic("participants.events"))]
+        # the same bytes: key, value and the CloudEvents headers the relay adds
+        values = [(m.key, m.value, m.headers) for m in read_all(settings, settings.topic("participants.events"))]
         raw = producer(settings)
         start = time.perf_counter()
-        futures = [raw.send("bench.raw-floor", key=k, value=v) for k, v in values]
+        futures = [raw.send("bench.raw-floor", key=k, value=v, headers=h) for k, v, h in values]
         raw.flush()
         for f in futures:
             f.get(timeout=30)

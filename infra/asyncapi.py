@@ -44,7 +44,7 @@ def _schema_name(schema: Any) -> str:
     names in two services (``LegalHoldPlacedV1``, ``MemberSchema``) never collide."""
     cls = schema if isinstance(schema, type) else type(schema)
     parts = cls.__module__.split(".")
-    owner = parts[1] if parts[0] == "services" and len(parts) > 1 else "shared"
+    owner = parts[1] if parts[0] == "services" and len(parts) > 1 else parts[0]
     name = cls.__name__
     if name.endswith("Schema") and len(name) > len("Schema"):
         name = name[: -len("Schema")]

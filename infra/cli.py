@@ -99,12 +99,23 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 
 def cmd_topics(args: argparse.Namespace) -> int:
-    """Provision the public topics with the configured partition count and check them."""
+    """Provision the public topics and check them (``--production``/``--print``: a real cluster)."""
+    from infra.topics import TopicPlan, commands, production_plan, provision
     from shared.kafka import PUBLIC_TOPICS, TopicLayoutError, ensure_topics, topic_layout
 
     settings = Settings.from_env()
     if args.partitions:
         settings = settings.with_(topic_partitions=args.partitions)
+    if args.production or args.print:
+        # Every process checks the count it finds against TOPIC_PARTITIONS: provision the same.
+        if args.production:
+            plan = production_plan(settings.topic_partitions, args.replication_factor or 3, args.min_insync_replicas)
+        else:
+            plan = TopicPlan(settings.topic_partitions, args.replication_factor or 1)
+        if args.print:
+            print(commands(settings, plan))
+            return 0
+        provision(settings, plan)
     try:
         found = ensure_topics(settings, PUBLIC_TOPICS) if not args.check else {}
     except TopicLayoutError as error:
@@ -165,6 +176,11 @@ def parser() -> argparse.ArgumentParser:
     topics.add_argument("--partitions", type=int, default=None,
                         help="partition count (default: TOPIC_PARTITIONS, 3); every process must use the same")
     topics.add_argument("--check", action="store_true", help="only check, create nothing")
+    topics.add_argument("--replication-factor", type=int, help="default 1 (3 with --production)")
+    topics.add_argument("--min-insync-replicas", type=int, default=2, help="with --production (default 2)")
+    topics.add_argument("--production", action="store_true",
+                        help="replicated, min.insync.replicas, retention forever (docs/runbook.md)")
+    topics.add_argument("--print", action="store_true", help="print kafka-topics.sh / kafka-acls.sh commands only")
     topics.set_defaults(func=cmd_topics)
 
     asyncapi = sub.add_parser("asyncapi", help="print the AsyncAPI document of the Kafka events")

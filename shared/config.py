@@ -3,6 +3,11 @@
 The embedded default keeps everything under ``DATA_DIR`` (SQLite files, development keys);
 setting ``DATABASE_URL=postgresql://...`` switches every store to PostgreSQL, one schema per
 service (prefixed by ``DB_NAMESPACE`` when several installations share one database).
+
+Production security (docs/runbook.md): Kafka over TLS and/or SASL (SCRAM) with ``KAFKA_SECURITY_PROTOCOL``,
+``KAFKA_SASL_*`` and ``KAFKA_SSL_*``; PostgreSQL over TLS with libpq's own ``PGSSLMODE``,
+``PGSSLROOTCERT``, ``PGSSLCERT`` and ``PGSSLKEY`` (read here for our connections, and by libpq itself
+for the event stores' connections, so every connection of the process uses the same TLS settings).
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 DEFAULT_DEPARTMENTS = (
@@ -17,6 +23,15 @@ DEFAULT_DEPARTMENTS = (
     ("arbetsmarknadsforvaltningen", "Arbetsmarknadsförvaltningen"),
     ("skol-och-fritidsforvaltningen", "Skol- och fritidsförvaltningen"),
 )
+
+KAFKA_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+SASL_MECHANISMS = ("SCRAM-SHA-512", "SCRAM-SHA-256")
+# libpq connection parameter -> the environment variable libpq itself reads for it
+PG_SSL_VARIABLES = (("sslmode", "PGSSLMODE"), ("sslrootcert", "PGSSLROOTCERT"), ("sslcert", "PGSSLCERT"),
+                    ("sslkey", "PGSSLKEY"))
+
+# Secrets that may also be given as NAME_FILE (a path), so they never sit in the environment listing.
+SECRET_VARIABLES = ("DATABASE_URL", "MASTER_KEY", "KAFKA_SASL_PASSWORD")
 
 SERVICE_PORTS = {
     "dashboards": 8000,
@@ -51,10 +66,22 @@ class Settings:
     metrics_allow: tuple[str, ...] = ("127.0.0.1/32", "::1/128")
     topic_partitions: int = 3
     ports: dict[str, int] = field(default_factory=lambda: dict(SERVICE_PORTS))
+    kafka_security_protocol: str = "PLAINTEXT"
+    kafka_sasl_mechanism: str = "SCRAM-SHA-512"
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: str | None = None
+    kafka_ssl_cafile: str | None = None
+    kafka_ssl_certfile: str | None = None
+    kafka_ssl_keyfile: str | None = None
+    pg_ssl: tuple[tuple[str, str], ...] = ()  # libpq sslmode / sslrootcert / sslcert / sslkey
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
         env = dict(os.environ if environ is None else environ)
+        for name in SECRET_VARIABLES:  # NAME_FILE: the secret is in a mounted file (Compose/Kubernetes secrets)
+            path = env.get(f"{name}_FILE")
+            if path and not env.get(name):
+                env[name] = Path(path).read_text().strip()
         data_dir = Path(env.get("DATA_DIR", "var")).resolve()
         keys = tuple(k for k in env.get("JWT_PUBLIC_KEYS", "").split(",") if k.strip())
         ports = dict(SERVICE_PORTS)
@@ -83,7 +110,40 @@ class Settings:
                                 if a.strip()),
             topic_partitions=int(env.get("TOPIC_PARTITIONS", "3")),
             ports=ports,
+            kafka_security_protocol=env.get("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT").upper(),
+            kafka_sasl_mechanism=env.get("KAFKA_SASL_MECHANISM", "SCRAM-SHA-512").upper(),
+            kafka_sasl_username=env.get("KAFKA_SASL_USERNAME") or None,
+            kafka_sasl_password=env.get("KAFKA_SASL_PASSWORD") or None,
+            kafka_ssl_cafile=env.get("KAFKA_SSL_CAFILE") or None,
+            kafka_ssl_certfile=env.get("KAFKA_SSL_CERTFILE") or None,
+            kafka_ssl_keyfile=env.get("KAFKA_SSL_KEYFILE") or None,
+            pg_ssl=tuple((key, env[var]) for key, var in PG_SSL_VARIABLES if env.get(var)),
         )
+
+    def kafka_security(self) -> dict[str, Any]:
+        """The TLS / SASL keyword arguments of every kafka-python client (producer, consumer,
+        admin). PLAINTEXT (the default, the embedded broker) adds nothing. Raises ``ValueError``
+        naming the variable when the combination cannot work, so a process fails at start."""
+        protocol = self.kafka_security_protocol
+        if protocol not in KAFKA_PROTOCOLS:
+            raise ValueError(f"KAFKA_SECURITY_PROTOCOL must be one of {', '.join(KAFKA_PROTOCOLS)}, not {protocol!r}")
+        if protocol == "PLAINTEXT":
+            return {}
+        kwargs: dict[str, Any] = {"security_protocol": protocol}
+        if protocol in ("SSL", "SASL_SSL"):
+            kwargs["ssl_check_hostname"] = True  # never off: a broker must prove its name
+            for name, value in (("ssl_cafile", self.kafka_ssl_cafile), ("ssl_certfile", self.kafka_ssl_certfile),
+                                ("ssl_keyfile", self.kafka_ssl_keyfile)):
+                if value:
+                    kwargs[name] = value
+        if protocol.startswith("SASL_"):
+            if self.kafka_sasl_mechanism not in SASL_MECHANISMS:
+                raise ValueError(f"KAFKA_SASL_MECHANISM must be one of {', '.join(SASL_MECHANISMS)}")
+            if not self.kafka_sasl_username or not self.kafka_sasl_password:
+                raise ValueError("KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD are required with SASL")
+            kwargs.update(sasl_mechanism=self.kafka_sasl_mechanism, sasl_plain_username=self.kafka_sasl_username,
+                          sasl_plain_password=self.kafka_sasl_password)
+        return kwargs
 
     def with_(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -113,6 +173,7 @@ class Settings:
             "user": url.username or "postgres",
             "password": url.password or "",
             "dbname": (url.path or "/postgres").lstrip("/") or "postgres",
+            **dict(self.pg_ssl),
         }
 
     def eventstore_env(self, service: str) -> dict[str, str]:

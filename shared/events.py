@@ -78,6 +78,7 @@ class PublicEvent:
     domain_event: type
     payload: Callable[[Any], dict[str, Any]] | None = None
     description: str = ""
+    when: Callable[[Any], bool] | None = None  # which stored events this version describes
 
     @functools.cached_property
     def validator(self) -> Schema:
@@ -90,7 +91,7 @@ class EventCatalogue:
 
     def __init__(self, source: str) -> None:
         self.source = source
-        self._by_domain: dict[type, PublicEvent] = {}
+        self._by_domain: dict[type, list[PublicEvent]] = {}
         self._by_type: dict[tuple[str, int], PublicEvent] = {}
         CATALOGUES[source] = self
 
@@ -103,16 +104,24 @@ class EventCatalogue:
         version: int = 1,
         payload: Callable[[Any], dict[str, Any]] | None = None,
         description: str = "",
+        when: Callable[[Any], bool] | None = None,
     ) -> None:
-        entry = PublicEvent(event_type, version, schema, domain_event, payload, description)
-        self._by_domain[domain_event] = entry
+        """Declare the public form of a domain event class. One class may have several public
+        versions (docs/versioning.md): a stored event is published in the version it was recorded
+        in, chosen by ``when``; the version registered without ``when`` takes the rest."""
+        entry = PublicEvent(event_type, version, schema, domain_event, payload, description, when)
+        entries = [e for e in self._by_domain.get(domain_event, []) if e.schema_version != version] + [entry]
+        self._by_domain[domain_event] = sorted(entries, key=lambda e: e.when is None)  # guarded first
         self._by_type[(event_type, version)] = entry
 
     def public(self, event: Any) -> PublicEvent:
-        try:
-            return self._by_domain[type(event)]
-        except KeyError:
-            raise LookupError(f"{type(event).__qualname__} has no public event in {self.source}") from None
+        entries = self._by_domain.get(type(event))
+        if not entries:
+            raise LookupError(f"{type(event).__qualname__} has no public event in {self.source}")
+        for entry in entries:
+            if entry.when is None or entry.when(event):
+                return entry
+        raise LookupError(f"no public version of {type(event).__qualname__} fits this event")
 
     def payload_of(self, event: Any, validate: bool = True) -> dict[str, Any]:
         """The public payload of a domain event; validated against its schema unless the

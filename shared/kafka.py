@@ -66,6 +66,7 @@ def producer(settings: Settings, **overrides: Any) -> KafkaProducer:
         "max_in_flight_requests_per_connection": 1,
         "retries": 5,
         "request_timeout_ms": 15000,
+        **settings.kafka_security(),  # TLS / SASL in production (KAFKA_SECURITY_PROTOCOL ...)
     }
     config.update(overrides)
     return KafkaProducer(**config)
@@ -82,6 +83,7 @@ def consumer(settings: Settings, **overrides: Any) -> KafkaConsumer:
         "max_poll_records": 2000,
         "fetch_max_bytes": 16 * 1024 * 1024,
         "request_timeout_ms": 15000,
+        **settings.kafka_security(),
     }
     config.update(overrides)
     return KafkaConsumer(**config)
@@ -89,7 +91,8 @@ def consumer(settings: Settings, **overrides: Any) -> KafkaConsumer:
 
 def topic_layout(settings: Settings, names: tuple[str, ...] = PUBLIC_TOPICS) -> dict[str, int]:
     """The partition count of each of these topics now on the broker (0: missing)."""
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=15000)
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=15000,
+                             **settings.kafka_security())
     try:
         return _counts(admin, [settings.topic(n) for n in names])
     finally:
@@ -116,7 +119,8 @@ def _describe(admin: KafkaAdminClient, topics: list[str]) -> dict[str, tuple[int
 def topic_ids(settings: Settings, topics: list[str]) -> dict[str, str | None]:
     """The broker's id of each topic (a topic created again, e.g. by a broker that lost its data,
     gets a new one); None where the broker does not say."""
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=15000)
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=15000,
+                             **settings.kafka_security())
     try:
         return {t: topic_id for t, (_count, topic_id) in _describe(admin, topics).items()}
     finally:
@@ -135,7 +139,8 @@ def ensure_topics(settings: Settings, names: tuple[str, ...] = PUBLIC_TOPICS,
     ``TopicLayoutError`` for one with another count that holds messages. Returns what was found
     per topic (``created``, ``ok``, ``replaced (had N partitions, empty)``)."""
     wanted = partitions or settings.topic_partitions
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=15000)
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=15000,
+                             **settings.kafka_security())
     found: dict[str, str] = {}
     try:
         topics = [settings.topic(n) for n in names]

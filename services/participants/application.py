@@ -491,8 +491,8 @@ class ParticipantsApp(ServiceApplication):
         amount = participant.check_payable(accrual_refs)
         department = participant.accruals[accrual_refs[0]]["department"]
         participant.record_payment(payroll_ref=payroll_ref, amount_ore=amount, period=period,
-                                   accrual_refs=sorted(accrual_refs), paid_on=today(), actor=by.actor(),
-                                   department=department)
+                                   accrual_refs=sorted(accrual_refs), paid_on=today(), payee_ref=payee_ref(pid),
+                                   actor=by.actor(), department=department)
         self.save(participant)
         return {**participant.payments[payroll_ref], "replayed": False}
 

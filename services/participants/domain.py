@@ -327,9 +327,28 @@ class Participant(Aggregate):
             total += int(accrual["amount_ore"])
         return total
 
-    @event("HonorariumPaid")
+    class HonorariumPaid(Aggregate.Event):
+        """Payroll confirmed a payment. Version 2 adds ``payee_ref`` (the pseudonymous reference
+        payroll files use). Events stored in version 1 are upcast on load with ``payee_ref=None``
+        (it was not recorded then); they stay public version 1 (docs/versioning.md)."""
+
+        payroll_ref: str
+        amount_ore: int
+        period: str
+        accrual_refs: list[str]
+        paid_on: str
+        payee_ref: str | None
+        actor: Actor
+        department: str | None
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["payee_ref"] = None
+
+    @event(HonorariumPaid)
     def record_payment(self, payroll_ref: str, amount_ore: int, period: str, accrual_refs: list[str],
-                       paid_on: str, actor: Actor, department: str | None) -> None:
+                       paid_on: str, payee_ref: str | None, actor: Actor, department: str | None) -> None:
         self.payments[payroll_ref] = {"payroll_ref": payroll_ref, "amount_ore": amount_ore, "period": period,
                                       "accrual_refs": list(accrual_refs), "paid_on": paid_on}
         for ref in accrual_refs:

@@ -163,6 +163,19 @@ class HonorariumPaidV1(Schema):
     paid_on = fields.String(required=True, validate=DATE)
 
 
+class HonorariumPaidV2(HonorariumPaidV1):
+    """Version 2 adds ``payee_ref``: an additive change (docs/versioning.md)."""
+
+    payee_ref = fields.String(required=True, validate=validate.Regexp(r"^P-[0-9a-f]{16}$"), metadata={
+        "description": "the pseudonymous payee reference of the payroll file (new in v2)"})
+
+
+def _paid_v1(event: Any) -> dict[str, Any]:
+    """The exact v1 payload of a payment recorded before v2 (its published bytes never change)."""
+    return {"payroll_ref": event.payroll_ref, "amount_ore": event.amount_ore, "period": event.period,
+            "accrual_refs": event.accrual_refs, "paid_on": event.paid_on}
+
+
 class ProcessingRestrictionChangedV1(Schema):
     restricted = fields.Boolean(required=True)
 
@@ -238,8 +251,12 @@ catalogue.register(of(Participant, "PaymentDeclined"), "PaymentDeclined", Paymen
                    description="The person declines payment.")
 catalogue.register(of(Participant, "HonorariumApproved"), "HonorariumApproved", HonorariumApprovedV1,
                    description="A coordinator approved accruals for payroll.")
-catalogue.register(of(Participant, "HonorariumPaid"), "HonorariumPaid", HonorariumPaidV1,
-                   description="Payroll confirmed a payment (idempotent on payroll_ref).")
+catalogue.register(of(Participant, "HonorariumPaid"), "HonorariumPaid", HonorariumPaidV1, payload=_paid_v1,
+                   when=lambda e: e.payee_ref is None,
+                   description="Payroll confirmed a payment (idempotent on payroll_ref). Payments recorded "
+                   "before v2 stay v1.")
+catalogue.register(of(Participant, "HonorariumPaid"), "HonorariumPaid", HonorariumPaidV2, version=2,
+                   description="Payroll confirmed a payment (idempotent on payroll_ref), with the payee reference.")
 catalogue.register(of(Participant, "ProcessingRestrictionChanged"), "ProcessingRestrictionChanged",
                    ProcessingRestrictionChangedV1, description="GDPR Art. 18 restriction set or lifted.")
 catalogue.register(of(Participant, "LegalHoldPlaced"), "LegalHoldPlaced", LegalHoldPlacedV1,
