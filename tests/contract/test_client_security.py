@@ -28,7 +28,7 @@ from kafka.errors import KafkaError
 
 from shared.config import Settings
 from shared.db import Database
-from shared.kafka import free_port, port_open, producer, read_all
+from shared.kafka import ensure_topics, free_port, port_open, producer, read_all
 from tests.platform.counter_app import CounterApp
 
 
@@ -57,6 +57,7 @@ def test_security_settings_come_from_the_environment(tmp_path: Path) -> None:
 
 
 def test_plaintext_still_works(sqlite_settings: Settings) -> None:
+    ensure_topics(sqlite_settings, ("plain",))  # producers refuse a topic the broker auto-created
     client = producer(sqlite_settings)
     try:
         client.send(sqlite_settings.topic("plain"), key=b"k", value=b"v").get(timeout=30)
@@ -181,6 +182,7 @@ def test_kafka_over_tls_with_the_configured_ca(tls_broker: tuple[str, Path], tmp
     settings = Settings.from_env({"KAFKA_BOOTSTRAP_SERVERS": bootstrap, "KAFKA_SECURITY_PROTOCOL": "SSL",
                                   "KAFKA_SSL_CAFILE": str(ca), "DATA_DIR": str(tmp_path / "data")})
     topic = f"tls-{uuid.uuid4().hex[:6]}"
+    ensure_topics(settings, (topic,))  # over TLS too; producers refuse a topic the broker auto-created
     client = producer(settings)
     try:
         client.send(topic, key=b"k", value=b"over TLS").get(timeout=30)

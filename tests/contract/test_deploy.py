@@ -172,7 +172,7 @@ def test_kubernetes_deployments_probes_budgets_autoscaling_and_variables() -> No
 # -- topics ------------------------------------------------------------------------------------------
 
 def test_production_topic_plan_and_commands() -> None:
-    plan = production_plan()
+    plan = production_plan(6)  # TOPIC_PARTITIONS=6, as the runbook shows
     assert (plan.partitions, plan.replication_factor) == (6, 3)
     assert plan.configs["min.insync.replicas"] == "2" and plan.configs["retention.ms"] == "-1"
     with pytest.raises(ValueError, match=r"min\.insync"):
