@@ -23,6 +23,7 @@ from services.dashboards.queries import department_dashboard, load_facts, overvi
 from services.dashboards.schemas import DepartmentDashboardOut, OverviewOut
 from shared.auth import STAFF_ROLES, Principal, TokenVerifier
 from shared.errors import DomainError
+from shared.openapi import PROBLEM, ProblemOut
 
 COOKIE = "delaktig_session"
 pages = Blueprint("dashboards_pages", __name__, template_folder="templates")
@@ -36,10 +37,9 @@ def _document_json_api(state: Any) -> None:
     if not smorest:
         return
     spec = smorest["apis"][""]["ext_obj"].spec
-    problem = {"$ref": "#/components/schemas/Problem"} if "Problem" in spec.components.schemas else {}
 
     def answer(description: str) -> dict[str, Any]:
-        return {"description": description, "content": {"application/problem+json": {"schema": problem}}}
+        return {"description": description, "content": {PROBLEM: {"schema": ProblemOut}}}
 
     errors = {"401": answer("missing or invalid token"), "403": answer("needs a staff role of the department"),
               "default": answer("any other problem")}

@@ -5,7 +5,7 @@ must store nothing (issue 17, findings 4-8 are rows of this test)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,8 +13,7 @@ from typing import Any
 import pytest
 import requests
 
-from shared.config import Settings
-from tests.security.world import CALLERS, OTHER, OWN, Caller, World, load_matrix, start_world
+from tests.security.world import CALLERS, OTHER, OWN, Caller, World, load_matrix
 
 TODAY = datetime.now(UTC).date()
 
@@ -253,31 +252,6 @@ def allowed(row: dict[str, Any], caller: Caller, probe: Probe) -> bool:
     if scope == "assigned":  # the world's recruitments in OWN are managed by "hiring_manager-own"
         return caller.kind == "own" == probe.owner
     raise AssertionError(f"unknown scope {scope!r}")
-
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory, broker: str) -> Iterator[World]:
-    from tests.conftest import LiveServer, _settings
-
-    settings: Settings = _settings(tmp_path_factory.mktemp("matrix"), broker, None)
-    servers: list[LiveServer] = []
-
-    def serve(app: Any) -> str:
-        servers.append(LiveServer(app))
-        return servers[-1].url
-
-    mp = pytest.MonkeyPatch()
-    for key, value in {"DATA_DIR": str(settings.data_dir), "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap,
-                       "TOPIC_PREFIX": settings.topic_prefix}.items():
-        mp.setenv(key, value)
-    with requests.Session() as http:
-        built, _ = start_world(settings, serve, http)
-        yield built
-    for server in servers:
-        server.close()
-    for service in built.services.values():
-        service.close()
-    mp.undo()
 
 
 @pytest.mark.slow
