@@ -86,6 +86,8 @@ def up(settings: Settings, demo: bool = True) -> int:
 
     env = dict(os.environ)
     env["DATA_DIR"] = str(settings.data_dir)
+    # Local development: the dashboards accept a pasted token (production signs in through OIDC).
+    env.setdefault("DASHBOARDS_DEV_LOGIN", "1")
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     try:
         if not bootstrap:

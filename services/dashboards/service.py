@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Flask
 from kafka import TopicPartition
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from services.dashboards.projections import all_projections
 from shared.config import Settings
@@ -111,6 +112,9 @@ class Dashboards:
             extensions={"delaktig.lag": self.lag},
         )
         app.register_blueprint(pages)
+        # Behind the municipality's TLS-terminating ingress: trust its X-Forwarded-Proto/-Host
+        # (one proxy hop), so the session cookie is Secure and redirects keep the public host.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_proto=1, x_host=1)  # type: ignore[method-assign]
         return app
 
     def catch_up(self, timeout: float = 30.0) -> None:
