@@ -508,10 +508,24 @@ class ParticipantsApp(ServiceApplication):
         """Accruals, expenses, payments and the year's totals with the thresholds flagged."""
         participant, _ = self._load_for(by, pid)
         prefix = f"{year}-"
-        accruals = [a for a in participant.accruals.values() if a["accrued_on"].startswith(prefix)]
-        payments = [p for p in participant.payments.values() if p["paid_on"].startswith(prefix)]
-        expenses = [e for e in participant.expenses.values() if e["incurred_on"].startswith(prefix)]
-        paid = sum(int(p["amount_ore"]) for p in payments)
+        # A person in several departments' banks: staff see their own departments' money only.
+        everything = self._role(by, participant) == "participant" or by.has("administrator")
+
+        def shown(department: str | None) -> bool:
+            return everything or (department is not None and department in by.departments)
+
+        def paid_by(payment: dict[str, Any]) -> bool:
+            return all(shown(participant.accruals[r]["department"]) for r in payment["accrual_refs"]
+                       if r in participant.accruals)
+
+        all_payments = [p for p in participant.payments.values() if p["paid_on"].startswith(prefix)]
+        accruals = [a for a in participant.accruals.values()
+                    if a["accrued_on"].startswith(prefix) and shown(a["department"])]
+        payments = [p for p in all_payments if paid_by(p)]
+        expenses = [e for e in participant.expenses.values()
+                    if e["incurred_on"].startswith(prefix) and shown(e.get("department"))]
+        # The thresholds are the municipality's (one payer), so they count every payment.
+        paid_by_municipality = sum(int(p["amount_ore"]) for p in all_payments)
         return {
             "participant_id": str(pid),
             "year": year,
@@ -523,12 +537,12 @@ class ParticipantsApp(ServiceApplication):
             "totals": {
                 "accrued_ore": sum(int(a["amount_ore"]) for a in accruals),
                 "approved_ore": sum(int(a["amount_ore"]) for a in accruals if a["approved"]),
-                "paid_ore": paid,
+                "paid_ore": sum(int(p["amount_ore"]) for p in payments),
                 "expenses_ore": sum(int(e["amount_ore"]) for e in expenses),
             },
             "flags": {
-                "employer_contributions_due": paid >= EMPLOYER_CONTRIBUTIONS_FROM_ORE,
-                "no_withholding": paid < WITHHOLDING_FROM_ORE,
+                "employer_contributions_due": paid_by_municipality >= EMPLOYER_CONTRIBUTIONS_FROM_ORE,
+                "no_withholding": paid_by_municipality < WITHHOLDING_FROM_ORE,
             },
         }
 

@@ -255,6 +255,35 @@ def allowed(row: dict[str, Any], caller: Caller, probe: Probe) -> bool:
 
 
 @pytest.mark.slow
+def test_lists_show_each_department_only_its_own(world: World) -> None:
+    """Where an answer is a list, scope filters its items: the honoraria of a person in two banks,
+    and the auditors' access log."""
+    shared, year = world.ids["shared"], str(TODAY.year)
+
+    def honoraria(headers: dict[str, str]) -> dict[str, Any]:
+        r = world.http.get(f"{world.urls['participants']}/participants/{shared}/honoraria", headers=headers,
+                           params={"year": year})
+        assert r.status_code == 200, r.text
+        return dict(r.json())
+
+    own = honoraria(world.coord)
+    other = honoraria(world.staff("coordinator", "other"))
+    person = honoraria(world.me(shared))
+    assert {a["department"] for a in own["accruals"]} == {OWN} and own["payments"]
+    assert other["accruals"] == [] and other["payments"] == [] and other["totals"]["paid_ore"] == 0
+    assert len(person["accruals"]) == len(own["accruals"]) == 2 and person["payments"] == own["payments"]
+
+    def reads(kind: str) -> list[dict[str, Any]]:
+        r = world.http.get(f"{world.urls['audit']}/access-log", headers=world.staff("auditor", kind),
+                           params={"subject_id": world.ids["subject"]})
+        assert r.status_code == 200, r.text
+        return list(r.json()["items"])
+
+    assert any(item["department"] == OWN for item in reads("own"))
+    assert not any(item["department"] == OWN for item in reads("other"))
+
+
+@pytest.mark.slow
 def test_every_operation_answers_every_caller_as_the_matrix_says(world: World) -> None:
     matrix = load_matrix()
     wrong: list[str] = []
