@@ -13,10 +13,13 @@ from tests.security.world import World, start_world
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory, broker: str) -> Iterator[World]:
+def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, broker: str) -> Iterator[World]:
+    """The running world on SQLite, or on PostgreSQL when parametrised with "postgres"."""
     from tests.conftest import LiveServer, _settings
 
-    settings: Settings = _settings(tmp_path_factory.mktemp("matrix"), broker, None)
+    backend = getattr(request, "param", "sqlite")
+    database = request.getfixturevalue("pg_database") if backend == "postgres" else None
+    settings: Settings = _settings(tmp_path_factory.mktemp("matrix"), broker, database)
     servers: list[LiveServer] = []
 
     def serve(app: Any) -> str:
@@ -25,7 +28,8 @@ def world(tmp_path_factory: pytest.TempPathFactory, broker: str) -> Iterator[Wor
 
     mp = pytest.MonkeyPatch()
     for key, value in {"DATA_DIR": str(settings.data_dir), "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap,
-                       "TOPIC_PREFIX": settings.topic_prefix}.items():
+                       "TOPIC_PREFIX": settings.topic_prefix, "DATABASE_URL": settings.database_url or "",
+                       "DB_NAMESPACE": settings.db_namespace}.items():
         mp.setenv(key, value)
     with requests.Session() as http:
         built, _ = start_world(settings, serve, http)

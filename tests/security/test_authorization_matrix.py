@@ -254,7 +254,12 @@ def allowed(row: dict[str, Any], caller: Caller, probe: Probe) -> bool:
     raise AssertionError(f"unknown scope {scope!r}")
 
 
+# Both stores: "a refused write stored nothing" is a property of each backend.
+BACKENDS = pytest.mark.parametrize("world", ["sqlite", "postgres"], indirect=True, scope="module")
+
+
 @pytest.mark.slow
+@BACKENDS
 def test_lists_show_each_department_only_its_own(world: World) -> None:
     """Where an answer is a list, scope filters its items: the honoraria of a person in two banks,
     and the auditors' access log."""
@@ -284,6 +289,7 @@ def test_lists_show_each_department_only_its_own(world: World) -> None:
 
 
 @pytest.mark.slow
+@BACKENDS
 def test_every_operation_answers_every_caller_as_the_matrix_says(world: World) -> None:
     matrix = load_matrix()
     wrong: list[str] = []
