@@ -6,6 +6,7 @@ from __future__ import annotations
 import http
 from typing import Any
 
+import flask
 from marshmallow import INCLUDE, Schema, fields
 
 PROBLEM = "application/problem+json"
@@ -37,6 +38,12 @@ class ProblemResponses:
     ERROR_SCHEMA = ProblemOut
     spec: Any
 
+    def _openapi_json(self) -> Any:
+        """The document flask-smorest serves, with a problem body on every error response."""
+        spec = problems_in_every_error(self.spec.to_dict())
+        return flask.current_app.response_class(flask.json.dumps(spec, indent=2, sort_keys=False),
+                                                mimetype="application/json")
+
     def _register_responses(self) -> None:
         for status in http.HTTPStatus:
             response: dict[str, Any] = {"description": status.phrase}
@@ -46,6 +53,22 @@ class ProblemResponses:
         self.spec.components.response(
             "DEFAULT_ERROR", {"description": "Default error response", "content": {PROBLEM: {"schema": ProblemOut}}},
             lazy=True)
+
+
+PROBLEM_REF = {"$ref": "#/components/schemas/ProblemOut"}
+
+
+def problems_in_every_error(spec: dict[str, Any]) -> dict[str, Any]:
+    """Give every documented 4xx/5xx response without a body (e.g. the 401 and 403 that
+    ``requires`` declares) the problem body it is answered with."""
+    for operations in spec.get("paths", {}).values():
+        for operation in operations.values():
+            if not isinstance(operation, dict):
+                continue
+            for status, response in (operation.get("responses") or {}).items():
+                if status[:1] in ("4", "5") and isinstance(response, dict) and "$ref" not in response:
+                    response.setdefault("content", {PROBLEM: {"schema": PROBLEM_REF}})
+    return spec
 
 
 def document(schema: Any = None, content_type: str = "application/json", description: str = "OK",

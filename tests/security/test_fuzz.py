@@ -45,19 +45,31 @@ def _path_parameters(world: World, names: list[str]) -> dict[str, str]:
     return {name: known[name] for name in names}
 
 
+def _refused_headers(world: World, roles: list[str]) -> dict[str, str] | None:
+    """A valid token of a role the operation does not accept (None when every role may call it)."""
+    for role in ("researcher", "auditor", "participant", "hiring_manager", "coordinator"):
+        if role not in roles:
+            return world.me(world.ids["stranger"]) if role == "participant" else world.staff(role, "other")
+    return None
+
+
 def _run(world: World, service: str, operation: Any, mode: GenerationMode, examples: int,
-         checks: list[Any]) -> list[str]:
+         checks: list[Any], headers: dict[str, str] | None = None, expect: tuple[int, ...] = ()) -> list[str]:
     """Up to ``examples`` generated requests; every failure, described."""
     failures: list[str] = []
     names = [p.name for p in operation.path_parameters]
+    if headers is None:
+        headers = _headers(world, operation.definition.raw.get("x-roles") or [])
     strategy = operation.as_strategy(generation_mode=mode, path_parameters=_path_parameters(world, names),
-                                     headers=_headers(world, operation.definition.raw.get("x-roles") or []))
+                                     headers=headers)
 
     @given(case=strategy)
     @settings(max_examples=examples, deadline=None, database=None, derandomize=True, phases=[Phase.generate],
               suppress_health_check=list(HealthCheck))
     def send(case: Any) -> None:
         response = case.call(base_url=world.urls[service], session=world.http, timeout=20)
+        if expect and response.status_code not in expect:
+            failures.append(f"{service} {operation.label}: {response.status_code}, expected one of {expect}")
         try:
             case.validate_response(response, checks=checks)
         except Exception as error:  # every check failure, not only the first
@@ -86,6 +98,13 @@ def test_generated_requests_get_documented_answers_and_never_a_5xx(world: World,
                          [not_a_server_error, content_type_conformance, response_schema_conformance])
         failures += _run(world, service, operation, GenerationMode.NEGATIVE, NEGATIVE_EXAMPLES,
                          [not_a_server_error, content_type_conformance])
+        # Without a token, and with a role the operation refuses: documented problems, never a 5xx.
+        every = [not_a_server_error, content_type_conformance, response_schema_conformance]
+        failures += _run(world, service, operation, GenerationMode.POSITIVE, 1, every, headers={}, expect=(401,))
+        refused = _refused_headers(world, operation.definition.raw.get("x-roles") or [])
+        if refused is not None:
+            failures += _run(world, service, operation, GenerationMode.POSITIVE, 1, every, headers=refused,
+                             expect=(403, 404))
     assert not failures, "\n".join(failures)
 
 
