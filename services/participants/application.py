@@ -372,6 +372,8 @@ class ParticipantsApp(ServiceApplication):
     def eligibility(self, by: Principal, pid: UUID, department: str, on: date | None) -> dict[str, Any]:
         """Can this person be assigned to a panel in ``department`` on ``on``? With the reasons why not."""
         participant, _ = self._load_for(by, pid)
+        if self._role(by, participant) != "participant":
+            by.check_department(department)  # another department's limits and consents are its own
         dep = self.existing_department(department)
         day = (on or date.fromisoformat(today())).isoformat()
         reasons: list[str] = []
@@ -474,10 +476,11 @@ class ParticipantsApp(ServiceApplication):
 
     def approve_honoraria(self, by: Principal, pid: UUID, accrual_refs: list[str]) -> int:
         participant, _ = self._load_for(by, pid, staff_only=True)
+        for ref in accrual_refs:  # the department first: nothing about another's accruals is answered
+            if ref in participant.accruals:
+                by.check_department(participant.accruals[ref]["department"])
         participant.check_approvable(accrual_refs)
         departments = {participant.accruals[r]["department"] for r in accrual_refs}
-        for department in departments:
-            by.check_department(department)
         participant.approve_honoraria(accrual_refs=sorted(accrual_refs), approved_by=by.sub, actor=by.actor(),
                                       department=sorted(departments)[0])
         self.save(participant)

@@ -126,7 +126,9 @@ BUILDERS: dict[tuple[str, str], Build] = {
             "department": OWN, "extra_engagements": 1, "reason": "a long recruitment",
             "valid_until": (TODAY + timedelta(days=30)).isoformat()})],
     ("participants", "GET /participants/{participant_id}/eligibility"): lambda w: [
-        Probe("GET", _p(w) + "/eligibility", params={"department": OWN})],
+        Probe("GET", _p(w) + "/eligibility", params={"department": OWN}),
+        # In both banks: OTHER's coordinator may not read OWN's limits and consents for the person.
+        Probe("GET", _p(w, "shared") + "/eligibility", params={"department": OWN}, subject=w.ids["shared"])],
     ("participants", "POST /participants/{participant_id}/expenses"): lambda w: [
         Probe("POST", _p(w) + "/expenses", json={"expense_ref": "bus-1", "kind": "travel", "amount_ore": 5200,
                                                  "incurred_on": TODAY.isoformat()})],
