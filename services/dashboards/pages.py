@@ -22,15 +22,12 @@ from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from flask import Blueprint, Response, abort, current_app, g, jsonify, redirect, render_template, request
 from markupsafe import Markup
-from werkzeug.routing import Map, Rule
 
 from services.dashboards import charts
 from services.dashboards.projections import STAGES
 from services.dashboards.queries import department_dashboard, load_facts, overview, visible_departments
-from services.dashboards.schemas import DepartmentDashboardOut, OverviewOut
 from shared.auth import STAFF_ROLES, Principal, TokenVerifier
 from shared.errors import DomainError
-from shared.openapi import PROBLEM, ProblemOut
 
 COOKIE = "delaktig_session"
 CSRF_COOKIE = "delaktig_csrf"
@@ -49,35 +46,6 @@ SECURITY_HEADERS = {
 pages = Blueprint("dashboards_pages", __name__, template_folder="templates")
 JSON_API_ROLES = ["coordinator", "hiring_manager", "administrator"]
 
-
-@pages.record_once
-def _document_json_api(state: Any) -> None:
-    """Put the JSON API (not the HTML pages) in the service's OpenAPI document."""
-    smorest = state.app.extensions.get("flask-smorest")
-    if not smorest:
-        return
-    spec = smorest["apis"][""]["ext_obj"].spec
-
-    def answer(description: str) -> dict[str, Any]:
-        return {"description": description, "content": {PROBLEM: {"schema": ProblemOut}}}
-
-    errors = {"401": answer("missing or invalid token"), "403": answer("needs a staff role of the department"),
-              "default": answer("any other problem")}
-    # The plugin reads path parameters from a bound werkzeug rule.
-    rules = {r.rule: r for r in Map([Rule(path, defaults={}) for path in
-                                     ("/api/overview", "/api/departments/<code>")]).iter_rules()}
-    overview_rule, department_rule = rules["/api/overview"], rules["/api/departments/<code>"]
-    spec.path(rule=overview_rule, operations={"get": {
-        "summary": "The administration-wide comparison (the departments the caller may see)",
-        "x-roles": JSON_API_ROLES, "security": [{"bearerAuth": []}], "tags": ["dashboards"],
-        "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": OverviewOut}}},
-                      **errors}}})
-    spec.path(rule=department_rule, operations={"get": {
-        "summary": "One department's numbers", "x-roles": JSON_API_ROLES, "security": [{"bearerAuth": []}],
-        "tags": ["dashboards"],
-        "responses": {"200": {"description": "OK",
-                              "content": {"application/json": {"schema": DepartmentDashboardOut}}},
-                      "404": answer("no such department"), **errors}}})
 
 LABELS: dict[str, dict[str, str]] = {
     "sv": {

@@ -48,7 +48,7 @@ class LagProbe:
 
     def _measure(self) -> list[dict[str, Any]]:
         with self.db.transaction() as tx:
-            rows = tx.all("SELECT consumer, topic, partition_no, next_offset FROM consumer_positions")
+            rows = tx.all("SELECT consumer, topic, partition_no, next_offset FROM consumer_offsets")
         stored = {(r["consumer"], r["topic"], int(r["partition_no"])): int(r["next_offset"]) for r in rows}
         out = []
         for name, logical in self.projections:
@@ -100,6 +100,7 @@ class Dashboards:
         return cls(settings, db, loops, lag)
 
     def http(self) -> Flask:
+        from services.dashboards.openapi import document_json_api
         from services.dashboards.pages import pages
         from shared.web import create_app
 
@@ -112,6 +113,7 @@ class Dashboards:
             extensions={"delaktig.lag": self.lag},
         )
         app.register_blueprint(pages)
+        document_json_api(app)
         # Behind the municipality's TLS-terminating ingress: trust its X-Forwarded-Proto/-Host
         # (one proxy hop), so the session cookie is Secure and redirects keep the public host.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_proto=1, x_host=1)  # type: ignore[method-assign]

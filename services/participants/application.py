@@ -23,6 +23,7 @@ from services.participants.events import catalogue
 from shared.application import ServiceApplication
 from shared.auth import Principal
 from shared.config import DEFAULT_DEPARTMENTS, Settings
+from shared.contract import PaidActivity
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
 from shared.vault import Vault
 
@@ -31,13 +32,6 @@ DEPARTMENT_CACHE_SECONDS = 5.0
 
 SYSTEM = {"id": "system", "role": "system"}
 PAYEE_NAMESPACE = UUID("a4f1c6f0-3d1e-4b7e-9c55-2f8e7d9a1b30")
-
-# What an activity consumed from recruitments.events pays (rate basis, hours).
-ACTIVITY_PAY = {
-    "interview": ("half_day", 4),
-    "assessment": ("hour", 2),
-    "job_description": ("hour", 2),
-}
 
 PAYMENT_TERMS_VERSION = "2026-1"
 PAYMENT_TERMS = (
@@ -409,18 +403,16 @@ class ParticipantsApp(ServiceApplication):
         if not self.exists(pid) or department is None:
             return False
         participant = self.participant(pid)
-        ref = f"recruitment:{recruitment_id}:{'writing' if activity_type == 'job_description' else activity_type}" \
-              f":{participant_id}"
-        if participant.forgotten or ref in participant.accruals:
+        work = PaidActivity(participant_id, activity_type, recruitment_id)
+        if participant.forgotten or work.activity_ref in participant.accruals:
             return False
         dep = self.department(department)
         if dep is None:
             return False
-        basis, hours = ACTIVITY_PAY[activity_type]
-        rates = dep.rates_on(occurred_on)
-        amount = int(rates[f"{basis}_ore"]) * (hours if basis == "hour" else 1)
-        participant.accrue_honorarium(activity_ref=ref, activity_type=activity_type, recruitment_id=recruitment_id,
-                                      hours=hours, amount_ore=amount, rate_basis=basis, accrued_on=occurred_on,
+        amount = work.amount_ore(dep.rates_on(occurred_on))
+        participant.accrue_honorarium(activity_ref=work.activity_ref, activity_type=activity_type,
+                                      recruitment_id=recruitment_id, hours=work.hours, amount_ore=amount,
+                                      rate_basis=work.rate_basis, accrued_on=occurred_on,
                                       actor=actor, department=department)
         self.save(participant)
         return True
