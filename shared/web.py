@@ -29,6 +29,7 @@ from shared.auth import TokenVerifier, authorize_request
 from shared.config import Settings
 from shared.db import Database
 from shared.errors import DomainError
+from shared.openapi import ProblemResponses
 
 log = logging.getLogger("delaktig.http")
 
@@ -174,7 +175,7 @@ def _handle_unexpected(error: Exception) -> Response:
     return problem(500, "Internal error", f"The request failed. {outcome}")
 
 
-class ServiceApi(Api):  # type: ignore[misc]
+class ServiceApi(ProblemResponses, Api):  # type: ignore[misc]  # problems documented as problem+json
     def handle_http_exception(self, error: HTTPException) -> Response:
         return _handle_http(error)
 

@@ -10,8 +10,9 @@ from flask_smorest import Blueprint
 
 from services.audit.application import AuditApp
 from services.audit.decision import decision_html
-from services.audit.schemas import AccessLogQuery, CheckpointsQuery
+from services.audit.schemas import AccessLogOut, AccessLogQuery, CheckpointsOut, CheckpointsQuery, DecisionRecordOut
 from shared.auth import current_principal, requires
+from shared.openapi import document
 
 blp = Blueprint("audit", __name__, description="Integrity, decision-influence records and the access log.")
 
@@ -22,6 +23,7 @@ def app() -> AuditApp:
 
 
 @blp.route("/recruitments/<uuid:recruitment_id>/decision-record", methods=["GET"])
+@blp.doc(responses={"200": document(DecisionRecordOut, text_html={"type": "string"}), "404": "NOT_FOUND"})
 @requires("auditor")
 def get_decision_record(recruitment_id: UUID) -> Any:
     """Who influenced this hiring decision, with proofs (JSON, or HTML with ``Accept: text/html``)."""
@@ -33,6 +35,7 @@ def get_decision_record(recruitment_id: UUID) -> Any:
 
 @blp.route("/access-log", methods=["GET"])
 @blp.arguments(AccessLogQuery(), location="query")
+@blp.doc(responses={"200": document(AccessLogOut)})
 @requires("auditor")
 def get_access_log(query: dict[str, Any]) -> Any:
     """Who read whose personal data, when and why."""
@@ -41,6 +44,7 @@ def get_access_log(query: dict[str, Any]) -> Any:
 
 @blp.route("/checkpoints", methods=["GET"])
 @blp.arguments(CheckpointsQuery(), location="query")
+@blp.doc(responses={"200": document(CheckpointsOut)})
 @requires("auditor")
 def get_checkpoints(query: dict[str, Any]) -> Any:
     """The signed checkpoints, oldest first per source."""
@@ -48,6 +52,7 @@ def get_checkpoints(query: dict[str, Any]) -> Any:
 
 
 @blp.route("/public-key", methods=["GET"])
+@blp.doc(responses={"200": document(content_type="application/x-pem-file", description="PEM")})
 @requires("auditor")
 def get_public_key() -> Any:
     """The Ed25519 public key (PEM) that checkpoints verify against."""

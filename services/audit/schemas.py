@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import INCLUDE, Schema, fields, validate
 
 
 class AccessLogQuery(Schema):
@@ -12,3 +12,44 @@ class AccessLogQuery(Schema):
 
 class CheckpointsQuery(Schema):
     source = fields.String(load_default=None, validate=validate.OneOf(["participants", "recruitments", "matching"]))
+
+
+class Document(Schema):
+    """A documented answer (served as built; the schema documents it, it does not filter)."""
+
+    class Meta:
+        unknown = INCLUDE
+
+
+class DecisionRecordOut(Document):
+    recruitment_id = fields.String(required=True)
+    department = fields.String(allow_none=True)
+    decided = fields.Boolean(required=True)
+    decision = fields.List(fields.Dict(), required=True)
+    people = fields.List(fields.Dict(), required=True)
+    inputs = fields.List(fields.Dict(), required=True)
+    flags = fields.List(fields.Dict(), required=True)
+    proofs_verified = fields.Boolean(required=True)
+    unproven = fields.List(fields.String(), required=True)
+    history_verified = fields.Boolean(required=True)
+    first_problem = fields.String(allow_none=True)
+
+
+class AccessLogEntryOut(Document):
+    event_id = fields.String(required=True)
+    position = fields.Integer(required=True)
+    occurred_at = fields.String(required=True)
+    accessor_id = fields.String(required=True)
+    accessor_role = fields.String(required=True)
+    subject_id = fields.String(required=True)
+    purpose = fields.String(required=True)
+    categories = fields.List(fields.String(), required=True)
+    department = fields.String(allow_none=True)
+
+
+class AccessLogOut(Document):
+    items = fields.List(fields.Nested(AccessLogEntryOut), required=True)
+
+
+class CheckpointsOut(Document):
+    items = fields.List(fields.Dict(), required=True)

@@ -2,19 +2,24 @@
 
 Browsers cannot send an Authorization header when navigating, so a staff token is accepted
 either as ``Authorization: Bearer`` or from an HttpOnly session cookie set after signing in with
-OpenID Connect at ``/login`` (or, only with ``DELAKTIG_DEV_TOKEN_LOGIN=1``, by pasting a token:
-a form POST, or ``GET /login?token=...`` for scripted logins). Every request verifies the token
-again with the app's ``TokenVerifier``; pages show only the departments in the token (all for an
-administrator).
+OpenID Connect at ``/login``. Pasting a token into the sign-in form (or ``GET /login?token=`` for
+scripted logins) is a development aid only, on when ``DELAKTIG_DEV_TOKEN_LOGIN=1``. Sign-in and
+sign-out are protected against cross-site requests (a per-browser token in a SameSite=Strict
+cookie that the form must echo, and the Origin checked when sent). Every request verifies the
+token again with the app's ``TokenVerifier``; pages show only the departments in the token (all
+for an administrator). Every answer carries a strict CSP (no script at all),
+``frame-ancestors 'none'``, ``nosniff``, ``Referrer-Policy`` and ``Cache-Control: no-store``.
 """
 
 from __future__ import annotations
 
+import hmac
 import os
+import secrets
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from flask import (
     Blueprint,
@@ -39,6 +44,19 @@ from shared.auth import STAFF_ROLES, Principal, TokenVerifier
 from shared.errors import DomainError
 
 COOKIE = "delaktig_session"
+CSRF_COOKIE = "delaktig_csrf"
+DEV_LOGIN_ENV = "DELAKTIG_DEV_TOKEN_LOGIN"
+DEFAULT_NEXT = "/overview"
+# No script at all; inline styles only (the page's own stylesheet and the SVG charts).
+CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; "
+       "frame-ancestors 'none'; base-uri 'none'")
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
 pages = Blueprint("dashboards_pages", __name__, template_folder="templates")
 JSON_API_ROLES = ["coordinator", "hiring_manager", "administrator"]
 
@@ -52,6 +70,9 @@ LABELS: dict[str, dict[str, str]] = {
         "token": "Personaltoken",
         "login_help": "Klistra in din personaltoken (JWT).",
         "login_failed": "Token kunde inte verifieras.",
+        "idp_help": "Logga in via kommunens inloggning. Inloggning med token är bara påslagen under utveckling.",
+        "refused_dev_login_off": "Inloggning med token är avstängd här.",
+        "refused_csrf": "Inloggningen kom inte från det här formuläret. Ladda om sidan och försök igen.",
         "departments": "Förvaltningar",
         "by_stage": "Rekryteringar per steg",
         "days_in_stage": "Genomsnittlig tid i steget (dagar)",
@@ -115,6 +136,9 @@ LABELS: dict[str, dict[str, str]] = {
         "token": "Staff token",
         "login_help": "Paste your staff token (JWT).",
         "login_failed": "The token could not be verified.",
+        "idp_help": "Sign in through the municipality's sign-in. Signing in with a token is on in development only.",
+        "refused_dev_login_off": "Signing in with a token is turned off here.",
+        "refused_csrf": "The sign-in did not come from this form. Reload the page and try again.",
         "departments": "Departments",
         "by_stage": "Recruitments by stage",
         "days_in_stage": "Average time in stage (days)",
@@ -193,18 +217,68 @@ def _verify(token: str) -> Principal | None:
 
 
 def _safe_next(target: str | None) -> str:
-    """Only same-site relative paths, never ``//host`` or absolute URLs."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return "/overview"
+    """Where to go after signing in: a path of this app, decided by parsing the URL, never by
+    pattern. Anything with a scheme or host, a backslash, control characters (a browser drops
+    tabs and newlines, turning "/<tab>/evil.example" into ``//evil.example``; CR/LF would split
+    the header) or a path that is not absolute goes to the overview instead."""
+    if not target or len(target) > 2000:
+        return DEFAULT_NEXT
+    for form in (target, unquote(target)):  # as sent, and as a browser might decode it
+        if "\\" in form or any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 or c.isspace() for c in form):
+            return DEFAULT_NEXT
+        parts = urlsplit(form)
+        if parts.scheme or parts.netloc or not form.startswith("/") or form.startswith("//"):
+            return DEFAULT_NEXT
+    parts = urlsplit(target)
+    # Rebuilt from the parsed parts: what the browser is sent to is exactly what was checked.
+    return urlunsplit(("", "", parts.path, parts.query, ""))
 
 
-# -- sign-in: OpenID Connect; pasting a token only under DELAKTIG_DEV_TOKEN_LOGIN=1 (issue 12) ---
-def _dev_token_login() -> bool:
-    """The paste-a-JWT page and ``GET /login?token=`` exist only under this explicit development flag."""
-    return os.environ.get("DELAKTIG_DEV_TOKEN_LOGIN") == "1"
+def dev_login_enabled() -> bool:
+    """Signing in by pasting a token: development only (``DELAKTIG_DEV_TOKEN_LOGIN=1``)."""
+    flag = current_app.config.get("DELAKTIG_DEV_TOKEN_LOGIN")
+    if flag is None:
+        flag = os.environ.get(DEV_LOGIN_ENV) == "1"
+    return bool(flag)
 
 
+def csrf_token() -> str:
+    """This browser's anti-forgery token (kept in a SameSite=Strict cookie, echoed by forms)."""
+    token = getattr(g, "csrf", None)
+    if token is None:
+        cookie = request.cookies.get(CSRF_COOKIE, "")
+        token = cookie if len(cookie) == 43 else secrets.token_urlsafe(32)
+        g.csrf = token
+    return str(token)
+
+
+def _same_origin_post() -> bool:
+    """A form POST from this app's own pages: the echoed token matches the cookie, and the
+    Origin (when the browser sends one) is this host."""
+    origin = request.headers.get("Origin")
+    if origin is not None and origin.rstrip("/") != request.host_url.rstrip("/"):
+        return False
+    cookie = request.cookies.get(CSRF_COOKIE, "")
+    sent = str(request.form.get("csrf", ""))
+    return bool(cookie) and hmac.compare_digest(cookie.encode(), sent.encode())
+
+
+@pages.context_processor
+def _template_globals() -> dict[str, Any]:
+    return {"csrf": csrf_token()}
+
+
+@pages.after_request
+def _harden(response: Response) -> Response:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    if getattr(g, "csrf", None) and request.cookies.get(CSRF_COOKIE) != g.csrf:
+        response.set_cookie(CSRF_COOKIE, g.csrf, httponly=True, samesite="Strict", secure=request.is_secure,
+                            path="/")
+    return response
+
+
+# -- sign-in: OpenID Connect; pasting a token only under DELAKTIG_DEV_TOKEN_LOGIN=1 ---------------
 @pages.record_once
 def _setup_oidc(state: Any) -> None:
     app = state.app
@@ -235,6 +309,7 @@ def _authenticate() -> Any:
         return None
     token = _token()
     principal = _verify(token) if token else None
+    csrf_token()  # every page's sign-out form needs it
     is_api = request.path.startswith("/api/")
     if principal is None:
         if is_api:
@@ -266,21 +341,27 @@ def _forbidden() -> Response:
     return Response(body, status=403, mimetype="text/html")
 
 
+def _login_page(status: int = 200, failed: bool = False, refused: str | None = None) -> Response:
+    lang = _lang()
+    body = render_template(
+        "login.html",
+        t=LABELS[lang],
+        lang=lang,
+        failed=failed,
+        refused=refused,
+        dev_login=dev_login_enabled(),
+        principal=None,
+        next=_safe_next(request.values.get("next")),
+        departments=[],
+        lag=[],
+    )
+    return Response(body, status=status, mimetype="text/html")
+
+
 def _login_response(token: str, next_page: str | None = None) -> Any:
     principal = _verify(token)
-    lang = _lang()
     if principal is None or not principal.has(*STAFF_ROLES):
-        body = render_template(
-            "login.html",
-            t=LABELS[lang],
-            lang=lang,
-            failed=True,
-            principal=None,
-            next=_safe_next(request.values.get("next")),
-            departments=[],
-            lag=[],
-        )
-        return Response(body, status=401, mimetype="text/html")
+        return _login_page(401, failed=True)
     response = redirect(_safe_next(next_page or request.values.get("next")))
     response.set_cookie(
         COOKIE, token, httponly=True, samesite="Strict", secure=request.is_secure, max_age=8 * 3600, path="/"
@@ -292,34 +373,29 @@ def _login_response(token: str, next_page: str | None = None) -> Any:
 def login_form() -> Any:
     """Sign-in at the identity provider; with the development flag, the paste-a-token page
     (``?token=`` signs in directly, for scripted and headless logins)."""
-    if not _dev_token_login():
+    if not dev_login_enabled():
         session["dashboards_next"] = _safe_next(request.args.get("next"))
         return oidc.provider().authorize_redirect(url_for("dashboards_pages.oidc_callback", _external=True))
     if request.args.get("token"):
         return _login_response(str(request.args["token"]))
-    lang = _lang()
-    return render_template(
-        "login.html",
-        t=LABELS[lang],
-        lang=lang,
-        failed=False,
-        principal=None,
-        next=_safe_next(request.args.get("next")),
-        departments=[],
-        lag=[],
-    )
+    return _login_page()
 
 
 @pages.post("/login")
 def login() -> Any:
     """Verify the posted token and keep it in an HttpOnly session cookie (development flag only)."""
-    if not _dev_token_login():
-        abort(404)
+    if not dev_login_enabled():
+        return _login_page(404, refused="dev_login_off")
+    if not _same_origin_post():
+        return _login_page(403, refused="csrf")
     return _login_response(str(request.form.get("token", "")).strip())
 
 
 @pages.post("/logout")
 def logout() -> Any:
+    """Sign out (a form of this app's own pages only, so another site cannot sign people out)."""
+    if not _same_origin_post():
+        return _problem(403, "Forbidden", "sign out from the dashboards' own page")
     response = redirect("/login")
     response.delete_cookie(COOKIE, path="/")
     return response

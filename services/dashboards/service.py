@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Flask
 from kafka import TopicPartition
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from services.dashboards.projections import all_projections
 from shared.config import Settings
@@ -113,6 +114,9 @@ class Dashboards:
         )
         app.register_blueprint(pages)
         document_json_api(app)
+        # Behind the municipality's TLS-terminating ingress: trust its X-Forwarded-Proto/-Host
+        # (one proxy hop), so the session cookie is Secure and redirects keep the public host.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_proto=1, x_host=1)  # type: ignore[method-assign]
         return app
 
     def catch_up(self, timeout: float = 30.0) -> None:

@@ -19,15 +19,20 @@ from services.participants.schemas import (
     ContactDetailsIn,
     ContactStatusIn,
     CreatedOut,
+    DataExportOut,
     DepartmentIn,
     DepartmentOut,
     DepartmentSettingsIn,
+    DepartmentSettingsOut,
     EligibilityOut,
     EligibilityQuery,
     ErasureIn,
+    ErasureOut,
     ExpenseIn,
     ExportQuery,
+    HonorariaOut,
     LegalHoldIn,
+    LegalHoldOut,
     LimitOverrideIn,
     ListQuery,
     ParticipantDetailOut,
@@ -43,11 +48,13 @@ from services.participants.schemas import (
     TrainingIn,
     VersionOut,
     VocabularyIn,
+    VocabularyOut,
     YearQuery,
 )
 from shared.auth import current_principal, requires
 from shared.db import Database
 from shared.errors import InvalidInput, NotFound
+from shared.openapi import document
 from shared.web import idempotent
 
 blp = Blueprint("participants", __name__, description="The brukarbank: people and their data")
@@ -248,6 +255,7 @@ def approve_honoraria(body: dict[str, Any], participant_id: UUID) -> Any:
 
 @blp.route("/participants/<uuid:participant_id>/honoraria", methods=["GET"])
 @blp.arguments(YearQuery(), location="query")
+@blp.doc(responses={"200": document(HonorariaOut)})
 @requires(*ANYONE_ON_RECORD)
 def honoraria(query: dict[str, Any], participant_id: UUID) -> Any:
     """Accruals, expenses, payments and the year's totals with thresholds flagged."""
@@ -256,6 +264,7 @@ def honoraria(query: dict[str, Any], participant_id: UUID) -> Any:
 
 @honoraria_blp.route("/honoraria/payroll-export", methods=["GET"])
 @honoraria_blp.arguments(ExportQuery(), location="query")
+@honoraria_blp.doc(responses={"200": document(content_type="text/csv", description="the payroll import")})
 @requires("coordinator", "administrator")
 def payroll_export(query: dict[str, Any]) -> Any:
     """CSV for the payroll system: pseudonymous payee, period, amount per activity type."""
@@ -287,6 +296,7 @@ def change_restriction(body: dict[str, Any], participant_id: UUID) -> Any:
 
 @blp.route("/participants/<uuid:participant_id>/legal-holds", methods=["POST"])
 @blp.arguments(LegalHoldIn())
+@blp.doc(responses={"201": document(LegalHoldOut, description="Created")})
 @requires("coordinator", "administrator")
 @idempotent
 def place_legal_hold(body: dict[str, Any], participant_id: UUID) -> Any:
@@ -305,6 +315,7 @@ def release_legal_hold(participant_id: UUID, hold_id: str) -> Any:
 
 @blp.route("/participants/<uuid:participant_id>/erasure", methods=["POST"])
 @blp.arguments(ErasureIn())
+@blp.doc(responses={"200": document(ErasureOut)})
 @requires(*ANYONE_ON_RECORD)
 def erase(body: dict[str, Any], participant_id: UUID) -> Any:
     """Art. 17 erasure by crypto-shredding; a repeat is a no-op."""
@@ -312,6 +323,7 @@ def erase(body: dict[str, Any], participant_id: UUID) -> Any:
 
 
 @blp.route("/participants/<uuid:participant_id>/data-export", methods=["GET"])
+@blp.doc(responses={"200": document(DataExportOut, text_html={"type": "string"})})
 @requires(*ANYONE_ON_RECORD)
 def access_request(participant_id: UUID) -> Any:
     """Art. 15: everything held, as JSON (``?format=html`` or ``Accept: text/html`` for a page)."""
@@ -346,6 +358,7 @@ def get_department(code: str) -> Any:
 
 @departments_blp.route("/departments/<code>/settings", methods=["PUT"])
 @departments_blp.arguments(DepartmentSettingsIn())
+@departments_blp.doc(responses={"200": document(DepartmentSettingsOut)})
 @requires("administrator")
 def change_department_settings(body: dict[str, Any], code: str) -> Any:
     """Participation limit, honorarium rates (from valid_from), retention, budget."""
@@ -354,6 +367,7 @@ def change_department_settings(body: dict[str, Any], code: str) -> Any:
 
 
 @departments_blp.route("/departments/<code>/settings", methods=["GET"])
+@departments_blp.doc(responses={"200": document(DepartmentSettingsOut)})
 @requires("coordinator", "administrator")
 def department_settings(code: str) -> Any:
     """The settings in force and the rate history."""
@@ -361,6 +375,7 @@ def department_settings(code: str) -> Any:
 
 
 @departments_blp.route("/vocabulary/experience-areas", methods=["GET"])
+@departments_blp.doc(responses={"200": document(VocabularyOut)})
 @requires(*ANYONE_ON_RECORD)
 def experience_areas() -> Any:
     """The areas of lived experience participants can declare."""
@@ -369,6 +384,7 @@ def experience_areas() -> Any:
 
 @departments_blp.route("/vocabulary/experience-areas", methods=["PUT"])
 @departments_blp.arguments(VocabularyIn())
+@departments_blp.doc(responses={"200": document(VocabularyOut)})
 @requires("administrator")
 def change_experience_areas(body: dict[str, Any]) -> Any:
     """Administrators manage the vocabulary."""

@@ -366,6 +366,8 @@ class ParticipantsApp(ServiceApplication):
     def eligibility(self, by: Principal, pid: UUID, department: str, on: date | None) -> dict[str, Any]:
         """Can this person be assigned to a panel in ``department`` on ``on``? With the reasons why not."""
         participant, _ = self._load_for(by, pid)
+        if self._role(by, participant) != "participant":
+            by.check_department(department)  # another department's limits and consents are its own
         dep = self.existing_department(department)
         day = (on or date.fromisoformat(today())).isoformat()
         reasons: list[str] = []
@@ -466,10 +468,11 @@ class ParticipantsApp(ServiceApplication):
 
     def approve_honoraria(self, by: Principal, pid: UUID, accrual_refs: list[str]) -> int:
         participant, _ = self._load_for(by, pid, staff_only=True)
+        for ref in accrual_refs:  # the department first: nothing about another's accruals is answered
+            if ref in participant.accruals:
+                by.check_department(participant.accruals[ref]["department"])
         participant.check_approvable(accrual_refs)
         departments = {participant.accruals[r]["department"] for r in accrual_refs}
-        for department in departments:
-            by.check_department(department)
         participant.approve_honoraria(accrual_refs=sorted(accrual_refs), approved_by=by.sub, actor=by.actor(),
                                       department=sorted(departments)[0])
         self.save(participant)
@@ -500,10 +503,24 @@ class ParticipantsApp(ServiceApplication):
         """Accruals, expenses, payments and the year's totals with the thresholds flagged."""
         participant, _ = self._load_for(by, pid)
         prefix = f"{year}-"
-        accruals = [a for a in participant.accruals.values() if a["accrued_on"].startswith(prefix)]
-        payments = [p for p in participant.payments.values() if p["paid_on"].startswith(prefix)]
-        expenses = [e for e in participant.expenses.values() if e["incurred_on"].startswith(prefix)]
-        paid = sum(int(p["amount_ore"]) for p in payments)
+        # A person in several departments' banks: staff see their own departments' money only.
+        everything = self._role(by, participant) == "participant" or by.has("administrator")
+
+        def shown(department: str | None) -> bool:
+            return everything or (department is not None and department in by.departments)
+
+        def paid_by(payment: dict[str, Any]) -> bool:
+            return all(shown(participant.accruals[r]["department"]) for r in payment["accrual_refs"]
+                       if r in participant.accruals)
+
+        all_payments = [p for p in participant.payments.values() if p["paid_on"].startswith(prefix)]
+        accruals = [a for a in participant.accruals.values()
+                    if a["accrued_on"].startswith(prefix) and shown(a["department"])]
+        payments = [p for p in all_payments if paid_by(p)]
+        expenses = [e for e in participant.expenses.values()
+                    if e["incurred_on"].startswith(prefix) and shown(e.get("department"))]
+        # The thresholds are the municipality's (one payer), so they count every payment.
+        paid_by_municipality = sum(int(p["amount_ore"]) for p in all_payments)
         return {
             "participant_id": str(pid),
             "year": year,
@@ -515,12 +532,12 @@ class ParticipantsApp(ServiceApplication):
             "totals": {
                 "accrued_ore": sum(int(a["amount_ore"]) for a in accruals),
                 "approved_ore": sum(int(a["amount_ore"]) for a in accruals if a["approved"]),
-                "paid_ore": paid,
+                "paid_ore": sum(int(p["amount_ore"]) for p in payments),
                 "expenses_ore": sum(int(e["amount_ore"]) for e in expenses),
             },
             "flags": {
-                "employer_contributions_due": paid >= EMPLOYER_CONTRIBUTIONS_FROM_ORE,
-                "no_withholding": paid < WITHHOLDING_FROM_ORE,
+                "employer_contributions_due": paid_by_municipality >= EMPLOYER_CONTRIBUTIONS_FROM_ORE,
+                "no_withholding": paid_by_municipality < WITHHOLDING_FROM_ORE,
             },
         }
 

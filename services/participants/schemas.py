@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import INCLUDE, Schema, fields, validate
 
 LANGUAGE = validate.Regexp(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$", error="use a language code such as 'sv' or 'ar'")
 MAX_BUDGET_ORE_PER_MONTH = 100_000_000_000
@@ -262,3 +262,59 @@ class ErasureIn(Schema):
 
 class RetentionRunIn(Schema):
     on = fields.Date(load_default=None)
+
+
+# -- documented answers (served as built; these schemas document them, they do not filter) ---
+class Document(Schema):
+    class Meta:
+        unknown = INCLUDE
+
+
+class LegalHoldOut(Document):
+    id = fields.String(required=True)
+    hold_id = fields.String(required=True)
+
+
+class ErasureOut(Document):
+    participant_id = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(("erased", "already_erased")))
+    erased = fields.List(fields.String())
+    kept = fields.List(fields.String())
+
+
+class HonorariaOut(Document):
+    participant_id = fields.String(required=True)
+    year = fields.Integer(required=True)
+    payee_ref = fields.String(required=True)
+    accruals = fields.List(fields.Dict(), required=True)
+    payments = fields.List(fields.Dict(), required=True)
+    expenses = fields.List(fields.Dict(), required=True)
+    payment_declined = fields.Boolean(required=True)
+    totals = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+    flags = fields.Dict(keys=fields.String(), values=fields.Boolean(), required=True)
+
+
+class DataExportOut(Document):
+    subject = fields.Dict(required=True)
+    readiness = fields.Dict(required=True)
+    contact_status = fields.Dict(required=True)
+    limit_overrides = fields.List(fields.Dict(), required=True)
+    honoraria = fields.Dict(required=True)
+    purposes = fields.List(fields.Dict(), required=True)
+    recipients = fields.List(fields.String(), required=True)
+    retention = fields.Dict(required=True)
+    legal_holds = fields.List(fields.String(), required=True)
+    read_log = fields.List(fields.Dict(), required=True)
+
+
+class DepartmentSettingsOut(Document):
+    code = fields.String(required=True)
+    participation_limit = fields.Dict(required=True)
+    rates = fields.Dict(required=True)
+    retention = fields.Dict(required=True)
+    budget_ore_per_month = fields.Integer(allow_none=True)
+    rate_history = fields.List(fields.Dict(), required=True)
+
+
+class VocabularyOut(Document):
+    areas = fields.List(fields.String(), required=True)

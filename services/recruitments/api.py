@@ -14,20 +14,31 @@ from services.recruitments.schemas import (
     AmendIn,
     ApplicationIn,
     AssessmentIn,
+    CandidatesOut,
     CloseIn,
     ConflictIn,
     CreatedOut,
     DecisionIn,
+    DecisionOut,
     ExtractQuery,
     FeedbackIn,
+    FeedbackOut,
     FollowUpIn,
+    ItemsOut,
     LegalHoldIn,
+    MeritsExtractOut,
     Ok,
     OpenRecruitmentIn,
+    OutcomeOut,
+    RecruitmentListOut,
+    RecruitmentOut,
     ScoreIn,
+    ScoresOut,
+    SummaryOut,
     TextIn,
 )
 from shared.auth import current_principal, requires
+from shared.openapi import document
 from shared.web import idempotent
 
 blp = Blueprint("recruitments", __name__, description="Recruitments with service users on the panel")
@@ -57,7 +68,7 @@ def open_recruitment(body: dict[str, Any]) -> Any:
 
 
 @blp.route("/recruitments", methods=["GET"])
-@blp.response(200)
+@blp.doc(responses={"200": document(RecruitmentListOut)})
 @requires(*ANYONE)
 def list_recruitments() -> Any:
     """The recruitments the caller may see."""
@@ -65,7 +76,7 @@ def list_recruitments() -> Any:
 
 
 @blp.route(R, methods=["GET"])
-@blp.response(200)
+@blp.doc(responses={"200": document(RecruitmentOut)})
 @requires(*ANYONE)
 def get_recruitment(rid: UUID) -> Any:
     """One recruitment as the caller's role allows."""
@@ -110,7 +121,7 @@ def receive_application(body: dict[str, Any], rid: UUID) -> Any:
 
 
 @blp.route(R + "/candidates", methods=["GET"])
-@blp.response(200)
+@blp.doc(responses={"200": document(CandidatesOut)})
 @requires(*ANYONE)
 def list_candidates(rid: UUID) -> Any:
     """Candidates: staff see contact data, panel participants only names."""
@@ -158,7 +169,7 @@ def amend_score(body: dict[str, Any], rid: UUID, cid: str) -> Any:
 
 
 @blp.route(C + "/scores", methods=["GET"])
-@blp.response(200)
+@blp.doc(responses={"200": document(ScoresOut)})
 @requires(*ANYONE)
 def get_scores(rid: UUID, cid: str) -> Any:
     """Scores for a candidate; an interviewer sees the others' only after submitting their own."""
@@ -166,7 +177,7 @@ def get_scores(rid: UUID, cid: str) -> Any:
 
 
 @blp.route(C + "/summary", methods=["GET"])
-@blp.response(200)
+@blp.doc(responses={"200": document(SummaryOut)})
 @requires(*ANYONE)
 def get_summary(rid: UUID, cid: str) -> Any:
     """Who said what: scores by role (participants vs staff), agreement and disagreement."""
@@ -174,7 +185,7 @@ def get_summary(rid: UUID, cid: str) -> Any:
 
 
 @blp.route(R + "/influence", methods=["GET"])
-@blp.response(200)
+@blp.doc(responses={"200": document(ItemsOut)})
 @requires(*STAFF, "auditor")
 def get_influence(rid: UUID) -> Any:
     """Who influenced the decision: each input with its actor, time, event id and hash."""
@@ -184,11 +195,11 @@ def get_influence(rid: UUID) -> Any:
 
 @blp.route(R + "/decision", methods=["POST"])
 @blp.arguments(DecisionIn())
-@blp.response(201)
+@blp.doc(responses={"201": document(DecisionOut)})
 @requires("hiring_manager")
 def decide(body: dict[str, Any], rid: UUID) -> Any:
     """The hiring manager's decision; against the participants it must say why."""
-    return app().decide(current_principal(), rid, **body)
+    return app().decide(current_principal(), rid, **body), 201
 
 
 @blp.route(R + "/outcome/share", methods=["POST"])
@@ -200,7 +211,7 @@ def share_outcome(rid: UUID) -> Any:
 
 
 @blp.route(R + "/outcome", methods=["GET"])
-@blp.response(200)
+@blp.doc(responses={"200": document(OutcomeOut)})
 @requires(*ANYONE)
 def get_outcome(rid: UUID) -> Any:
     """The decision, for staff and for panel participants once shared."""
@@ -238,7 +249,7 @@ def participant_feedback(body: dict[str, Any], rid: UUID) -> Any:
 
 
 @blp.route(R + "/feedback", methods=["GET"])
-@blp.response(200)
+@blp.doc(responses={"200": document(FeedbackOut)})
 @requires(*STAFF)
 def get_feedback(rid: UUID) -> Any:
     """Effect-goal feedback and hire follow-ups."""
@@ -257,7 +268,7 @@ def follow_up(body: dict[str, Any], rid: UUID) -> Any:
 
 @blp.route(R + "/merits-extract", methods=["GET"])
 @blp.arguments(ExtractQuery(), location="query")
-@blp.response(200)
+@blp.doc(responses={"200": document(MeritsExtractOut)})
 @requires(*STAFF)
 def merits_extract(query: dict[str, Any], rid: UUID) -> Any:
     """Discrimination Act 2:4 extract for a rejected applicant."""

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import INCLUDE, Schema, fields, validate
 
 from services.recruitments.domain import FORMATS, RECOMMENDATIONS, SHORTLIST
 
 DEPARTMENT_CODE = validate.Regexp(r"^[a-z0-9][a-z0-9-]{1,62}$", error="lower-case letters, digits and '-'")
 KEY = validate.Regexp(r"^[a-z][a-z0-9_]{1,62}$", error="lower-case letters, digits and '_'")
+SCORECARD_EXAMPLE = [
+    {"key": "motivation_user_participation", "label": "Motivation för brukardelaktighet"},
+    {"key": "empathy", "label": "Empati och respekt"},
+    {"key": "collaboration", "label": "Samarbete"},
+]
 SCORE = fields.Integer(validate=validate.Range(1, 5))
 TEXT = validate.Length(min=1, max=4000)
 
@@ -42,7 +47,12 @@ class OpenRecruitmentIn(Schema):
     coordinator = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=200))
     interview_format = fields.String(required=True, validate=validate.OneOf(FORMATS))
     planned = fields.Nested(PlannedIn, load_default=lambda: PlannedIn().load({}))
-    scorecard = fields.List(fields.Nested(FocusAttributeIn), required=True)
+    scorecard = fields.List(
+        fields.Nested(FocusAttributeIn), required=True,
+        validate=validate.Length(min=3, max=6, error="a scorecard has 3 to 6 focus attributes"),
+        metadata={"description": "3 to 6 focus attributes with unique keys, one of them "
+                                 "'motivation_user_participation' (effect goal 1)",
+                  "uniqueItems": True, "example": SCORECARD_EXAMPLE})
     needs = fields.Nested(NeedsIn, load_default=lambda: NeedsIn().load({}))
 
 
@@ -130,3 +140,100 @@ class ExtractQuery(Schema):
 class Ok(Schema):
     ok = fields.Boolean()
     shared_with = fields.List(fields.String())
+
+
+# -- documented answers (served as built; these schemas document them, they do not filter) ---
+class Document(Schema):
+    class Meta:
+        unknown = INCLUDE
+
+
+class RecruitmentSummaryOut(Document):
+    id = fields.String(required=True)
+    department = fields.String(required=True)
+    unit = fields.String()
+    position = fields.String()
+    stage = fields.String()
+    interview_format = fields.String()
+    hiring_manager = fields.String()
+    coordinator = fields.String()
+    planned = fields.Dict()
+    scorecard = fields.List(fields.Dict())
+    needs = fields.Dict()
+    panel = fields.List(fields.String())
+    advert_version = fields.Integer(allow_none=True)
+    candidates = fields.Integer()
+    version = fields.Integer()
+
+
+class RecruitmentListOut(Document):
+    items = fields.List(fields.Nested(RecruitmentSummaryOut), required=True)
+
+
+class RecruitmentOut(RecruitmentSummaryOut):
+    job_description = fields.Raw()
+    advert = fields.Raw()
+    published_advert = fields.Raw(allow_none=True)
+    closed = fields.Raw(allow_none=True)
+    decision = fields.Raw(allow_none=True)
+
+
+class CandidateOut(Document):
+    id = fields.String(required=True)
+    protected_identity = fields.Boolean()
+    erased = fields.Boolean()
+    name = fields.String(allow_none=True)
+    ats_ref = fields.String()
+    email = fields.String(allow_none=True)
+    phone = fields.String(allow_none=True)
+
+
+class CandidatesOut(Document):
+    items = fields.List(fields.Nested(CandidateOut), required=True)
+
+
+class ScoresOut(Document):
+    candidate_id = fields.String(required=True)
+    others_hidden = fields.Boolean(required=True)
+    scores = fields.List(fields.Dict(), required=True)
+
+
+class SummaryOut(Document):
+    candidate_id = fields.String(required=True)
+    interview_format = fields.String()
+
+
+class ItemsOut(Document):
+    items = fields.List(fields.Dict(), required=True)
+
+
+class DecisionOut(Document):
+    candidate_id = fields.String(required=True)
+    motivation = fields.String()
+    deviation_reason = fields.String(allow_none=True)
+    decided_on = fields.String()
+
+
+class OutcomeOut(Document):
+    candidate_id = fields.String(required=True)
+    motivation = fields.String()
+    participants_recommendation = fields.String(allow_none=True)
+    against_participants = fields.Boolean()
+    deviation_reason = fields.String(allow_none=True)
+    decided_on = fields.String()
+    shared_with = fields.List(fields.String(), allow_none=True)
+
+
+class FeedbackOut(Document):
+    manager = fields.Raw(allow_none=True)
+    participants = fields.Raw()
+    follow_ups = fields.Raw()
+
+
+class MeritsExtractOut(Document):
+    recruitment = fields.Dict(required=True)
+    legal_basis = fields.String(required=True)
+    requested_by = fields.String(required=True)
+    scorecard = fields.Dict()
+    interviewed_or_hired = fields.List(fields.Dict(), required=True)
+    decision = fields.Dict()

@@ -54,7 +54,9 @@ def _chromium(profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_coordinator_sees_own_department_in_chromium(sqlite_settings: Settings, serve, token, tmp_path: Path) -> None:
+def test_coordinator_sees_own_department_in_chromium(sqlite_settings: Settings, serve, token, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DELAKTIG_DEV_TOKEN_LOGIN", "1")  # ?token= signs in: a development aid
     settings = sqlite_settings
     writer = EventWriter(settings)
     seed(writer)

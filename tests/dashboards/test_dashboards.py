@@ -146,7 +146,9 @@ def test_a_fourth_department_appears_without_restart(sqlite_settings: Settings, 
         service.close()
 
 
-def test_a_coordinator_sees_only_their_department(sqlite_settings: Settings, serve, token, http) -> None:
+def test_a_coordinator_sees_only_their_department(sqlite_settings: Settings, serve, token, http,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DELAKTIG_DEV_TOKEN_LOGIN", "1")  # sign in by pasting a token (development)
     settings = sqlite_settings
     writer = EventWriter(settings)
     seed(writer)
@@ -159,13 +161,15 @@ def test_a_coordinator_sees_only_their_department(sqlite_settings: Settings, ser
         first = http.get(f"{url}/departments/{ARB}", allow_redirects=False)
         assert first.status_code == 302 and first.headers["Location"].startswith("/login?next=")
         assert http.get(f"{url}/api/overview").status_code == 401
-        assert http.post(f"{url}/login", data={"token": "not-a-token"}).status_code == 401
+        http.get(f"{url}/login")  # the form sets this browser's anti-forgery cookie
+        csrf = http.cookies["delaktig_csrf"]
+        assert http.post(f"{url}/login", data={"token": "not-a-token", "csrf": csrf}).status_code == 401
         participant = token(role="participant", departments=(ARB,))
-        assert http.post(f"{url}/login", data={"token": participant}).status_code == 401
+        assert http.post(f"{url}/login", data={"token": participant, "csrf": csrf}).status_code == 401
         # Sign in with the form; the token lives in an HttpOnly cookie from then on.
         signed_in = http.post(
             f"{url}/login",
-            data={"token": token(departments=(ARB,)), "next": f"/departments/{ARB}"},
+            data={"token": token(departments=(ARB,)), "next": f"/departments/{ARB}", "csrf": csrf},
             allow_redirects=False,
         )
         assert signed_in.status_code == 302 and signed_in.headers["Location"] == f"/departments/{ARB}"
@@ -188,7 +192,7 @@ def test_a_coordinator_sees_only_their_department(sqlite_settings: Settings, ser
             allow_redirects=False,
         )
         assert away.headers["Location"] == "/overview"
-        http.post(f"{url}/logout")
+        http.post(f"{url}/logout", data={"csrf": csrf})
         assert http.get(f"{url}/overview", allow_redirects=False).status_code == 302
         # A hiring manager of two departments sees both; a bearer header works too.
         both = bearer(token(role="hiring_manager", departments=(SOC, ARB)))

@@ -5,7 +5,7 @@ must store nothing (issue 17, findings 4-8 are rows of this test)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,8 +13,7 @@ from typing import Any
 import pytest
 import requests
 
-from shared.config import Settings
-from tests.security.world import CALLERS, OTHER, OWN, Caller, World, load_matrix, start_world
+from tests.security.world import CALLERS, OTHER, OWN, Caller, World, load_matrix
 
 TODAY = datetime.now(UTC).date()
 
@@ -127,7 +126,9 @@ BUILDERS: dict[tuple[str, str], Build] = {
             "department": OWN, "extra_engagements": 1, "reason": "a long recruitment",
             "valid_until": (TODAY + timedelta(days=30)).isoformat()})],
     ("participants", "GET /participants/{participant_id}/eligibility"): lambda w: [
-        Probe("GET", _p(w) + "/eligibility", params={"department": OWN})],
+        Probe("GET", _p(w) + "/eligibility", params={"department": OWN}),
+        # In both banks: OTHER's coordinator may not read OWN's limits and consents for the person.
+        Probe("GET", _p(w, "shared") + "/eligibility", params={"department": OWN}, subject=w.ids["shared"])],
     ("participants", "POST /participants/{participant_id}/expenses"): lambda w: [
         Probe("POST", _p(w) + "/expenses", json={"expense_ref": "bus-1", "kind": "travel", "amount_ore": 5200,
                                                  "incurred_on": TODAY.isoformat()})],
@@ -255,32 +256,42 @@ def allowed(row: dict[str, Any], caller: Caller, probe: Probe) -> bool:
     raise AssertionError(f"unknown scope {scope!r}")
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory, broker: str) -> Iterator[World]:
-    from tests.conftest import LiveServer, _settings
-
-    settings: Settings = _settings(tmp_path_factory.mktemp("matrix"), broker, None)
-    servers: list[LiveServer] = []
-
-    def serve(app: Any) -> str:
-        servers.append(LiveServer(app))
-        return servers[-1].url
-
-    mp = pytest.MonkeyPatch()
-    for key, value in {"DATA_DIR": str(settings.data_dir), "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap,
-                       "TOPIC_PREFIX": settings.topic_prefix}.items():
-        mp.setenv(key, value)
-    with requests.Session() as http:
-        built, _ = start_world(settings, serve, http)
-        yield built
-    for server in servers:
-        server.close()
-    for service in built.services.values():
-        service.close()
-    mp.undo()
+# Both stores: "a refused write stored nothing" is a property of each backend.
+BACKENDS = pytest.mark.parametrize("world", ["sqlite", "postgres"], indirect=True, scope="module")
 
 
 @pytest.mark.slow
+@BACKENDS
+def test_lists_show_each_department_only_its_own(world: World) -> None:
+    """Where an answer is a list, scope filters its items: the honoraria of a person in two banks,
+    and the auditors' access log."""
+    shared, year = world.ids["shared"], str(TODAY.year)
+
+    def honoraria(headers: dict[str, str]) -> dict[str, Any]:
+        r = world.http.get(f"{world.urls['participants']}/participants/{shared}/honoraria", headers=headers,
+                           params={"year": year})
+        assert r.status_code == 200, r.text
+        return dict(r.json())
+
+    own = honoraria(world.coord)
+    other = honoraria(world.staff("coordinator", "other"))
+    person = honoraria(world.me(shared))
+    assert {a["department"] for a in own["accruals"]} == {OWN} and own["payments"]
+    assert other["accruals"] == [] and other["payments"] == [] and other["totals"]["paid_ore"] == 0
+    assert len(person["accruals"]) == len(own["accruals"]) == 2 and person["payments"] == own["payments"]
+
+    def reads(kind: str) -> list[dict[str, Any]]:
+        r = world.http.get(f"{world.urls['audit']}/access-log", headers=world.staff("auditor", kind),
+                           params={"subject_id": world.ids["subject"]})
+        assert r.status_code == 200, r.text
+        return list(r.json()["items"])
+
+    assert any(item["department"] == OWN for item in reads("own"))
+    assert not any(item["department"] == OWN for item in reads("other"))
+
+
+@pytest.mark.slow
+@BACKENDS
 def test_every_operation_answers_every_caller_as_the_matrix_says(world: World) -> None:
     matrix = load_matrix()
     wrong: list[str] = []

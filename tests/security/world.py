@@ -201,6 +201,11 @@ class World:
         # The auditors see the recruitment's events on Kafka.
         eventually(lambda: self.http.get(f"{self.urls['audit']}/recruitments/{ids['rec']}/decision-record",
                                          headers=self.staff("auditor", "own")).status_code == 200)
+        # A read of personal data in OWN reaches the auditors' access log.
+        self.ok("GET", "participants", f"/participants/{ids['subject']}", self.coord,
+                params={"purpose": "planning a panel"})
+        eventually(lambda: self.http.get(f"{self.urls['audit']}/access-log", params={"subject_id": ids["subject"]},
+                                         headers=self.staff("auditor", "own")).json()["items"])
         dashboards = self.services["dashboards"]
         eventually(lambda: self.http.get(f"{self.urls['dashboards']}/api/departments/{OWN}",
                                          headers=self.coord).status_code == 200)
