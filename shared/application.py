@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, ClassVar
@@ -39,6 +40,11 @@ CREATE TABLE IF NOT EXISTS {table} (
 """
 # How long a command waits for another one holding the same key or the events table (seconds).
 ATOMIC_LOCK_TIMEOUT = 10
+# PostgreSQL: how long to wait for a pooled connection, and how often to retry a failed call.
+CONNECT_TIMEOUT_SECONDS = 2
+RECORDER_ATTEMPTS = 3
+RECORDER_RETRY_WAIT = 0.1
+RETRIED_RECORDER_METHODS = ("insert_events", "select_events", "select_notifications", "max_notification_id")
 
 
 def _translated(error: BaseException) -> BaseException:
@@ -106,9 +112,15 @@ class ServiceApplication(Application[UUID]):
         with ddl_lock(settings):  # eventsourcing creates its tables and functions here
             if settings.uses_postgres:
                 ensure_schema(settings, settings.schema(self.source))
-            super().__init__(env=settings.eventstore_env(self.source))
+            env = settings.eventstore_env(self.source)
+            if settings.uses_postgres:
+                # eventsourcing waits up to 30 s for a pooled connection, and retries a failed
+                # call 10 times: a database outage would hold every request for minutes.
+                env.setdefault("POSTGRES_CONNECT_TIMEOUT", str(CONNECT_TIMEOUT_SECONDS))
+            super().__init__(env=env)
             self._atomic = threading.local()
             self._pin_recorder()
+            self._bound_retries()
             with self._store_transaction() as tx:
                 tx.execute(IDEMPOTENCY_DDL.format(table=self.idempotency_table))
 
@@ -205,6 +217,31 @@ class ServiceApplication(Application[UUID]):
             raise _translated(error) from error
         finally:
             datastore.pool.put_connection(scope.conn)
+
+    def _bound_retries(self) -> None:
+        """Replace the recorder's 10 retries of a failed call by a few quick ones (none inside an
+        atomic scope, whose connection is gone with the failure): an outage becomes a 503 within
+        seconds, while a single dropped connection is still retried on a fresh one."""
+        recorder = self.recorder
+        local = self._atomic
+        for name in RETRIED_RECORDER_METHODS:
+            inner = getattr(getattr(type(recorder), name, None), "__wrapped__", None)
+            if inner is None:
+                continue
+            call = inner.__get__(recorder)
+
+            def retrying(*args: Any, _call: Any = call, **kwargs: Any) -> Any:
+                attempts = 1 if getattr(local, "scope", None) is not None else RECORDER_ATTEMPTS
+                for attempt in range(1, attempts + 1):
+                    try:
+                        return _call(*args, **kwargs)
+                    except (persistence.InterfaceError, persistence.OperationalError):
+                        if attempt == attempts:
+                            raise
+                        time.sleep(RECORDER_RETRY_WAIT * attempt)
+                raise AssertionError("unreachable")
+
+            setattr(recorder, name, retrying)
 
     def _pin_recorder(self) -> None:
         """Make the recorder use this thread's open atomic transaction when there is one."""

@@ -166,8 +166,8 @@ def _handle_unexpected(error: Exception) -> Response:
         outcome = "Nothing was changed."
     what = _outage(error)
     if what is not None:
-        log.warning("%s unavailable", what, extra={"path": request.path, "method": request.method,
-                                                   "error": type(error).__name__})
+        log.warning("dependency unavailable", extra={"dependency": what, "path": request.path,
+                                                     "method": request.method, "error": type(error).__name__})
         return _unavailable("Service unavailable", f"The {what} is unavailable; try again shortly. {outcome}",
                             retry_safe_with_idempotency_key=True if writes else None)
     log.exception("unhandled error", extra={"path": request.path, "method": request.method})
