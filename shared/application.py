@@ -7,6 +7,7 @@ refuses to store an event whose public form would not validate, turns version co
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 import time
@@ -41,8 +42,8 @@ CREATE TABLE IF NOT EXISTS {table} (
 # How long a command waits for another one holding the same key or the events table (seconds).
 ATOMIC_LOCK_TIMEOUT = 10
 # PostgreSQL: how long to wait for a pooled connection, and how often to retry a failed call.
-CONNECT_TIMEOUT_SECONDS = 2
-RECORDER_ATTEMPTS = 3
+CONNECT_TIMEOUT_SECONDS = 5
+RECORDER_ATTEMPTS = 2
 RECORDER_RETRY_WAIT = 0.1
 RETRIED_RECORDER_METHODS = ("insert_events", "select_events", "select_notifications", "max_notification_id")
 
@@ -165,16 +166,7 @@ class ServiceApplication(Application[UUID]):
             raise RuntimeError("an atomic scope is already open in this thread")
         datastore: Any = self.recorder.datastore  # type: ignore[attr-defined]
         if self.settings.uses_postgres:
-            holder = self._original_get_connection()
-            conn = holder.__enter__()
-            try:
-                transaction = conn.transaction()
-                transaction.__enter__()
-                scope = Atomic(self, conn, Tx(conn.cursor(), True), (holder, transaction))
-                scope.tx.execute(f"SET LOCAL lock_timeout = '{ATOMIC_LOCK_TIMEOUT}s'")
-            except BaseException as error:
-                holder.__exit__(type(error), error, error.__traceback__)
-                raise
+            scope = self._begin_postgres()
         else:
             try:
                 conn = datastore.pool.get_connection(is_writer=True)
@@ -188,6 +180,27 @@ class ServiceApplication(Application[UUID]):
             scope = Atomic(self, conn, Tx(conn.cursor().sqlite_cursor, False), None)
         self._atomic.scope = scope
         return scope
+
+    def _begin_postgres(self) -> Atomic:
+        # A pooled connection may have died with a database restart: the pool drops it when it
+        # comes back broken, so one more attempt gets a fresh one (or reports the outage).
+        for attempt in range(1, RECORDER_ATTEMPTS + 1):
+            holder = self._original_get_connection()
+            conn = holder.__enter__()
+            try:
+                transaction = conn.transaction()
+                transaction.__enter__()
+                scope = Atomic(self, conn, Tx(conn.cursor(), True), (holder, transaction))
+                scope.tx.execute(f"SET LOCAL lock_timeout = '{ATOMIC_LOCK_TIMEOUT}s'")
+                return scope
+            except BaseException as error:
+                with contextlib.suppress(BaseException):
+                    holder.__exit__(type(error), error, error.__traceback__)
+                translated = _translated(error)
+                if attempt == RECORDER_ATTEMPTS or not isinstance(
+                        translated, persistence.OperationalError | persistence.InterfaceError):
+                    raise translated from error
+        raise AssertionError("unreachable")
 
     def _end_atomic(self, scope: Atomic, commit: bool) -> None:
         self._atomic.scope = None
