@@ -33,6 +33,7 @@ from shared.errors import DomainError
 log = logging.getLogger("delaktig.http")
 
 PROBLEM = "application/problem+json"
+WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 MAX_BODY_BYTES = 64 * 1024
 # JSON bodies nested deeper than this are refused before they are parsed (the parser recurses).
 MAX_JSON_DEPTH = 32
@@ -244,7 +245,7 @@ def create_app(
         refused = _check_body()
         if refused is not None:
             return refused
-        return _idempotency_begin() if request.method == "POST" else None
+        return _idempotency_begin() if request.method in WRITE_METHODS else None
 
     # after_request hooks run last-registered first: the log sees the answer the client gets.
     @app.after_request
@@ -447,7 +448,8 @@ def _check_json(raw: bytes) -> Response | None:
 
 # -- exactly-once commands --------------------------------------------------------------------
 def idempotent(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Mark a POST endpoint as honouring ``Idempotency-Key``.
+    """Mark a POST endpoint as honouring ``Idempotency-Key`` (every write of an event-sourced
+    service does; the mark says the command is one that clients are expected to retry).
 
     With a key, the whole command runs in one transaction of the service's event store: the
     key is claimed first (a concurrent request with the same key waits for the first to finish,
@@ -464,7 +466,11 @@ def _idempotency_scope() -> tuple[str, str, str] | None:
     """(key, caller, request hash) when this request asks for idempotency."""
     key = request.headers.get("Idempotency-Key")
     view = current_app.view_functions.get(request.endpoint or "")
-    if not key or view is None or not getattr(view, "_delaktig_idempotent", False):
+    if not key or view is None:
+        return None
+    # Marked commands, and every write of an event-sourced service: a client that sends a key
+    # asks for exactly-once, whatever the command.
+    if not getattr(view, "_delaktig_idempotent", False) and "delaktig.app" not in current_app.extensions:
         return None
     if len(key) > 200 or _CONTROL.search(key):
         raise DomainError("Idempotency-Key must be at most 200 printable characters", field="Idempotency-Key")
