@@ -170,7 +170,7 @@ def _handle_unexpected(error: Exception) -> Response:
         log.warning("dependency unavailable", extra={"dependency": what, "path": request.path,
                                                      "method": request.method, "error": type(error).__name__})
         return _unavailable("Service unavailable", f"The {what} is unavailable; try again shortly. {outcome}",
-                            retry_safe_with_idempotency_key=True if writes else None)
+                            retry_safe_with_idempotency_key=True if atomic else None)
     log.exception("unhandled error", extra={"path": request.path, "method": request.method})
     return problem(500, "Internal error", f"The request failed. {outcome}")
 
@@ -502,7 +502,11 @@ def _idempotency_begin() -> Response | None:
     if application is None:
         raise RuntimeError("@idempotent needs the service's application in app.extensions['delaktig.app']")
     table = application.idempotency_table
-    atomic = application.begin_atomic()
+    try:
+        atomic = application.begin_atomic()
+    except Exception:
+        g.atomic_outcome = "rolled back"  # nothing was even begun
+        raise
     g.atomic = atomic
     try:
         claimed = atomic.tx.execute(
