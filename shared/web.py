@@ -21,7 +21,7 @@ from typing import Any
 
 from flask import Flask, Response, current_app, g, jsonify, request
 from flask_smorest import Api, Blueprint
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from werkzeug.exceptions import HTTPException
 
 from shared import logs
@@ -234,6 +234,11 @@ def create_app(
     requests_total = Counter("http_requests_total", "HTTP requests", ["method", "endpoint", "status"],
                              registry=registry)
     latency = Histogram("http_request_seconds", "HTTP request latency", ["endpoint"], registry=registry)
+    if db is not None:  # events parked by this service's consumers (`delaktig deadletters`)
+        from shared.consumer import dead_letter_count
+
+        Gauge("delaktig_dead_letters", "Events parked as dead letters by this service's consumers",
+              registry=registry).set_function(lambda: dead_letter_count(db))
 
     @app.before_request
     def _start_timer() -> Response | None:
@@ -305,6 +310,12 @@ def create_app(
                 readiness()
         except Exception as error:
             return _unavailable("Not ready", f"{_outage(error) or 'a dependency'} is not available")
+        if db is not None:
+            from shared.consumer import dead_letter_count
+
+            parked = dead_letter_count(db)
+            if parked:  # serving, but some events never reached a read model: an operator must look
+                return {"status": "degraded", "service": service, "dead_letters": parked}
         return {"status": "ready", "service": service}
 
     @app.get("/metrics")
