@@ -121,8 +121,9 @@ def _handle_domain(error: DomainError) -> Response:
 
 
 def _outage(error: BaseException) -> str | None:
-    """What is unavailable when ``error`` (or what caused it) is a database or broker outage:
-    connection refused or lost, admin shutdown, pool or lock timeouts, a locked SQLite file."""
+    """What is unavailable when ``error`` (or what caused it) is a database, broker or upstream
+    outage: connection refused or lost, admin shutdown, pool or lock timeouts, a locked SQLite
+    file, an identity provider or service that does not answer."""
     from eventsourcing import persistence
 
     seen: set[int] = set()
@@ -146,6 +147,12 @@ def _outage(error: BaseException) -> str | None:
                 return "database"
         elif module.startswith("kafka"):
             return "broker"
+        elif module.startswith(("requests", "urllib3")):
+            import requests
+
+            # An HTTP dependency (the identity provider, another service) that cannot be reached.
+            if isinstance(current, requests.ConnectionError | requests.Timeout):
+                return "upstream service"
         current = current.__cause__ or current.__context__
     return None
 
