@@ -7,8 +7,10 @@ refuses to store an event whose public form would not validate, turns version co
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, ClassVar
@@ -39,6 +41,11 @@ CREATE TABLE IF NOT EXISTS {table} (
 """
 # How long a command waits for another one holding the same key or the events table (seconds).
 ATOMIC_LOCK_TIMEOUT = 10
+# PostgreSQL: how long to wait for a pooled connection, and how often to retry a failed call.
+CONNECT_TIMEOUT_SECONDS = 5
+RECORDER_ATTEMPTS = 2
+RECORDER_RETRY_WAIT = 0.1
+RETRIED_RECORDER_METHODS = ("insert_events", "select_events", "select_notifications", "max_notification_id")
 
 
 def _translated(error: BaseException) -> BaseException:
@@ -106,9 +113,15 @@ class ServiceApplication(Application[UUID]):
         with ddl_lock(settings):  # eventsourcing creates its tables and functions here
             if settings.uses_postgres:
                 ensure_schema(settings, settings.schema(self.source))
-            super().__init__(env=settings.eventstore_env(self.source))
+            env = settings.eventstore_env(self.source)
+            if settings.uses_postgres:
+                # eventsourcing waits up to 30 s for a pooled connection, and retries a failed
+                # call 10 times: a database outage would hold every request for minutes.
+                env.setdefault("POSTGRES_CONNECT_TIMEOUT", str(CONNECT_TIMEOUT_SECONDS))
+            super().__init__(env=env)
             self._atomic = threading.local()
             self._pin_recorder()
+            self._bound_retries()
             with self._store_transaction() as tx:
                 tx.execute(IDEMPOTENCY_DDL.format(table=self.idempotency_table))
 
@@ -153,16 +166,7 @@ class ServiceApplication(Application[UUID]):
             raise RuntimeError("an atomic scope is already open in this thread")
         datastore: Any = self.recorder.datastore  # type: ignore[attr-defined]
         if self.settings.uses_postgres:
-            holder = self._original_get_connection()
-            conn = holder.__enter__()
-            try:
-                transaction = conn.transaction()
-                transaction.__enter__()
-                scope = Atomic(self, conn, Tx(conn.cursor(), True), (holder, transaction))
-                scope.tx.execute(f"SET LOCAL lock_timeout = '{ATOMIC_LOCK_TIMEOUT}s'")
-            except BaseException as error:
-                holder.__exit__(type(error), error, error.__traceback__)
-                raise
+            scope = self._begin_postgres()
         else:
             try:
                 conn = datastore.pool.get_connection(is_writer=True)
@@ -176,6 +180,27 @@ class ServiceApplication(Application[UUID]):
             scope = Atomic(self, conn, Tx(conn.cursor().sqlite_cursor, False), None)
         self._atomic.scope = scope
         return scope
+
+    def _begin_postgres(self) -> Atomic:
+        # A pooled connection may have died with a database restart: the pool drops it when it
+        # comes back broken, so one more attempt gets a fresh one (or reports the outage).
+        for attempt in range(1, RECORDER_ATTEMPTS + 1):
+            holder = self._original_get_connection()
+            conn = holder.__enter__()
+            try:
+                transaction = conn.transaction()
+                transaction.__enter__()
+                scope = Atomic(self, conn, Tx(conn.cursor(), True), (holder, transaction))
+                scope.tx.execute(f"SET LOCAL lock_timeout = '{ATOMIC_LOCK_TIMEOUT}s'")
+                return scope
+            except BaseException as error:
+                with contextlib.suppress(BaseException):
+                    holder.__exit__(type(error), error, error.__traceback__)
+                translated = _translated(error)
+                if attempt == RECORDER_ATTEMPTS or not isinstance(
+                        translated, persistence.OperationalError | persistence.InterfaceError):
+                    raise translated from error
+        raise AssertionError("unreachable")
 
     def _end_atomic(self, scope: Atomic, commit: bool) -> None:
         self._atomic.scope = None
@@ -205,6 +230,31 @@ class ServiceApplication(Application[UUID]):
             raise _translated(error) from error
         finally:
             datastore.pool.put_connection(scope.conn)
+
+    def _bound_retries(self) -> None:
+        """Replace the recorder's 10 retries of a failed call by a few quick ones (none inside an
+        atomic scope, whose connection is gone with the failure): an outage becomes a 503 within
+        seconds, while a single dropped connection is still retried on a fresh one."""
+        recorder = self.recorder
+        local = self._atomic
+        for name in RETRIED_RECORDER_METHODS:
+            inner = getattr(getattr(type(recorder), name, None), "__wrapped__", None)
+            if inner is None:
+                continue
+            call = inner.__get__(recorder)
+
+            def retrying(*args: Any, _call: Any = call, **kwargs: Any) -> Any:
+                attempts = 1 if getattr(local, "scope", None) is not None else RECORDER_ATTEMPTS
+                for attempt in range(1, attempts + 1):
+                    try:
+                        return _call(*args, **kwargs)
+                    except (persistence.InterfaceError, persistence.OperationalError):
+                        if attempt == attempts:
+                            raise
+                        time.sleep(RECORDER_RETRY_WAIT * attempt)
+                raise AssertionError("unreachable")
+
+            setattr(recorder, name, retrying)
 
     def _pin_recorder(self) -> None:
         """Make the recorder use this thread's open atomic transaction when there is one."""

@@ -34,6 +34,7 @@ from shared.openapi import ProblemResponses
 log = logging.getLogger("delaktig.http")
 
 PROBLEM = "application/problem+json"
+WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 MAX_BODY_BYTES = 64 * 1024
 # JSON bodies nested deeper than this are refused before they are parsed (the parser recurses).
 MAX_JSON_DEPTH = 32
@@ -121,8 +122,9 @@ def _handle_domain(error: DomainError) -> Response:
 
 
 def _outage(error: BaseException) -> str | None:
-    """What is unavailable when ``error`` (or what caused it) is a database or broker outage:
-    connection refused or lost, admin shutdown, pool or lock timeouts, a locked SQLite file."""
+    """What is unavailable when ``error`` (or what caused it) is a database, broker or upstream
+    outage: connection refused or lost, admin shutdown, pool or lock timeouts, a locked SQLite
+    file, an identity provider or service that does not answer."""
     from eventsourcing import persistence
 
     seen: set[int] = set()
@@ -146,6 +148,12 @@ def _outage(error: BaseException) -> str | None:
                 return "database"
         elif module.startswith("kafka"):
             return "broker"
+        elif module.startswith(("requests", "urllib3")):
+            import requests
+
+            # An HTTP dependency (the identity provider, another service) that cannot be reached.
+            if isinstance(current, requests.ConnectionError | requests.Timeout):
+                return "upstream service"
         current = current.__cause__ or current.__context__
     return None
 
@@ -167,10 +175,10 @@ def _handle_unexpected(error: Exception) -> Response:
         outcome = "Nothing was changed."
     what = _outage(error)
     if what is not None:
-        log.warning("%s unavailable", what, extra={"path": request.path, "method": request.method,
-                                                   "error": type(error).__name__})
+        log.warning("dependency unavailable", extra={"dependency": what, "path": request.path,
+                                                     "method": request.method, "error": type(error).__name__})
         return _unavailable("Service unavailable", f"The {what} is unavailable; try again shortly. {outcome}",
-                            retry_safe_with_idempotency_key=True if writes else None)
+                            retry_safe_with_idempotency_key=True if atomic else None)
     log.exception("unhandled error", extra={"path": request.path, "method": request.method})
     return problem(500, "Internal error", f"The request failed. {outcome}")
 
@@ -250,7 +258,7 @@ def create_app(
         refused = _check_body()
         if refused is not None:
             return refused
-        return _idempotency_begin() if request.method == "POST" else None
+        return _idempotency_begin() if request.method in WRITE_METHODS else None
 
     # after_request hooks run last-registered first: the log sees the answer the client gets.
     @app.after_request
@@ -459,7 +467,8 @@ def _check_json(raw: bytes) -> Response | None:
 
 # -- exactly-once commands --------------------------------------------------------------------
 def idempotent(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Mark a POST endpoint as honouring ``Idempotency-Key``.
+    """Mark a POST endpoint as honouring ``Idempotency-Key`` (every write of an event-sourced
+    service does; the mark says the command is one that clients are expected to retry).
 
     With a key, the whole command runs in one transaction of the service's event store: the
     key is claimed first (a concurrent request with the same key waits for the first to finish,
@@ -476,7 +485,11 @@ def _idempotency_scope() -> tuple[str, str, str] | None:
     """(key, caller, request hash) when this request asks for idempotency."""
     key = request.headers.get("Idempotency-Key")
     view = current_app.view_functions.get(request.endpoint or "")
-    if not key or view is None or not getattr(view, "_delaktig_idempotent", False):
+    if not key or view is None:
+        return None
+    # Marked commands, and every write of an event-sourced service: a client that sends a key
+    # asks for exactly-once, whatever the command.
+    if not getattr(view, "_delaktig_idempotent", False) and "delaktig.app" not in current_app.extensions:
         return None
     if len(key) > 200 or _CONTROL.search(key):
         raise DomainError("Idempotency-Key must be at most 200 printable characters", field="Idempotency-Key")
@@ -508,7 +521,11 @@ def _idempotency_begin() -> Response | None:
     if application is None:
         raise RuntimeError("@idempotent needs the service's application in app.extensions['delaktig.app']")
     table = application.idempotency_table
-    atomic = application.begin_atomic()
+    try:
+        atomic = application.begin_atomic()
+    except Exception:
+        g.atomic_outcome = "rolled back"  # nothing was even begun
+        raise
     g.atomic = atomic
     try:
         claimed = atomic.tx.execute(

@@ -82,3 +82,22 @@ def test_the_key_is_stored_with_the_events_or_not_at_all(participants: Participa
     assert registrations(participants) == 1
     assert http.post(f"{url}/participants", json=PERSON, headers=headers).json() == retried.json()
     assert registrations(participants) == 1
+
+
+def test_every_write_of_an_event_sourced_service_honours_the_key(participants: Participants, serve, token,
+                                                                 http) -> None:
+    """Not only the marked POSTs: a PUT or any POST sent with a key is applied once and replayed."""
+    url = serve(participants.http())
+    coordinator = bearer(token())
+    pid = http.post(f"{url}/participants", json=PERSON, headers=coordinator).json()["id"]
+    before = participants.app.max_position()
+    headers = {**coordinator, "Idempotency-Key": "rectify-1"}
+    contact = f"{url}/participants/{pid}/contact-details"
+    first = http.put(contact, json={"phone": "+46 70 999 99 99"}, headers=headers)
+    again = http.put(contact, json={"phone": "+46 70 999 99 99"}, headers=headers)
+    assert first.status_code == again.status_code == 200
+    assert again.json() == first.json() and again.headers["Idempotent-Replayed"] == "true"
+    assert participants.app.max_position() == before + 1
+    other = http.put(contact, json={"phone": "+46 70 111 11 11"}, headers=headers)
+    assert other.status_code == 422 and other.json()["field"] == "Idempotency-Key"
+    assert participants.app.max_position() == before + 1
