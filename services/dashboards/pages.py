@@ -271,6 +271,8 @@ def _template_globals() -> dict[str, Any]:
 @pages.after_request
 def _harden(response: Response) -> Response:
     for name, value in SECURITY_HEADERS.items():
+        if name == "Content-Security-Policy" and response.mimetype != "text/html":
+            continue  # JSON and problem answers keep the stricter policy every service sends
         response.headers.setdefault(name, value)
     if getattr(g, "csrf", None) and request.cookies.get(CSRF_COOKIE) != g.csrf:
         response.set_cookie(CSRF_COOKIE, g.csrf, httponly=True, samesite="Strict", secure=request.is_secure,
