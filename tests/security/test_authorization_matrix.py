@@ -169,6 +169,9 @@ BUILDERS: dict[tuple[str, str], Build] = {
         # OTHER's recruitment, OWN's coordinator cannot see that recruitment.
         Probe("GET", _r(w, "rec_other") + f"/candidates/{w.ids['subject']}/explanation", owner="none",
               exists=False)],
+    ("matching", "GET /recruitments/{recruitment_id}/invitation"): lambda w: [Probe("GET", _r(w) + "/invitation")],
+    ("matching", "POST /recruitments/{recruitment_id}/invitation/acceptance"): lambda w: [
+        Probe("POST", _r(w) + "/invitation/acceptance", json={})],
     ("matching", "POST /recruitments/{recruitment_id}/panel"): _assign,
     ("matching", "POST /recruitments/{recruitment_id}/panel/replacements"): _replacement,
     ("matching", "GET /departments/{code}/fairness"): lambda w: [Probe("GET", f"/departments/{OWN}/fairness")],
@@ -237,6 +240,9 @@ BUILDERS: dict[tuple[str, str], Build] = {
     ("dashboards", "GET /api/overview"): lambda w: [Probe("GET", "/api/overview")],
     ("dashboards", "GET /api/departments/{code}"): lambda w: [Probe("GET", f"/api/departments/{OWN}"),
                                                              Probe("GET", f"/api/departments/{OTHER}", owner="other")],
+    # Last: declining gives a seat on REC to the next best person (bank0 declines; the subject accepted).
+    ("matching", "POST /recruitments/{recruitment_id}/invitation/decline"): lambda w: [
+        Probe("POST", _r(w) + "/invitation/decline", json={"reason": "not_available"}, subject=w.ids["bank0"])],
 }
 
 
