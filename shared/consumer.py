@@ -130,6 +130,14 @@ _SQLITE_TRANSIENT = ("locked", "busy", "disk i/o", "unable to open")
 
 def is_transient(error: BaseException) -> bool:
     """Will the same work probably succeed later, unchanged? (database or broker unavailable)"""
+    try:
+        return _transient_chain(error)
+    except Exception:  # classifying must never take a consumer down: then it is not transient
+        log.exception("could not classify an error")
+        return False
+
+
+def _transient_chain(error: BaseException) -> bool:
     seen: set[int] = set()
     current: BaseException | None = error
     while current is not None and id(current) not in seen:
@@ -156,9 +164,9 @@ def _transient_here(error: BaseException) -> bool:
 
         return isinstance(error, OperationalError | InterfaceError)
     if module.startswith("kafka"):
-        from kafka.errors import KafkaConnectionError, KafkaError, KafkaTimeoutError, NoBrokersAvailable
+        from kafka.errors import KafkaConnectionError, KafkaError, KafkaTimeoutError
 
-        if isinstance(error, KafkaConnectionError | KafkaTimeoutError | NoBrokersAvailable):
+        if isinstance(error, KafkaConnectionError | KafkaTimeoutError) or type(error).__name__ == "NoBrokersAvailable":
             return True
         return isinstance(error, KafkaError) and bool(getattr(error, "retriable", False))
     return isinstance(error, OSError) and not isinstance(error, FileNotFoundError | PermissionError)
@@ -425,9 +433,10 @@ class ConsumerLoop:
                 # Maybe a broker auto-created it empty after losing its data: provision (or refuse),
                 # then look again with fresh metadata.
                 ensure_topics(self.settings, (logical,))
-                self._client.close()
-                self._client = consumer(self.settings)
+                old, self._client = self._client, None
+                old.close()
                 self._assigned = []
+                self._client = consumer(self.settings)
                 parts = set(tp.partition for tp in partitions_of(self._client, topic, timeout=5.0))
                 if parts and len(parts) != self.settings.topic_partitions:
                     raise TopicLayoutError(f"topic {topic} has {len(parts)} partitions, "
