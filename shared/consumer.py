@@ -46,6 +46,7 @@ its own for another reason is parked in ``dead_letters`` (with its envelope, so
 
 from __future__ import annotations
 
+import heapq
 import json
 import logging
 import random
@@ -225,6 +226,7 @@ class AppliedState:
     heads: dict[str, _Head] = field(default_factory=dict)
     pending: dict[str, dict[int, tuple[str, str]]] = field(default_factory=dict)
     stored_pending: set[tuple[str, int]] = field(default_factory=set)
+    heaps: dict[str, list[int]] = field(default_factory=dict)  # pending positions, lowest first
     versions: dict[tuple[str, str], int] = field(default_factory=dict)
     changed_versions: set[tuple[str, str]] = field(default_factory=set)
 
@@ -295,20 +297,31 @@ class AppliedState:
         head.applied += 1
         head.changed = True
         waiting = self.pending.setdefault(source, {})
-        if envelope["prev_hash"] == head.hash:
-            head.position, head.hash = position, envelope["hash"]
-        else:
+        if envelope["prev_hash"] != head.hash:
             waiting[position] = (envelope["prev_hash"], envelope["hash"])
-        while waiting:  # fold pending events that now link onto the prefix
-            lowest = min(waiting)
-            prev_hash, hash_ = waiting[lowest]
-            if lowest <= head.position:  # a copy with a position inside the prefix: nothing to do
-                del waiting[lowest]
+            heapq.heappush(self._heap(source), position)
+            return  # the prefix did not move: nothing pending can link onto it now
+        head.position, head.hash = position, envelope["hash"]
+        heap = self._heap(source)
+        while heap:  # fold pending events that now link onto the prefix, lowest position first
+            lowest = heap[0]
+            entry = waiting.get(lowest)
+            if entry is None or lowest <= head.position:  # gone, or a copy inside the prefix
+                heapq.heappop(heap)
+                waiting.pop(lowest, None)
                 continue
-            if prev_hash != head.hash:
+            if entry[0] != head.hash:
                 break
+            heapq.heappop(heap)
             del waiting[lowest]
-            head.position, head.hash = lowest, hash_
+            head.position, head.hash = lowest, entry[1]
+
+    def _heap(self, source: str) -> list[int]:
+        heap = self.heaps.get(source)
+        if heap is None:
+            heap = self.heaps[source] = list(self.pending.get(source, {}))
+            heapq.heapify(heap)
+        return heap
 
     def save(self, tx: Tx) -> None:
         for source, head in self.heads.items():
