@@ -227,12 +227,14 @@ class AppliedState:
     pending: dict[str, dict[int, tuple[str, str]]] = field(default_factory=dict)
     stored_pending: set[tuple[str, int]] = field(default_factory=set)
     heaps: dict[str, list[int]] = field(default_factory=dict)  # pending positions, lowest first
+    absent: set[tuple[str, str]] = field(default_factory=set)  # aggregates with no applied version yet
     versions: dict[tuple[str, str], int] = field(default_factory=dict)
     changed_versions: set[tuple[str, str]] = field(default_factory=set)
 
     def load_versions(self, tx: Tx, keys: set[tuple[str, str]]) -> None:
         """The last applied version of these (source, aggregate) pairs (one query per 500)."""
-        missing = sorted(k for k in keys if k not in self.versions)
+        missing = sorted(k for k in keys if k not in self.versions and k not in self.absent)
+        self.absent.update(missing)
         by_source: dict[str, list[str]] = {}
         for source, aggregate_id in missing:
             by_source.setdefault(source, []).append(aggregate_id)
@@ -243,20 +245,37 @@ class AppliedState:
                 for row in tx.all(f"SELECT aggregate_id, version FROM consumer_versions WHERE consumer = ? "
                                   f"AND source = ? AND aggregate_id IN ({marks})", (self.consumer, source, *chunk)):
                     self.versions[(source, row["aggregate_id"])] = int(row["version"])
+                    self.absent.discard((source, row["aggregate_id"]))
 
     @classmethod
-    def load(cls, tx: Tx, consumer_name: str, lock: bool) -> AppliedState:
-        state = cls(consumer_name)
+    def load(cls, tx: Tx, consumer_name: str, lock: bool, cached: AppliedState | None = None) -> AppliedState:
+        """The state as stored. ``cached`` (the state this loop committed last) is reused when the
+        stored prefixes and applied counts are still the ones it has: every change of pending
+        events or versions comes with a change of an applied count, so nobody else changed them."""
         suffix = " FOR UPDATE" if lock else ""
-        for row in tx.all("SELECT source, head_position, head_hash, applied FROM consumer_applied "
-                          "WHERE consumer = ?" + suffix, (consumer_name,)):
-            state.heads[row["source"]] = _Head(int(row["head_position"]), row["head_hash"], int(row["applied"]),
-                                               stored=True)
+        rows = tx.all("SELECT source, head_position, head_hash, applied FROM consumer_applied "
+                      "WHERE consumer = ?" + suffix, (consumer_name,))
+        stored = {r["source"]: (int(r["head_position"]), r["head_hash"], int(r["applied"])) for r in rows}
+        if cached is not None and stored == {s: (h.position, h.hash, h.applied)
+                                             for s, h in cached.heads.items() if h.stored}:
+            return cached
+        state = cls(consumer_name)
+        for source, (position, hash_, applied) in stored.items():
+            state.heads[source] = _Head(position, hash_, applied, stored=True)
         for row in tx.all("SELECT source, position, prev_hash, hash FROM consumer_pending WHERE consumer = ?",
                           (consumer_name,)):
             state.pending.setdefault(row["source"], {})[int(row["position"])] = (row["prev_hash"], row["hash"])
             state.stored_pending.add((row["source"], int(row["position"])))
         return state
+
+    def committed(self) -> None:
+        """After the transaction that saved this state committed: it is what is stored now."""
+        for head in self.heads.values():
+            head.stored, head.changed = True, False
+        self.stored_pending = {(s, p) for s, waiting in self.pending.items() for p in waiting}
+        if len(self.versions) > 200_000:  # bounded memory: what is dropped is loaded again when needed
+            self.versions.clear()
+            self.absent.clear()
 
     def head(self, source: str) -> _Head:
         head = self.heads.get(source)
@@ -293,6 +312,7 @@ class AppliedState:
             key = (source, str(envelope.get("aggregate_id")))
             self.versions[key] = max(version, self.versions.get(key, 0))
             self.changed_versions.add(key)
+            self.absent.discard(key)
         head = self.head(source)
         head.applied += 1
         head.changed = True
@@ -391,6 +411,7 @@ class ConsumerLoop:
         # While a topic is read again from zero, up to the end it had then, an aggregate's version
         # jump is what the topic holds (nothing earlier to wait for): applied, with a warning.
         self._lenient_until: dict[TopicPartition, int] = {}
+        self._cached: AppliedState | None = None  # the applied state this loop committed last
         self.rereads = 0  # topics read again from zero after the broker forgot (for tests/operators)
         db.migrate(CONSUMER_DDL)
         projection.migrate(db)
@@ -549,7 +570,12 @@ class ConsumerLoop:
         )
 
     def _state(self, tx: Tx) -> AppliedState:
-        return AppliedState.load(tx, self.name, lock=self.db.postgres)
+        cached, self._cached = self._cached, None  # kept again only once this transaction commits
+        return AppliedState.load(tx, self.name, lock=self.db.postgres, cached=cached)
+
+    def _committed(self, state: AppliedState) -> None:
+        state.committed()
+        self._cached = state
 
     def poll_once(self, timeout_ms: int = 200) -> int:
         """Apply one batch from the broker; return how many records were read. Transient errors
@@ -569,6 +595,7 @@ class ConsumerLoop:
                     self._apply_records(tx, state, tp, records)
                     self._store_offset(tx, tp, records[-1])
                 state.save(tx)
+            self._committed(state)
         except BrokerForgot as error:
             self._forgot(batches, str(error))
             return count
@@ -614,6 +641,7 @@ class ConsumerLoop:
                 self._apply_records(tx, state, tp, [record])
                 self._store_offset(tx, tp, record)
                 state.save(tx)
+            self._committed(state)
         except BrokerForgot as error:
             self._forgot({tp: [record]}, str(error))
             raise _Restarted() from error
@@ -644,6 +672,7 @@ class ConsumerLoop:
             )
             self._store_offset(tx, tp, record)
             state.save(tx)
+        self._committed(state)
 
     # -- dead letters ------------------------------------------------------------
     def dead_letters(self) -> list[dict[str, Any]]:
