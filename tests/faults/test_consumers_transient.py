@@ -22,7 +22,7 @@ from shared.db import Database, Tx
 from shared.envelope import Envelope
 from shared.kafka import free_port
 from shared.relay import OutboxRelay
-from tests.faults.support import own_broker
+from tests.faults.consumers_support import own_broker
 from tests.faults.test_consumers_broker_loss import SYSTEM, add_events, totals
 from tests.platform.counter_app import Counter, CounterApp, CounterTotals
 
