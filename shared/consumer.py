@@ -390,7 +390,7 @@ class ConsumerLoop:
     # Seconds a gap (pending events, prefix not moving) may last while we are at the end of every
     # partition before the topic is read again from zero, and how often that may happen.
     gap_grace = 5.0
-    reread_every = 60.0
+    reread_every = 15.0
     recheck_every = 10.0  # seconds between checks, when idle, that the broker still holds our offsets
 
     def __init__(self, settings: Settings, db: Database, projection: Projection) -> None:
@@ -788,12 +788,16 @@ class ConsumerLoop:
                 log.critical("refusing to consume: %s", error, extra={"consumer": self.name})
                 stop.set()
                 break
+            except BrokerForgot as error:
+                # Read again from zero a moment ago and the topic is still being republished: not a
+                # failure to back off from; try again from the stored offsets shortly.
+                log.info("waiting for the topic to be complete: %s", error, extra={"consumer": self.name})
+                stop.wait(1.0)
             except Exception as error:
                 failures += 1
-                delay = min(30.0, 0.5 * 2 ** min(failures, 6)) * (0.5 + random.random() / 2)
+                delay = min(10.0, 0.5 * 2 ** min(failures, 5)) * (0.5 + random.random() / 2)
                 log.warning("consumer error (%s: %s); retrying in %.1f s", type(error).__name__, error, delay,
-                            exc_info=not is_transient(error) and not isinstance(error, BrokerForgot),
-                            extra={"consumer": self.name})
+                            exc_info=not is_transient(error), extra={"consumer": self.name})
                 self.close()
                 stop.wait(delay)
         self.close()
