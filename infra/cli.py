@@ -44,9 +44,15 @@ def cmd_token(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
+    from shared import logs
+    from shared.db import LeaderLock
     from shared.kafka import TopicLayoutError, ensure_topics
+    from shared.lifecycle import install_exit_logging
     from shared.runtime import run_until_signalled
+    from shared.vault import ROTATE_CHECK_SECONDS
 
+    logs.configure()
+    install_exit_logging(f"{args.service}-worker")
     settings = Settings.from_env()
     try:  # provision the topics, and refuse to start on one with another partition count
         ensure_topics(settings)
@@ -55,8 +61,34 @@ def cmd_worker(args: argparse.Namespace) -> int:
         print(f"worker {args.service} not started: {error}", file=sys.stderr)
         return 78  # EX_CONFIG: a restart will not help until the topic is fixed
     service = build_service(args.service, settings)
-    run_until_signalled(service.worker())
+    worker = service.worker()
+    # Several workers of one service may run (high availability): one holds the lock and runs
+    # the relay and the consumers, the others wait to take over.
+    worker.leader = LeaderLock(settings, args.service)
+    vault = getattr(service, "vault", None)
+    if vault is not None:
+        # Erased means gone: within seconds of an erasure the key epoch rotates (shared/vault.py).
+        worker.periodic.append((ROTATE_CHECK_SECONDS, vault.rotate_if_due))
+    code = run_until_signalled(worker)
     service.close()
+    return code
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from infra.backup import backup
+
+    manifest = backup(Settings.from_env(), Path(args.dest))
+    print(json.dumps(manifest, indent=2))
+    return 0
+
+
+def cmd_keys_rotate(args: argparse.Namespace) -> int:
+    from infra.backup import rotate_due
+
+    for store, epoch in rotate_due(Settings.from_env(), force=not args.if_due).items():
+        print(f"{store}: key epoch {epoch}")
     return 0
 
 
@@ -118,6 +150,16 @@ def parser() -> argparse.ArgumentParser:
     worker = sub.add_parser("worker", help="run a service's relay and projection workers")
     worker.add_argument("service", choices=SERVICES)
     worker.set_defaults(func=cmd_worker)
+
+    bk = sub.add_parser("backup", help="copy every store to DEST (no keys; runs a due key rotation first)")
+    bk.add_argument("dest", help="a new or empty folder")
+    bk.set_defaults(func=cmd_backup)
+
+    keys = sub.add_parser("keys", help="key management")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
+    rotate = keys_sub.add_parser("rotate", help="new key epoch: re-wrap data keys, destroy the old KEK")
+    rotate.add_argument("--if-due", action="store_true", help="only where an erasure made it due")
+    rotate.set_defaults(func=cmd_keys_rotate)
 
     topics = sub.add_parser("topics", help="provision the public topics on the configured broker and check them")
     topics.add_argument("--partitions", type=int, default=None,

@@ -142,6 +142,9 @@ class Database:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA busy_timeout=30000")
+            # Deleted and overwritten content is zeroed in the file, not left in free space
+            # (an erased person's destroyed key must not linger in the store's own pages).
+            conn.execute("PRAGMA secure_delete=ON")
             self._local.conn = conn
         return conn
 
@@ -174,6 +177,24 @@ class Database:
                     statement = re.sub(r"\bBLOB\b", "BYTEA", statement)
                 tx.execute(statement)
 
+    def checkpoint(self) -> None:
+        """SQLite: copy the WAL into the database file and truncate the WAL to zero bytes, so old
+        page images (e.g. a destroyed key) do not stay in ``-wal``. Best effort: a reader that is
+        still open elsewhere keeps its frames until the next checkpoint."""
+        if not self.postgres:
+            self._sqlite().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+
+    def vacuum(self, table: str) -> None:
+        """PostgreSQL: VACUUM one table (dead row versions go); outside any transaction."""
+        if self.postgres:
+            with self._pool.connection() as conn:
+                conn.commit()
+                conn.autocommit = True
+                try:
+                    conn.execute(f'VACUUM "{table}"')
+                finally:
+                    conn.autocommit = False
+
     def tables(self) -> list[str]:
         with self.transaction() as tx:
             if self.postgres:
@@ -192,3 +213,65 @@ class Database:
         if conn is not None:
             conn.close()
             self._local.conn = None
+
+
+class LeaderLock:
+    """Who runs a service's relay and consumers when several workers run: exactly one holder.
+
+    PostgreSQL: a session advisory lock on a dedicated connection, released by the server the
+    moment that connection dies (a ``kill -9`` closes the socket). SQLite: an ``fcntl`` lock on a
+    file beside the store, released by the kernel when the process dies."""
+
+    def __init__(self, settings: Settings, store: str) -> None:
+        self.settings = settings
+        self.store = store
+        self.name = settings.schema(store)
+        self._conn: Any = None
+        self._file: Any = None
+
+    def try_acquire(self) -> bool:
+        """Take the lock if nobody holds it; never waits."""
+        if self.settings.uses_postgres:
+            import zlib
+
+            import psycopg
+
+            if self._conn is None:
+                params = self.settings.postgres_params()
+                # Keepalives: a holder cut off by the network loses the lock in seconds, not hours.
+                self._conn = psycopg.connect(psycopg.conninfo.make_conninfo(**params), autocommit=True,
+                                             keepalives=1, keepalives_idle=5, keepalives_interval=2,
+                                             keepalives_count=2, connect_timeout=5)
+            key = zlib.crc32(f"leader:{self.name}".encode())
+            got = bool(self._conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0])
+            return got
+        import fcntl
+
+        if self._file is None:
+            self._file = open(self.settings.data_dir / f"{self.name}.leader.lock", "a+b")
+        try:
+            fcntl.flock(self._file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
+
+    def held(self) -> bool:
+        """Still ours? (PostgreSQL: the connection that holds it is alive.)"""
+        if self.settings.uses_postgres:
+            try:
+                self._conn.execute("SELECT 1")
+                return True
+            except Exception:
+                return False
+        return self._file is not None
+
+    def release(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            except Exception:  # noqa: S110 - a dead connection has released the lock already
+                pass
+            self._conn = None
+        if self._file is not None:
+            self._file.close()  # closing the descriptor releases the flock
+            self._file = None

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from shared.application import ServiceApplication
 from shared.db import Database
-from shared.envelope import GENESIS_HASH, seal_encoded
+from shared.envelope import GENESIS_HASH, envelope_headers, seal_encoded
 from shared.kafka import ensure_topics, producer, total_messages
 
 log = logging.getLogger("delaktig.relay")
@@ -100,7 +100,8 @@ class OutboxRelay:
         for notification in notifications:
             envelope, message = seal_encoded(self.app.envelope_of(notification), head)
             head = envelope["hash"]
-            futures.append(self._producer.send(self.topic, key=envelope["aggregate_id"].encode(), value=message))
+            futures.append(self._producer.send(self.topic, key=envelope["aggregate_id"].encode(), value=message,
+                                               headers=envelope_headers(envelope)))  # CloudEvents binding
         self._producer.flush()
         for future in futures:
             future.get(timeout=30)  # raises if the broker did not acknowledge

@@ -18,3 +18,9 @@ timeout = 60
 graceful_timeout = 20
 control_socket_disable = True  # one socket path per user: several services on a host would clash
 accesslog = None  # the services write their own JSON request logs without personal data
+
+# No silent exits: uncaught exceptions in any thread are logged and end the worker (the arbiter
+# starts another), and every worker exit is logged (shared/lifecycle.py).
+from shared.lifecycle import child_exit, post_worker_init, worker_abort, worker_exit  # noqa: E402
+
+__all__ = ["child_exit", "post_worker_init", "worker_abort", "worker_exit"]

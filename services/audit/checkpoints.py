@@ -28,7 +28,7 @@ from services.audit.merkle import MerkleAccumulator, leaf_hash
 from shared.config import Settings
 from shared.consumer import Projection
 from shared.db import Database, Tx
-from shared.envelope import GENESIS_HASH, Envelope, chain_hash
+from shared.envelope import GENESIS_HASH, Envelope, chain_hash, checkpoint_headers
 
 log = logging.getLogger("delaktig.audit")
 
@@ -277,7 +277,8 @@ class CheckpointPublisher:
             ensure_topics(self.settings, ("audit.checkpoints",))
             self._producer = producer(self.settings)
         topic = self.settings.topic("audit.checkpoints")
-        futures = [self._producer.send(topic, key=r["source"].encode(), value=_canonical(json.loads(r["body"])))
+        futures = [self._producer.send(topic, key=r["source"].encode(), value=_canonical(body := json.loads(r["body"])),
+                                       headers=checkpoint_headers(body))  # CloudEvents binding
                    for r in rows]
         self._producer.flush()
         for future in futures:

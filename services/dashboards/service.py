@@ -99,6 +99,7 @@ class Dashboards:
         return cls(settings, db, loops, lag)
 
     def http(self) -> Flask:
+        from services.dashboards.openapi import document_json_api
         from services.dashboards.pages import pages
         from shared.web import create_app
 
@@ -111,6 +112,7 @@ class Dashboards:
             extensions={"delaktig.lag": self.lag},
         )
         app.register_blueprint(pages)
+        document_json_api(app)
         return app
 
     def catch_up(self, timeout: float = 30.0) -> None:
