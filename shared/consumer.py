@@ -46,6 +46,7 @@ its own for another reason is parked in ``dead_letters`` (with its envelope, so
 
 from __future__ import annotations
 
+import heapq
 import json
 import logging
 import random
@@ -130,6 +131,14 @@ _SQLITE_TRANSIENT = ("locked", "busy", "disk i/o", "unable to open")
 
 def is_transient(error: BaseException) -> bool:
     """Will the same work probably succeed later, unchanged? (database or broker unavailable)"""
+    try:
+        return _transient_chain(error)
+    except Exception:  # classifying must never take a consumer down: then it is not transient
+        log.exception("could not classify an error")
+        return False
+
+
+def _transient_chain(error: BaseException) -> bool:
     seen: set[int] = set()
     current: BaseException | None = error
     while current is not None and id(current) not in seen:
@@ -156,9 +165,9 @@ def _transient_here(error: BaseException) -> bool:
 
         return isinstance(error, OperationalError | InterfaceError)
     if module.startswith("kafka"):
-        from kafka.errors import KafkaConnectionError, KafkaError, KafkaTimeoutError, NoBrokersAvailable
+        from kafka.errors import KafkaConnectionError, KafkaError, KafkaTimeoutError
 
-        if isinstance(error, KafkaConnectionError | KafkaTimeoutError | NoBrokersAvailable):
+        if isinstance(error, KafkaConnectionError | KafkaTimeoutError) or type(error).__name__ == "NoBrokersAvailable":
             return True
         return isinstance(error, KafkaError) and bool(getattr(error, "retriable", False))
     return isinstance(error, OSError) and not isinstance(error, FileNotFoundError | PermissionError)
@@ -217,12 +226,15 @@ class AppliedState:
     heads: dict[str, _Head] = field(default_factory=dict)
     pending: dict[str, dict[int, tuple[str, str]]] = field(default_factory=dict)
     stored_pending: set[tuple[str, int]] = field(default_factory=set)
+    heaps: dict[str, list[int]] = field(default_factory=dict)  # pending positions, lowest first
+    absent: set[tuple[str, str]] = field(default_factory=set)  # aggregates with no applied version yet
     versions: dict[tuple[str, str], int] = field(default_factory=dict)
     changed_versions: set[tuple[str, str]] = field(default_factory=set)
 
     def load_versions(self, tx: Tx, keys: set[tuple[str, str]]) -> None:
         """The last applied version of these (source, aggregate) pairs (one query per 500)."""
-        missing = sorted(k for k in keys if k not in self.versions)
+        missing = sorted(k for k in keys if k not in self.versions and k not in self.absent)
+        self.absent.update(missing)
         by_source: dict[str, list[str]] = {}
         for source, aggregate_id in missing:
             by_source.setdefault(source, []).append(aggregate_id)
@@ -233,20 +245,37 @@ class AppliedState:
                 for row in tx.all(f"SELECT aggregate_id, version FROM consumer_versions WHERE consumer = ? "
                                   f"AND source = ? AND aggregate_id IN ({marks})", (self.consumer, source, *chunk)):
                     self.versions[(source, row["aggregate_id"])] = int(row["version"])
+                    self.absent.discard((source, row["aggregate_id"]))
 
     @classmethod
-    def load(cls, tx: Tx, consumer_name: str, lock: bool) -> AppliedState:
-        state = cls(consumer_name)
+    def load(cls, tx: Tx, consumer_name: str, lock: bool, cached: AppliedState | None = None) -> AppliedState:
+        """The state as stored. ``cached`` (the state this loop committed last) is reused when the
+        stored prefixes and applied counts are still the ones it has: every change of pending
+        events or versions comes with a change of an applied count, so nobody else changed them."""
         suffix = " FOR UPDATE" if lock else ""
-        for row in tx.all("SELECT source, head_position, head_hash, applied FROM consumer_applied "
-                          "WHERE consumer = ?" + suffix, (consumer_name,)):
-            state.heads[row["source"]] = _Head(int(row["head_position"]), row["head_hash"], int(row["applied"]),
-                                               stored=True)
+        rows = tx.all("SELECT source, head_position, head_hash, applied FROM consumer_applied "
+                      "WHERE consumer = ?" + suffix, (consumer_name,))
+        stored = {r["source"]: (int(r["head_position"]), r["head_hash"], int(r["applied"])) for r in rows}
+        if cached is not None and stored == {s: (h.position, h.hash, h.applied)
+                                             for s, h in cached.heads.items() if h.stored}:
+            return cached
+        state = cls(consumer_name)
+        for source, (position, hash_, applied) in stored.items():
+            state.heads[source] = _Head(position, hash_, applied, stored=True)
         for row in tx.all("SELECT source, position, prev_hash, hash FROM consumer_pending WHERE consumer = ?",
                           (consumer_name,)):
             state.pending.setdefault(row["source"], {})[int(row["position"])] = (row["prev_hash"], row["hash"])
             state.stored_pending.add((row["source"], int(row["position"])))
         return state
+
+    def committed(self) -> None:
+        """After the transaction that saved this state committed: it is what is stored now."""
+        for head in self.heads.values():
+            head.stored, head.changed = True, False
+        self.stored_pending = {(s, p) for s, waiting in self.pending.items() for p in waiting}
+        if len(self.versions) > 200_000:  # bounded memory: what is dropped is loaded again when needed
+            self.versions.clear()
+            self.absent.clear()
 
     def head(self, source: str) -> _Head:
         head = self.heads.get(source)
@@ -283,24 +312,36 @@ class AppliedState:
             key = (source, str(envelope.get("aggregate_id")))
             self.versions[key] = max(version, self.versions.get(key, 0))
             self.changed_versions.add(key)
+            self.absent.discard(key)
         head = self.head(source)
         head.applied += 1
         head.changed = True
         waiting = self.pending.setdefault(source, {})
-        if envelope["prev_hash"] == head.hash:
-            head.position, head.hash = position, envelope["hash"]
-        else:
+        if envelope["prev_hash"] != head.hash:
             waiting[position] = (envelope["prev_hash"], envelope["hash"])
-        while waiting:  # fold pending events that now link onto the prefix
-            lowest = min(waiting)
-            prev_hash, hash_ = waiting[lowest]
-            if lowest <= head.position:  # a copy with a position inside the prefix: nothing to do
-                del waiting[lowest]
+            heapq.heappush(self._heap(source), position)
+            return  # the prefix did not move: nothing pending can link onto it now
+        head.position, head.hash = position, envelope["hash"]
+        heap = self._heap(source)
+        while heap:  # fold pending events that now link onto the prefix, lowest position first
+            lowest = heap[0]
+            entry = waiting.get(lowest)
+            if entry is None or lowest <= head.position:  # gone, or a copy inside the prefix
+                heapq.heappop(heap)
+                waiting.pop(lowest, None)
                 continue
-            if prev_hash != head.hash:
+            if entry[0] != head.hash:
                 break
+            heapq.heappop(heap)
             del waiting[lowest]
-            head.position, head.hash = lowest, hash_
+            head.position, head.hash = lowest, entry[1]
+
+    def _heap(self, source: str) -> list[int]:
+        heap = self.heaps.get(source)
+        if heap is None:
+            heap = self.heaps[source] = list(self.pending.get(source, {}))
+            heapq.heapify(heap)
+        return heap
 
     def save(self, tx: Tx) -> None:
         for source, head in self.heads.items():
@@ -349,7 +390,7 @@ class ConsumerLoop:
     # Seconds a gap (pending events, prefix not moving) may last while we are at the end of every
     # partition before the topic is read again from zero, and how often that may happen.
     gap_grace = 5.0
-    reread_every = 60.0
+    reread_every = 15.0
     recheck_every = 10.0  # seconds between checks, when idle, that the broker still holds our offsets
 
     def __init__(self, settings: Settings, db: Database, projection: Projection) -> None:
@@ -370,6 +411,7 @@ class ConsumerLoop:
         # While a topic is read again from zero, up to the end it had then, an aggregate's version
         # jump is what the topic holds (nothing earlier to wait for): applied, with a warning.
         self._lenient_until: dict[TopicPartition, int] = {}
+        self._cached: AppliedState | None = None  # the applied state this loop committed last
         self.rereads = 0  # topics read again from zero after the broker forgot (for tests/operators)
         db.migrate(CONSUMER_DDL)
         projection.migrate(db)
@@ -425,9 +467,10 @@ class ConsumerLoop:
                 # Maybe a broker auto-created it empty after losing its data: provision (or refuse),
                 # then look again with fresh metadata.
                 ensure_topics(self.settings, (logical,))
-                self._client.close()
-                self._client = consumer(self.settings)
+                old, self._client = self._client, None
+                old.close()
                 self._assigned = []
+                self._client = consumer(self.settings)
                 parts = set(tp.partition for tp in partitions_of(self._client, topic, timeout=5.0))
                 if parts and len(parts) != self.settings.topic_partitions:
                     raise TopicLayoutError(f"topic {topic} has {len(parts)} partitions, "
@@ -527,7 +570,12 @@ class ConsumerLoop:
         )
 
     def _state(self, tx: Tx) -> AppliedState:
-        return AppliedState.load(tx, self.name, lock=self.db.postgres)
+        cached, self._cached = self._cached, None  # kept again only once this transaction commits
+        return AppliedState.load(tx, self.name, lock=self.db.postgres, cached=cached)
+
+    def _committed(self, state: AppliedState) -> None:
+        state.committed()
+        self._cached = state
 
     def poll_once(self, timeout_ms: int = 200) -> int:
         """Apply one batch from the broker; return how many records were read. Transient errors
@@ -547,6 +595,7 @@ class ConsumerLoop:
                     self._apply_records(tx, state, tp, records)
                     self._store_offset(tx, tp, records[-1])
                 state.save(tx)
+            self._committed(state)
         except BrokerForgot as error:
             self._forgot(batches, str(error))
             return count
@@ -592,6 +641,7 @@ class ConsumerLoop:
                 self._apply_records(tx, state, tp, [record])
                 self._store_offset(tx, tp, record)
                 state.save(tx)
+            self._committed(state)
         except BrokerForgot as error:
             self._forgot({tp: [record]}, str(error))
             raise _Restarted() from error
@@ -622,6 +672,7 @@ class ConsumerLoop:
             )
             self._store_offset(tx, tp, record)
             state.save(tx)
+        self._committed(state)
 
     # -- dead letters ------------------------------------------------------------
     def dead_letters(self) -> list[dict[str, Any]]:
@@ -737,12 +788,16 @@ class ConsumerLoop:
                 log.critical("refusing to consume: %s", error, extra={"consumer": self.name})
                 stop.set()
                 break
+            except BrokerForgot as error:
+                # Read again from zero a moment ago and the topic is still being republished: not a
+                # failure to back off from; try again from the stored offsets shortly.
+                log.info("waiting for the topic to be complete: %s", error, extra={"consumer": self.name})
+                stop.wait(1.0)
             except Exception as error:
                 failures += 1
-                delay = min(30.0, 0.5 * 2 ** min(failures, 6)) * (0.5 + random.random() / 2)
+                delay = min(10.0, 0.5 * 2 ** min(failures, 5)) * (0.5 + random.random() / 2)
                 log.warning("consumer error (%s: %s); retrying in %.1f s", type(error).__name__, error, delay,
-                            exc_info=not is_transient(error) and not isinstance(error, BrokerForgot),
-                            extra={"consumer": self.name})
+                            exc_info=not is_transient(error), extra={"consumer": self.name})
                 self.close()
                 stop.wait(delay)
         self.close()

@@ -13,6 +13,7 @@ workers refuse to start on it.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 import subprocess
@@ -168,7 +169,16 @@ def ensure_topics(settings: Settings, names: tuple[str, ...] = PUBLIC_TOPICS,
                 except TopicAlreadyExistsError:
                     pass  # created by another process at the same moment: checked below
                 found.setdefault(topic, "created")
+            # Another process may be replacing the same auto-created topic at this moment: give
+            # it a moment before judging what is there.
+            deadline = time.monotonic() + 10
             counts = _counts(admin, topics)
+            while any(n != wanted for n in counts.values()) and time.monotonic() < deadline:
+                time.sleep(0.3)
+                for topic in [t for t, n in counts.items() if n == 0]:
+                    with contextlib.suppress(TopicAlreadyExistsError):
+                        admin.create_topics([NewTopic(topic, num_partitions=wanted, replication_factor=1)])
+                counts = _counts(admin, topics)
             for topic, count in counts.items():
                 if count != wanted:
                     raise TopicLayoutError(f"topic {topic} has {count} partitions right after provisioning "

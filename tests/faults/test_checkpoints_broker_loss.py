@@ -17,7 +17,7 @@ from services.audit.verify import load_from_kafka, missing_checkpoints, verify_r
 from shared.config import Settings
 from shared.kafka import read_all
 from tests.audit.helpers import SourceWriter, new_id
-from tests.faults.support import own_broker
+from tests.faults.consumers_support import own_broker
 
 ACTOR = {"id": "staff-1", "role": "coordinator"}
 

@@ -16,7 +16,7 @@ from shared.consumer import ConsumerLoop
 from shared.db import Database
 from shared.kafka import producer, read_all
 from shared.relay import OutboxRelay
-from tests.faults.support import own_broker
+from tests.faults.consumers_support import own_broker
 from tests.platform.counter_app import Counter, CounterApp, CounterTotals
 
 SYSTEM = {"id": "system", "role": "system"}

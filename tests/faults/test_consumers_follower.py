@@ -7,7 +7,7 @@ from services.audit.follower import TopicFollower
 from shared.config import Settings
 from shared.envelope import encode
 from tests.audit.helpers import SourceWriter, new_id
-from tests.faults.support import own_broker
+from tests.faults.consumers_support import own_broker
 
 ACTOR = {"id": "staff-1", "role": "coordinator"}
 

@@ -18,7 +18,7 @@ from shared.config import Settings
 from shared.consumer import ConsumerLoop
 from shared.db import Database
 from shared.kafka import TopicLayoutError, ensure_topics, producer, topic_layout
-from tests.faults.support import own_broker
+from tests.faults.consumers_support import own_broker
 from tests.platform.counter_app import CounterTotals
 
 

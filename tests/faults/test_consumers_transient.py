@@ -13,13 +13,16 @@ from typing import Any
 
 import psycopg
 import pytest
+from kafka import KafkaProducer
+from kafka.errors import KafkaError
 
 from shared.config import Settings
 from shared.consumer import ConsumerLoop, dead_letter_count, is_transient
 from shared.db import Database, Tx
 from shared.envelope import Envelope
+from shared.kafka import free_port
 from shared.relay import OutboxRelay
-from tests.faults.support import own_broker
+from tests.faults.consumers_support import own_broker
 from tests.faults.test_consumers_broker_loss import SYSTEM, add_events, totals
 from tests.platform.counter_app import Counter, CounterApp, CounterTotals
 
@@ -95,6 +98,11 @@ def test_locked_sqlite_and_dropped_connections_are_transient(tmp_path: Path, pg_
     with pytest.raises(psycopg.OperationalError) as refused:
         psycopg.connect(conninfo.replace("5432", "1"), connect_timeout=2)
     assert is_transient(refused.value)
+    nobody = KafkaProducer(bootstrap_servers=f"127.0.0.1:{free_port()}", max_block_ms=1000, api_version=(3, 9))
+    with pytest.raises(KafkaError) as unreachable:
+        nobody.send("t", b"x").get(timeout=3)
+    nobody.close(timeout=1)
+    assert is_transient(unreachable.value)
     assert not is_transient(ValueError("a payload this projection cannot take"))
     assert not is_transient(KeyError("payload"))
 

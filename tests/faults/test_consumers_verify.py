@@ -12,7 +12,7 @@ from shared.consumer import ConsumerLoop, Projection
 from shared.db import Database, Tx
 from shared.envelope import Envelope, encode
 from tests.audit.helpers import SourceWriter, new_id
-from tests.faults.support import own_broker
+from tests.faults.consumers_support import own_broker
 
 ACTOR = {"id": "staff-1", "role": "coordinator"}
 
