@@ -4,7 +4,6 @@ aggregate. A refused command records no event; a recorded one replays to the sam
 
 from __future__ import annotations
 
-from typing import Any
 from uuid import uuid4
 
 import pytest
@@ -24,6 +23,7 @@ from services.participants.domain import (
     ProcessingRestricted,
 )
 from shared.errors import Conflict, InvalidInput
+from tests.aggregates import refused, replayed
 
 COORDINATOR = {"id": "coord-1", "role": "coordinator"}
 ME = {"id": "me", "role": "participant"}
@@ -43,25 +43,6 @@ def with_accruals(*refs: str, amount: int = 28600) -> Participant:
                             amount_ore=amount, rate_basis="hour_ore", accrued_on="2026-03-01",
                             actor=COORDINATOR, department=DEPT)
     return p
-
-
-def replayed(p: Participant) -> Participant:
-    """The aggregate rebuilt from its recorded events (as the store does on every load)."""
-    events = p.collect_events()
-    copy: Any = None
-    for e in events:
-        copy = e.mutate(copy)
-    assert copy is not None
-    return copy
-
-
-def refused(p: Participant, error: type[Exception], command: Any) -> Exception:
-    """``command`` raises ``error`` and records nothing."""
-    before = (p.version, len(p.pending_events))
-    with pytest.raises(error) as caught:
-        command()
-    assert (p.version, len(p.pending_events)) == before
-    return caught.value
 
 
 # -- honoraria: approve and pay enforce their own invariants -----------------------------------

@@ -4,13 +4,13 @@ aggregate. A refused command records no event; the recorded ones replay to the s
 
 from __future__ import annotations
 
-from typing import Any
 from uuid import uuid4
 
 import pytest
 
 from services.recruitments.domain import Recruitment, RecruitmentClosedError
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
+from tests.aggregates import refused, replayed
 
 DEPT = "socialforvaltningen"
 SCORECARD = [
@@ -43,21 +43,6 @@ def interviewing() -> Recruitment:
     rec.receive_application("c1", "ats-1", "vault:token", False, ATS)
     rec.learn_panel([PARTICIPANT["id"], STAFF["id"]], "matching-event-1", {"id": "matching", "role": "system"})
     return rec
-
-
-def refused(rec: Recruitment, error: type[Exception], command: Any) -> Exception:
-    before = (rec.version, len(rec.pending_events))
-    with pytest.raises(error) as caught:
-        command()
-    assert (rec.version, len(rec.pending_events)) == before
-    return caught.value
-
-
-def replayed(rec: Recruitment) -> Recruitment:
-    copy: Any = None
-    for e in rec.collect_events():
-        copy = e.mutate(copy)
-    return copy
 
 
 def test_a_scorecard_needs_three_to_six_unique_attributes_with_motivation() -> None:
