@@ -23,6 +23,9 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && \
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; } \
 		|| echo "chromium not installed: browser tests will say so"; }
+	@# axe-core (pinned in tests/web/axe/package.json) is injected into every page the web tests visit.
+	@test -f tests/web/axe/node_modules/axe-core/axe.min.js || { command -v npm >/dev/null 2>&1 && \
+		npm ci --prefix tests/web/axe --no-audit --no-fund --silent; } || echo "npm missing: web browser tests will say so"
 
 # The contract tests run outside validators from npm (pinned in tests/contract/node/package.json).
 node:

@@ -440,6 +440,10 @@ class Demo:
         assigned = self.api.call("POST", "matching", f"/recruitments/{rid}/panel", token,
                                  {"proposal_id": proposal["proposal_id"]}, key=f"assignment:{key}")
         self.state["panels"][key] = assigned["members"]
+        if reached(spec[4], "interviewed"):  # these panels met: their members took the seat (the web app's invitations)
+            for pid in assigned["members"]:
+                self.api.call("POST", "matching", f"/recruitments/{rid}/invitation/acceptance",
+                              self.api.participant(pid), key=f"accept:{key}:{pid}", done_if_conflict=True)
 
     # -- interviews and decisions ----------------------------------------------------------
     def panel_known(self, key: str, department: str) -> list[str]:

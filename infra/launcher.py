@@ -166,6 +166,25 @@ def wait_http(port: int, timeout: float = 60.0) -> bool:
     return False
 
 
+# -- the web app and the development identity provider (issue 12) ---------------------------
+def start_web(procs: Processes, env: dict[str, str], bindir: Path, logs: Path) -> tuple[int, list[int]]:
+    """Start the web app on ``WEB_PORT`` and, unless ``OIDC_ISSUER`` points at a real identity
+    provider, the development one on ``DEVIDP_PORT``. Returns the web port and every port to wait for."""
+    web_port = int(env.get("WEB_PORT", "8080"))
+    ports = [web_port]
+    if not env.get("OIDC_ISSUER"):
+        idp_port = int(env.get("DEVIDP_PORT", "8090"))
+        env.setdefault("DEVIDP_PORT", str(idp_port))
+        # One worker: the development provider keeps its codes in memory.
+        procs.start("devidp", [str(bindir / "gunicorn"), "--bind", f"127.0.0.1:{idp_port}", "--workers", "1",
+                               "--threads", "4", "--no-control-socket", "services.devidp.wsgi:app"],
+                    env, logs / "devidp.log")
+        ports.append(idp_port)
+    procs.start("web", [str(bindir / "gunicorn"), "--bind", f"127.0.0.1:{web_port}", "--workers", "2", "--threads",
+                        "4", "--timeout", "60", "--no-control-socket", "services.web.wsgi:app"], env, logs / "web.log")
+    return web_port, ports
+
+
 def up(settings: Settings, demo: bool = True) -> int:
     """Run everything until interrupted. Returns the exit code."""
     from infra.cli import available_services
@@ -215,6 +234,10 @@ def up(settings: Settings, demo: bool = True) -> int:
             if not wait_http(settings.ports[name]):
                 print(f"{name} did not start; see {logs / (name + '.log')}", file=sys.stderr)
                 return 1
+        web_port, web_ports = start_web(procs, env, bindir, logs)
+        if not all(wait_http(port) for port in web_ports):
+            print(f"the web app did not start; see {logs / 'web.log'}", file=sys.stderr)
+            return 1
         if demo and os.environ.get("DELAKTIG_DEMO", "1") != "0":
             try:
                 from infra.demo import load_demo
@@ -223,7 +246,8 @@ def up(settings: Settings, demo: bool = True) -> int:
             except ModuleNotFoundError:
                 pass
         store = settings.database_url or f"SQLite in {settings.data_dir}"
-        lines = ["", "Delaktig is running.", f"  broker      {bootstrap}", f"  store       {store}"]
+        lines = ["", f"open http://127.0.0.1:{web_port}/", "", "Delaktig is running.", f"  broker      {bootstrap}",
+                 f"  store       {store}", f"  {'web':<13}http://127.0.0.1:{web_port}/  (sign in as a demo person)"]
         lines += [f"  {name:<13}http://127.0.0.1:{settings.ports[name]}/  (OpenAPI: /openapi.json)"
                   for name in services]
         lines += [f"  logs        {logs}", "",

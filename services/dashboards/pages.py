@@ -1,24 +1,40 @@
 """The dashboards' web pages (server-rendered, Swedish by default, English with ``?lang=en``).
 
 Browsers cannot send an Authorization header when navigating, so a staff token is accepted
-either as ``Authorization: Bearer`` or from an HttpOnly session cookie set by ``/login``
-(a form POST, or ``GET /login?token=...`` for scripted logins). Every request verifies the token
+either as ``Authorization: Bearer`` or from an HttpOnly session cookie set after signing in with
+OpenID Connect at ``/login`` (or, only with ``DELAKTIG_DEV_TOKEN_LOGIN=1``, by pasting a token:
+a form POST, or ``GET /login?token=...`` for scripted logins). Every request verifies the token
 again with the app's ``TokenVerifier``; pages show only the departments in the token (all for an
 administrator).
 """
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from flask import Blueprint, Response, abort, current_app, g, jsonify, redirect, render_template, request
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from markupsafe import Markup
 
 from services.dashboards import charts
 from services.dashboards.projections import STAGES
 from services.dashboards.queries import department_dashboard, load_facts, overview, visible_departments
+from shared import oidc
 from shared.auth import STAFF_ROLES, Principal, TokenVerifier
 from shared.errors import DomainError
 
@@ -183,12 +199,38 @@ def _safe_next(target: str | None) -> str:
     return "/overview"
 
 
+# -- sign-in: OpenID Connect; pasting a token only under DELAKTIG_DEV_TOKEN_LOGIN=1 (issue 12) ---
+def _dev_token_login() -> bool:
+    """The paste-a-JWT page and ``GET /login?token=`` exist only under this explicit development flag."""
+    return os.environ.get("DELAKTIG_DEV_TOKEN_LOGIN") == "1"
+
+
+@pages.record_once
+def _setup_oidc(state: Any) -> None:
+    app = state.app
+    app.secret_key = oidc.session_secret(Path(app.extensions["delaktig.settings"].data_dir))
+    app.config.update(SESSION_COOKIE_NAME="delaktig_dashboards", SESSION_COOKIE_HTTPONLY=True,
+                      SESSION_COOKIE_SAMESITE="Lax")
+    oidc.register_from_env(app)
+
+
+@pages.get("/auth/callback")
+def oidc_callback() -> Any:
+    """Back from the identity provider: its access token becomes the dashboards' session cookie."""
+    try:
+        token = oidc.provider().authorize_access_token()
+    except Exception:  # state mismatch, refused code, provider down: sign in again
+        return redirect("/login")
+    return _login_response(str(token["access_token"]), session.pop("dashboards_next", None))
+
+
 @pages.before_request
 def _authenticate() -> Any:
     if request.endpoint in (
         "dashboards_pages.login_form",
         "dashboards_pages.login",
         "dashboards_pages.logout",
+        "dashboards_pages.oidc_callback",
     ):
         return None
     token = _token()
@@ -224,7 +266,7 @@ def _forbidden() -> Response:
     return Response(body, status=403, mimetype="text/html")
 
 
-def _login_response(token: str) -> Any:
+def _login_response(token: str, next_page: str | None = None) -> Any:
     principal = _verify(token)
     lang = _lang()
     if principal is None or not principal.has(*STAFF_ROLES):
@@ -239,7 +281,7 @@ def _login_response(token: str) -> Any:
             lag=[],
         )
         return Response(body, status=401, mimetype="text/html")
-    response = redirect(_safe_next(request.values.get("next")))
+    response = redirect(_safe_next(next_page or request.values.get("next")))
     response.set_cookie(
         COOKIE, token, httponly=True, samesite="Strict", secure=request.is_secure, max_age=8 * 3600, path="/"
     )
@@ -248,7 +290,11 @@ def _login_response(token: str) -> Any:
 
 @pages.get("/login")
 def login_form() -> Any:
-    """The sign-in page; ``?token=`` signs in directly (scripted and headless logins)."""
+    """Sign-in at the identity provider; with the development flag, the paste-a-token page
+    (``?token=`` signs in directly, for scripted and headless logins)."""
+    if not _dev_token_login():
+        session["dashboards_next"] = _safe_next(request.args.get("next"))
+        return oidc.provider().authorize_redirect(url_for("dashboards_pages.oidc_callback", _external=True))
     if request.args.get("token"):
         return _login_response(str(request.args["token"]))
     lang = _lang()
@@ -266,7 +312,9 @@ def login_form() -> Any:
 
 @pages.post("/login")
 def login() -> Any:
-    """Verify the posted token and keep it in an HttpOnly session cookie."""
+    """Verify the posted token and keep it in an HttpOnly session cookie (development flag only)."""
+    if not _dev_token_login():
+        abort(404)
     return _login_response(str(request.form.get("token", "")).strip())
 
 

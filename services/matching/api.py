@@ -12,8 +12,10 @@ from services.matching.application import MatchingApp
 from services.matching.schemas import (
     AssignIn,
     AssignmentOut,
+    DeclineIn,
     ExplanationOut,
     FairnessOut,
+    InvitationOut,
     ProposalIn,
     ProposalOut,
     ReplacementIn,
@@ -77,6 +79,33 @@ def replace_member(body: dict[str, Any], recruitment_id: UUID) -> Any:
     return app().replace_member(
         current_principal(), str(recruitment_id), str(body["participant_id"]), body["reason"]
     )
+
+
+@blp.route("/recruitments/<uuid:recruitment_id>/invitation", methods=["GET"])
+@blp.response(200, InvitationOut)
+@requires("participant")
+def my_invitation(recruitment_id: UUID) -> Any:
+    """The caller's own invitation to this panel: invited, accepted or declined."""
+    return app().invitation(current_principal(), str(recruitment_id))
+
+
+@blp.route("/recruitments/<uuid:recruitment_id>/invitation/acceptance", methods=["POST"])
+@blp.response(201, InvitationOut)
+@requires("participant")
+@idempotent
+def accept_invitation(recruitment_id: UUID) -> Any:
+    """The participant accepts the seat they were assigned."""
+    return app().accept_invitation(current_principal(), str(recruitment_id))
+
+
+@blp.route("/recruitments/<uuid:recruitment_id>/invitation/decline", methods=["POST"])
+@blp.arguments(DeclineIn())
+@blp.response(201, InvitationOut)
+@requires("participant")
+@idempotent
+def decline_invitation(body: dict[str, Any], recruitment_id: UUID) -> Any:
+    """The participant declines (reason optional, as a category); the next best takes the seat."""
+    return app().decline_invitation(current_principal(), str(recruitment_id), body["reason"])
 
 
 @blp.route("/departments/<code>/fairness", methods=["GET"])

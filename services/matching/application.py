@@ -221,6 +221,50 @@ class MatchingApp(ServiceApplication):
             )
         return flagged
 
+    # -- invitations ------------------------------------------------------------------------
+    def _invited_panel(self, by: Principal, recruitment_id: str) -> tuple[Panel, Needs]:
+        """The panel a participant is invited to; 404 for anyone else's (nothing to learn)."""
+        found = self.readmodel.recruitment(recruitment_id)
+        panel = self._panel(recruitment_id)
+        if not by.has("participant") or found is None or panel is None:
+            raise NotFound("you have no invitation to this panel")
+        panel.invitation(by.sub)
+        return panel, found[0]
+
+    def invitation(self, by: Principal, recruitment_id: str) -> dict[str, Any]:
+        """The caller's own invitation to a recruitment's panel and its answer."""
+        panel, needs = self._invited_panel(by, recruitment_id)
+        return {"recruitment_id": recruitment_id, "participant_id": by.sub, "department": needs.department,
+                "status": panel.invitation(by.sub), "replacement_found": None}
+
+    def accept_invitation(self, by: Principal, recruitment_id: str) -> dict[str, Any]:
+        """The participant takes the seat they were assigned."""
+        panel, needs = self._invited_panel(by, recruitment_id)
+        panel.check_can_answer(by.sub)
+        panel.accept_invitation(recruitment_id=recruitment_id, participant_id=by.sub,
+                                actor=by.actor("participant"), department=needs.department)
+        self.save(panel)
+        return {"recruitment_id": recruitment_id, "participant_id": by.sub, "department": needs.department,
+                "status": "accepted", "replacement_found": None}
+
+    def decline_invitation(self, by: Principal, recruitment_id: str, reason: str | None) -> dict[str, Any]:
+        """The participant declines; the next best eligible person takes the seat (the same
+        replacement a coordinator makes), recorded together with the decline."""
+        panel, needs = self._invited_panel(by, recruitment_id)
+        panel.check_can_answer(by.sub)
+        panel.decline_invitation(recruitment_id=recruitment_id, participant_id=by.sub, reason=reason,
+                                 actor=by.actor("participant"), department=needs.department)
+        found = False
+        if by.sub in panel.members:
+            try:
+                self._replace(panel, needs, by.sub, "declined the invitation", by.actor("participant"))
+                found = True
+            except Conflict:
+                pass  # nobody else fits: the decline stands and the coordinator sees the empty seat
+        self.save(panel)
+        return {"recruitment_id": recruitment_id, "participant_id": by.sub, "department": needs.department,
+                "status": "declined", "replacement_found": found}
+
     # -- replacing --------------------------------------------------------------------------
     def replace_member(
         self, by: Principal, recruitment_id: str, participant_id: str, reason: str
@@ -231,6 +275,13 @@ class MatchingApp(ServiceApplication):
         if panel is None or not panel.members:
             raise Conflict("this recruitment has no assigned panel yet")
         panel.check_member(participant_id)
+        result = self._replace(panel, needs, participant_id, reason, by.actor())
+        self.save(panel)
+        return result
+
+    def _replace(self, panel: Panel, needs: Needs, participant_id: str, reason: str,
+                 actor: dict[str, str]) -> dict[str, Any]:
+        recruitment_id = needs.recruitment_id
         day = today()
         limit = self.readmodel.limit(needs.department)
         candidates = self.readmodel.candidates(needs.department)
@@ -260,10 +311,9 @@ class MatchingApp(ServiceApplication):
             replacement=replacement,
             reason=reason,
             members=members,
-            actor=by.actor(),
+            actor=actor,
             department=needs.department,
         )
-        self.save(panel)
         return {
             "recruitment_id": recruitment_id,
             "replaced": participant_id,

@@ -52,6 +52,7 @@ class Panel(Aggregate):
         self.proposals: dict[str, list[str]] = {}
         self.members: list[str] = []
         self.dropped: list[str] = []  # left this panel; not proposed for it again
+        self.answers: dict[str, str] = {}  # a seat is an invitation: "accepted" or "declined" once answered
 
     @classmethod
     def start_with_proposal(cls, recruitment_id: str, **kwargs: Any) -> Panel:
@@ -104,6 +105,29 @@ class Panel(Aggregate):
     ) -> None:
         self.members = list(members)
 
+    def invitation(self, participant_id: str) -> str:
+        """``invited``, ``accepted`` or ``declined`` for someone seated (or who declined) here."""
+        if participant_id in self.answers:
+            return self.answers[participant_id]
+        if participant_id in self.members:
+            return "invited"
+        raise NotFound("you have no invitation to this panel")
+
+    def check_can_answer(self, participant_id: str) -> None:
+        status = self.invitation(participant_id)
+        if status != "invited":
+            raise Conflict(f"you have already {status} this invitation", field="invitation")
+
+    @event("InvitationAccepted")
+    def accept_invitation(self, recruitment_id: str, participant_id: str, actor: Actor,
+                          department: str | None) -> None:
+        self.answers[participant_id] = "accepted"
+
+    @event("InvitationDeclined")
+    def decline_invitation(self, recruitment_id: str, participant_id: str, reason: str | None, actor: Actor,
+                           department: str | None) -> None:
+        self.answers[participant_id] = "declined"
+
     def check_member(self, participant_id: str) -> None:
         if participant_id not in self.members:
             raise Conflict("this participant is not on the panel", field="participant_id")
@@ -121,3 +145,4 @@ class Panel(Aggregate):
     ) -> None:
         self.members = list(members)
         self.dropped.append(replaced)
+        self.answers.pop(replacement, None)

@@ -51,6 +51,21 @@ class PanelMemberReplacedV1(Schema):
     members = fields.List(fields.String(), required=True)
 
 
+DECLINE_REASONS = ("not_available", "conflict_of_interest", "health", "not_this_time", "other")
+
+
+class InvitationAcceptedV1(Schema):
+    recruitment_id = fields.String(required=True)
+    participant_id = fields.String(required=True)
+
+
+class InvitationDeclinedV1(Schema):
+    recruitment_id = fields.String(required=True)
+    participant_id = fields.String(required=True)
+    # A category, never free text: a person's own words could be personal data in clear on Kafka.
+    reason = fields.String(required=True, allow_none=True, validate=validate.OneOf(DECLINE_REASONS))
+
+
 for _event in (Panel.FirstProposed, _of("Proposed")):
     catalogue.register(
         _event,
@@ -70,4 +85,17 @@ catalogue.register(
     "PanelMemberReplaced",
     PanelMemberReplacedV1,
     description="A panel member dropped out and the next best took the seat.",
+)
+catalogue.register(
+    _of("InvitationAccepted"),
+    "InvitationAccepted",
+    InvitationAcceptedV1,
+    description="A participant accepted the panel seat they were assigned (an invitation).",
+)
+catalogue.register(
+    _of("InvitationDeclined"),
+    "InvitationDeclined",
+    InvitationDeclinedV1,
+    description="A participant declined the panel seat they were assigned, optionally saying why (a category); "
+    "a PanelMemberReplaced follows when somebody else fits.",
 )

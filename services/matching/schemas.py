@@ -105,3 +105,19 @@ class FairnessOut(Schema):
     gini = fields.Float()
     longest_waiting = fields.List(fields.Nested(WaitingOut))
     participation_limit = fields.Nested(LimitOut)
+
+
+class DeclineIn(Schema):
+    reason = fields.String(
+        load_default=None, allow_none=True,
+        validate=validate.OneOf(("not_available", "conflict_of_interest", "health", "not_this_time", "other")),
+        metadata={"description": "why, as a category (optional)"},
+    )
+
+
+class InvitationOut(Schema):
+    recruitment_id = fields.String()
+    participant_id = fields.String()
+    department = fields.String(allow_none=True)
+    status = fields.String(metadata={"description": "invited, accepted or declined"})
+    replacement_found = fields.Boolean(allow_none=True)

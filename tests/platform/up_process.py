@@ -32,6 +32,10 @@ def up_environment(data_dir: Path, demo: bool) -> UpEnvironment:
     ports = {name: free_port() for name in SERVICE_PORTS}
     for name, port in ports.items():
         env[f"{name.upper()}_PORT"] = str(port)
+    for name in ("WEB_PORT", "DEVIDP_PORT"):  # the web app and the development identity provider
+        env[name] = str(free_port())
+    for name in ("OIDC_ISSUER", "OIDC_CLIENT_ID", "OIDC_CLIENT_SECRET", "DEVIDP_PEOPLE", "DEVIDP_REDIRECT_URIS"):
+        env.pop(name, None)
     return UpEnvironment(env, Settings(data_dir=data_dir, kafka_bootstrap=f"127.0.0.1:{broker_port}", ports=ports))
 
 
