@@ -22,6 +22,13 @@ def imports_of(path: Path) -> set[str]:
     return found
 
 
+# Known exceptions, each with why; each one is a debt (invert it as audit's ``compose`` is).
+ALLOWED = {
+    # The development identity provider (never deployed) lists the demo's people.
+    ("services/devidp/people.py", "infra.demo"),
+}
+
+
 def service_modules() -> list[Path]:
     return sorted(p for p in SERVICES.glob("*/*.py"))
 
@@ -32,6 +39,8 @@ def test_services_import_neither_each_other_nor_infra() -> None:
         own = path.parent.name
         for module in imports_of(path):
             parts = module.split(".")
+            if (str(path.relative_to(ROOT)), module) in ALLOWED:
+                continue
             if parts[0] == "infra" or (parts[0] == "services" and len(parts) > 1 and parts[1] != own):
                 wrong.append(f"{path.relative_to(ROOT)} imports {module}")
     assert wrong == []
