@@ -36,6 +36,24 @@ def build_service(name: str, settings: Settings) -> Any:
     return importlib.import_module(f"services.{name}.service").build(settings)
 
 
+def compose_services(settings: Settings, only: str | None = None,
+                     failures: list[str] | None = None) -> list[tuple[str, Any]]:
+    """Build the system's services (all present, or ``only`` one) as ``(name, service)`` pairs:
+    what ``delaktig audit`` verifies and replays (``services.audit.cli.Compose``). With a
+    ``failures`` list a service that cannot be built is named there instead of raising."""
+    built = []
+    for name in available_services():
+        if only not in (None, name):
+            continue
+        try:
+            built.append((name, build_service(name, settings)))
+        except Exception as error:
+            if failures is None:
+                raise
+            failures.append(f"{name}: {type(error).__name__}: {error}")
+    return built
+
+
 def cmd_token(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     print(mint_token(settings, sub=args.sub, roles=args.role, departments=args.department or (),
@@ -145,6 +163,8 @@ def cmd_asyncapi(args: argparse.Namespace) -> int:
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="delaktig", description=__doc__)
+    # infra composes the system; commands that look at all of it (audit) receive the composition.
+    p.set_defaults(compose=compose_services)
     sub = p.add_subparsers(dest="command", required=True)
 
     up = sub.add_parser("up", help="run the whole system locally (broker, services, workers)")

@@ -66,9 +66,11 @@ MODULES: dict[str, list[str]] = {
         "tests/recruitments/test_refusals.py",
     ],
     "services/participants/domain.py": [
+        "tests/participants/test_domain.py",
         "tests/participants/test_rules.py",
     ],
     "services/recruitments/domain.py": [
+        "tests/recruitments/test_domain.py",
         "tests/recruitments/test_refusals.py",
         "tests/recruitments/test_access_and_panel.py",
         "tests/recruitments/test_full_recruitment.py",

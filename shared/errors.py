@@ -1,4 +1,7 @@
-"""Domain errors, each with the HTTP status a problem response gives it."""
+"""Domain errors: the kinds of refusal. They know nothing of HTTP; the edge (``shared/web.py``,
+``PROBLEMS``) maps each kind to a status code and title. A service names its own refusals as
+subclasses of these kinds (``services/participants/domain.py``: ``CooldownActive`` is a
+``Conflict``), so the mapping stays in one place."""
 
 from __future__ import annotations
 
@@ -8,9 +11,6 @@ from typing import Any
 class DomainError(Exception):
     """A refused command. ``field`` names the input at fault, where there is one."""
 
-    status = 422
-    title = "Unprocessable request"
-
     def __init__(self, detail: str, *, field: str | None = None, **extra: Any) -> None:
         super().__init__(detail)
         self.detail = detail
@@ -19,31 +19,24 @@ class DomainError(Exception):
 
 
 class InvalidInput(DomainError):
-    status = 422
-    title = "Invalid input"
+    """The input itself is wrong (a value out of range, a missing field)."""
 
 
 class NotFound(DomainError):
-    status = 404
-    title = "Not found"
+    """No such thing (or none the caller may know of)."""
 
 
 class Forbidden(DomainError):
-    status = 403
-    title = "Forbidden"
+    """The caller may not do this."""
 
 
 class Unauthorized(DomainError):
-    status = 401
-    title = "Unauthorized"
+    """The caller is not known."""
 
 
 class Conflict(DomainError):
     """The command does not fit the current state (stage, version, duplicate)."""
 
-    status = 409
-    title = "Conflict"
-
 
 class ConcurrentModification(Conflict):
-    title = "Concurrent modification"
+    """Someone else changed the aggregate first."""

@@ -28,7 +28,15 @@ from shared import logs
 from shared.auth import TokenVerifier, authorize_request
 from shared.config import Settings
 from shared.db import Database
-from shared.errors import DomainError
+from shared.errors import (
+    ConcurrentModification,
+    Conflict,
+    DomainError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    Unauthorized,
+)
 from shared.openapi import ProblemResponses
 
 log = logging.getLogger("delaktig.http")
@@ -114,11 +122,30 @@ def _handle_http(error: HTTPException) -> Response:
     return problem(status, error.name, error.description or error.name)
 
 
+# The one mapping of refusal kinds to HTTP (the domain's errors know nothing of it); the most
+# specific kind in an error's ancestry wins, and a kind not listed is a 422.
+PROBLEMS: dict[type[DomainError], tuple[int, str]] = {
+    DomainError: (422, "Unprocessable request"),
+    InvalidInput: (422, "Invalid input"),
+    NotFound: (404, "Not found"),
+    Forbidden: (403, "Forbidden"),
+    Unauthorized: (401, "Unauthorized"),
+    Conflict: (409, "Conflict"),
+    ConcurrentModification: (409, "Concurrent modification"),
+}
+
+
+def status_of(error: DomainError) -> tuple[int, str]:
+    """The HTTP status and problem title of a refusal, by its nearest listed kind."""
+    return next(PROBLEMS[kind] for kind in type(error).__mro__ if kind in PROBLEMS)
+
+
 def _handle_domain(error: DomainError) -> Response:
     extra = dict(error.extra)
     if error.field:
         extra.setdefault("invalid_params", [{"name": error.field, "reason": error.detail}])
-    return problem(error.status, error.title, error.detail, field=error.field, **extra)
+    status, title = status_of(error)
+    return problem(status, title, error.detail, field=error.field, **extra)
 
 
 def _outage(error: BaseException) -> str | None:

@@ -1,14 +1,24 @@
-"""``delaktig audit ...``: verify, replay, decision, export. Exit code 0 only when all holds."""
+"""``delaktig audit ...``: verify, replay, decision, export. Exit code 0 only when all holds.
+
+Audit does not build the system it verifies: ``infra/`` composes the services and hands them in
+(``args.compose``, set by ``infra/cli.py``; a ``Compose`` function for ``run_verify``), so the
+audit service knows no other service and nothing of ``infra/``.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from shared.config import Settings
+
+#: Builds the system's services as ``(name, service)`` pairs, all of them or ``only`` one; with a
+#: ``failures`` list, a service that cannot be built is named there instead of raising.
+Compose = Callable[[Settings, str | None, list[str] | None], list[tuple[str, Any]]]
 
 
 def register(subparsers: Any) -> None:
@@ -63,16 +73,9 @@ def consumer_loops(service: Any) -> list[Any]:
     return [p for p in service.worker().parts if isinstance(p, ConsumerLoop)]
 
 
-def _services(settings: Settings, only: str | None) -> list[tuple[str, Any]]:
-    from infra.cli import available_services, build_service
-
-    names = [n for n in available_services() if only in (None, n)]
-    return [(name, build_service(name, settings)) for name in names]
-
-
 def cmd_deadletters_list(args: argparse.Namespace) -> int:
     total = 0
-    for name, service in _services(Settings.from_env(), args.service):
+    for name, service in args.compose(Settings.from_env(), args.service, None):
         try:
             for loop in consumer_loops(service):
                 for row in loop.dead_letters():
@@ -87,7 +90,7 @@ def cmd_deadletters_list(args: argparse.Namespace) -> int:
 
 def cmd_deadletters_retry(args: argparse.Namespace) -> int:
     applied = failed = 0
-    for name, service in _services(Settings.from_env(), args.service):
+    for name, service in args.compose(Settings.from_env(), args.service, None):
         try:
             for loop in consumer_loops(service):
                 done, still = loop.retry_dead_letters()
@@ -115,27 +118,11 @@ def _records(settings: Settings, export: Path | None) -> list[Any]:
     return load_export(export) if export else load_from_kafka(settings)
 
 
-def _event_services(settings: Settings, failures: list[str] | None = None) -> list[Any]:
-    """The local services other than audit (for store verification and replay); those that cannot
-    be built are named in ``failures``."""
-    from infra.cli import available_services, build_service
-
-    built = []
-    for name in available_services():
-        if name == "audit":
-            continue
-        try:
-            built.append(build_service(name, settings))
-        except Exception as error:
-            if failures is not None:
-                failures.append(f"{name}: {type(error).__name__}: {error}")
-    return built
-
-
 def run_verify(settings: Settings, export: Path | None, public_key: Path | None, stores: bool,
-               max_lag: int = 0, wait: float = 10.0, allow_missing_checkpoints: bool = False) -> dict[str, Any]:
+               max_lag: int = 0, wait: float = 10.0, allow_missing_checkpoints: bool = False,
+               compose: Compose | None = None) -> dict[str, Any]:
     """Verify the history, the checkpoints' coverage and (optionally, for a local installation)
-    every event store and every read model; a JSON-ready result."""
+    every event store and every read model of the services ``compose`` builds; a JSON-ready result."""
     import time
 
     from services.audit.verify import Problem, missing_checkpoints, read_model_problems, verify_records, verify_store
@@ -150,13 +137,9 @@ def run_verify(settings: Settings, export: Path | None, public_key: Path | None,
     checked_models: list[str] = []
     failures: list[str] = []
     if stores:
-        services = _event_services(settings, failures)
-        try:
-            from services.audit.service import build as build_audit
-
-            services.append(build_audit(settings))
-        except Exception as error:
-            failures.append(f"audit: {type(error).__name__}: {error}")
+        if compose is None:
+            raise ValueError("verifying the stores needs the services: pass compose")
+        services = [service for _name, service in compose(settings, None, failures)]
         try:
             for service in services:
                 app = getattr(service, "app", None)
@@ -191,7 +174,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
     max_lag = args.max_lag if args.max_lag is not None else int(os.environ.get("VERIFY_MAX_LAG", "0"))
     result = run_verify(settings, args.export, args.public_key, stores=not args.no_stores and not args.export,
-                        max_lag=max_lag, wait=args.wait, allow_missing_checkpoints=args.allow_missing_checkpoints)
+                        max_lag=max_lag, wait=args.wait, allow_missing_checkpoints=args.allow_missing_checkpoints,
+                        compose=args.compose)
     if args.json:
         json.dump(result, sys.stdout, indent=2, ensure_ascii=False)
         print()
@@ -210,10 +194,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 def cmd_replay(args: argparse.Namespace) -> int:
     from services.audit.replay import replay
-    from services.audit.service import build
 
-    settings = Settings.from_env()
-    services = [build(settings), *_event_services(settings)]
+    services = [service for _name, service in args.compose(Settings.from_env(), None, [])]
     results: list[dict[str, Any]] = []
     try:
         for service in services:

@@ -20,8 +20,9 @@ import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
@@ -188,13 +189,41 @@ _TAIL = re.compile(
     rb',"position":(0|[1-9][0-9]*),"prev_hash":"([^"]{64})","schema_version":(?:0|[1-9][0-9]*),'
     rb'"source":"([^"]*)"\}')
 
-# One event as the chain check needs it: position, event id, prev_hash, hash, the leaf data (32
-# raw bytes of the hash), hash valid, the envelope and the message it came from.
-_Item = tuple[int, str, Any, str, bytes, bool, Envelope, Record | None]
+# Where the pinned head ends, and the member the chain hash leaves out: the head match ends just
+# after ``"occurred_at":"``, right behind the ``"hash":"<64 hex>",`` member, so that member is
+# ``raw[e - _HASH_MEMBER_FROM_END:e - _OCCURRED_AT_LEN]``.
+_OCCURRED_AT_LEN = len(b'"occurred_at":"')
+_HASH_MEMBER_FROM_END = _OCCURRED_AT_LEN + len(b'"hash":"') + 64 + len(b'",')
+_POSITION_KEY = b',"position":'  # where the pinned tail starts
+
+
+class ChainItem(NamedTuple):
+    """One event as the chain check needs it."""
+
+    position: int
+    event_id: str
+    prev_hash: Any
+    hash: str
+    digest: bytes  # the Merkle leaf data: the 32 raw bytes of the hash
+    valid: bool  # the hash is the chain hash of the content
+    envelope: Envelope
+    record: Record | None  # the message it came from
+
+
+# Built from a tuple display in C (a NamedTuple's ``__new__`` is a Python call per event).
+_chain_item: Any = partial(tuple.__new__, ChainItem)
+
+
+class _Copy(NamedTuple):
+    """One copy of an event (the step-by-step check compares copies of one event id)."""
+
+    record: Record | None
+    envelope: Envelope
+    valid: bool
 
 
 def _read_canonical(raw: bytes, record: Record | None = None, _head: Any = _HEAD.match, _tail: Any = _TAIL.fullmatch,
-                    _sha256: Any = hashlib.sha256) -> _Item | None:
+                    _sha256: Any = hashlib.sha256, _item: Any = _chain_item) -> ChainItem | None:
     """The chain item of a message that has the canonical structure and whose hash is the chain
     hash of the message without its ``hash`` member (the canonical bytes); else None, and the
     caller parses it (which decides and reports). The defaults bind per-event lookups once."""
@@ -204,7 +233,7 @@ def _read_canonical(raw: bytes, record: Record | None = None, _head: Any = _HEAD
     e = head.end()
     if raw.find(b"\\", 0, e + 2) >= 0:
         return None
-    q = raw.rfind(b',"position":', e)
+    q = raw.rfind(_POSITION_KEY, e)
     tail = _tail(raw, q) if q > 0 else None
     if tail is None or raw.find(b"\\", q) >= 0:
         return None
@@ -212,19 +241,19 @@ def _read_canonical(raw: bytes, record: Record | None = None, _head: Any = _HEAD
     position, prev, source = tail.groups()
     if not prev.isascii():  # the reference cannot encode it (chain_hash fails): let it decide
         return None
-    # The match ends 91 bytes after the ``","`` before the hash member, so ``"hash":"…",`` is
-    # ``raw[e - 89:e - 15]``; update() in place avoids one more copy of the message.
+    # The canonical bytes are the message without its hash member; update() in place avoids one
+    # more copy of the message.
     h = _sha256(prev)
-    h.update(raw[:e - 89])
-    h.update(raw[e - 15:])
+    h.update(raw[:e - _HASH_MEMBER_FROM_END])
+    h.update(raw[e - _OCCURRED_AT_LEN:])
     digest = h.digest()
     hx = digest.hex()  # one finalisation: hexdigest() and digest() would each finalise a copy
     if hx.encode() != claimed:
         return None
     eid, prev_hash, pos = event_id.decode(), prev.decode(), int(position)
-    return pos, eid, prev_hash, hx, digest, True, {
+    return _item((pos, eid, prev_hash, hx, digest, True, {
         "event_id": eid, "event_type": event_type.decode(), "aggregate_id": aggregate_id.decode(),
-        "position": pos, "prev_hash": prev_hash, "hash": hx, "source": source.decode(), "_raw": raw}, record
+        "position": pos, "prev_hash": prev_hash, "hash": hx, "source": source.decode(), "_raw": raw}, record))
 
 
 def _read_parsed(raw: bytes) -> tuple[Envelope, bool]:
@@ -236,10 +265,10 @@ def _read_parsed(raw: bytes) -> tuple[Envelope, bool]:
     return env, content_hash(env) == env.get("hash")
 
 
-def _parsed_item(env: Envelope, valid: bool, record: Record | None) -> _Item:
+def _parsed_item(env: Envelope, valid: bool, record: Record | None) -> ChainItem:
     claimed = env.get("hash")
-    return (_position(env), str(env.get("event_id")), env.get("prev_hash"), str(claimed), _hash_bytes(claimed),
-            valid, env, record)
+    return ChainItem(_position(env), str(env.get("event_id")), env.get("prev_hash"), str(claimed),
+                     _hash_bytes(claimed), valid, env, record)
 
 
 def full_envelope(env: Envelope) -> Envelope:
@@ -254,7 +283,7 @@ def read_event(raw: bytes) -> tuple[Envelope, bool]:
     without that member (no JSON parse; the envelope is light and parsed on demand). Anything
     else, or a hash that does not match, goes through a full parse and re-canonicalisation."""
     item = _read_canonical(raw)
-    return (item[6], True) if item is not None else _read_parsed(raw)
+    return (item.envelope, True) if item is not None else _read_parsed(raw)
 
 
 def _int(value: Any) -> int:
@@ -267,7 +296,7 @@ def _position(env: Envelope) -> int:
     return _int(env.get("position"))
 
 
-def _verify_chain(source: str, items: list[_Item], problems: list[Problem]) -> tuple[list[Envelope], list[bytes]]:
+def _verify_chain(source: str, items: list[ChainItem], problems: list[Problem]) -> tuple[list[Envelope], list[bytes]]:
     """The source's events in chain order and their Merkle leaf hashes; problems appended."""
     if not items:
         return [], []
@@ -280,24 +309,23 @@ def _verify_chain(source: str, items: list[_Item], problems: list[Problem]) -> t
             and len(set(event_ids)) == len(event_ids)
             and prevs[0] == GENESIS_HASH and prevs[1:] == hashes[:-1] and all(valids)):
         return list(envs), leaf_hashes(digests)
-    chosen = _chain_problems(source, [(item[7], item[6], item[5]) for item in items], problems)
+    chosen = _chain_problems(source, [_Copy(i.record, i.envelope, i.valid) for i in items], problems)
     return chosen, leaf_hashes(_hash_bytes(e.get("hash")) for e in chosen)
 
 
-def _chain_problems(source: str, copies: list[tuple[Record | None, Envelope, bool]],
-                    problems: list[Problem]) -> list[Envelope]:
+def _chain_problems(source: str, copies: list[_Copy], problems: list[Problem]) -> list[Envelope]:
     """The step-by-step check: copies of one event, then position, link and hash of each event in
     position order. Returns the chosen copy of each event in chain order."""
-    by_id: dict[str, list[tuple[Record | None, Envelope, bool]]] = {}
-    for item in copies:
-        by_id.setdefault(str(item[1].get("event_id")), []).append(item)
+    by_id: dict[str, list[_Copy]] = {}
+    for copy in copies:
+        by_id.setdefault(str(copy.envelope.get("event_id")), []).append(copy)
     chosen: list[Envelope] = []
     valid_of: dict[str, bool] = {}
     for event_id, group in by_id.items():
         genuine = group[0]
         if len(group) > 1:
-            genuine = next((g for g in group if g[2]), group[0])
-            reference = full_envelope(genuine[1])
+            genuine = next((g for g in group if g.valid), group[0])
+            reference = full_envelope(genuine.envelope)
             for record, env, _valid in group:
                 other = full_envelope(env)
                 if other != reference:
@@ -306,8 +334,8 @@ def _chain_problems(source: str, copies: list[tuple[Record | None, Envelope, boo
                     problems.append(Problem(source, _position(other), event_id, "conflicting-copy",
                                             f"message at {where} "
                                             f"differs from another copy of the same event in: {', '.join(fields)}"))
-        chosen.append(genuine[1])
-        valid_of[event_id] = any(g[2] for g in group)
+        chosen.append(genuine.envelope)
+        valid_of[event_id] = any(g.valid for g in group)
     chosen.sort(key=_position)
     prev_hash = GENESIS_HASH
     last_position = 0
@@ -388,7 +416,7 @@ def verify_records(records: Iterable[Record], public_key: Ed25519PublicKey) -> t
 
 def _verify_records(records: Iterable[Record], public_key: Ed25519PublicKey) -> tuple[Report, History]:
     problems: list[Problem] = []
-    items: dict[str, list[_Item]] = {s: [] for s in SOURCES}
+    items: dict[str, list[ChainItem]] = {s: [] for s in SOURCES}
     checkpoints: dict[str, list[dict[str, Any]]] = {s: [] for s in SOURCES}
     source_of: dict[str, str] = {}  # topic -> source, split once per topic rather than per message
     count = checked = 0
@@ -410,9 +438,9 @@ def _verify_records(records: Iterable[Record], public_key: Ed25519PublicKey) -> 
             if item is None:  # outside the try: a malformed position is not "not a JSON object"
                 item = _parsed_item(env, valid, record)
             count += 1
-            env = item[6]
+            env = item.envelope
             if env.get("source") != source:
-                problems.append(Problem(source, item[0], env.get("event_id"), "source",
+                problems.append(Problem(source, item.position, env.get("event_id"), "source",
                                         f"event claims source {env.get('source')!r} on {topic}"))
             bucket = items.get(source)
             if bucket is None:  # not setdefault: that would build a throwaway list per event

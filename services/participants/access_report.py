@@ -1,9 +1,54 @@
-"""The readable (HTML) form of a data subject access request (GDPR Art. 15)."""
+"""A data subject access request (GDPR Art. 15) presented: the report's sections as JSON
+(``access_report``) and as a readable page (``render_html``). The application gathers what is
+held (``SubjectAccess``); this module only says it."""
 
 from __future__ import annotations
 
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from services.participants.application import SubjectAccess
+
+PURPOSES_TEXT = {
+    "recruitment": "taking part in recruitments of staff (panels, assessments, writing)",
+    "matching": "matching you to recruitments whose needs fit your experience",
+    "research": "research follow-up of the model by Centrum för tjänsteforskning, pseudonymised",
+    "contact": "contacting you about taking part",
+}
+RECIPIENTS = [
+    "coordinators of the departments you consented to",
+    "the municipality's payroll (pseudonymous payee reference and amounts)",
+    "researchers (pseudonymised data only, with research consent)",
+]
+
+
+def access_report(held: SubjectAccess) -> dict[str, Any]:
+    """The report's sections: the record, readiness, contact status, limits, honoraria, purposes,
+    recipients, retention, legal holds and who read the data."""
+    participant, months = held.participant, held.retention_months
+    return {
+        "subject": held.record,
+        "readiness": {"confidentiality": participant.confidentiality,
+                      "training_completed_on": participant.training_completed_on},
+        "contact_status": {**participant.contact, "reason": held.reveal(participant.contact["reason"])},
+        "limit_overrides": [{**o, "reason": held.reveal(o["reason"])} for o in participant.limit_overrides],
+        "honoraria": {"accruals": list(participant.accruals.values()),
+                      "expenses": list(participant.expenses.values()),
+                      "payments": list(participant.payments.values()),
+                      "payment_declined": participant.payment_declined,
+                      "payee_ref": held.payee_ref},
+        "purposes": [{"purpose": p, "description": PURPOSES_TEXT[p],
+                      "consented_departments": sorted(c.split(":", 1)[1] for c in participant.consents
+                                                      if c.startswith(p + ":"))}
+                     for p in PURPOSES_TEXT],
+        "recipients": RECIPIENTS,
+        "retention": {"inactive_profile_months": months,
+                      "rule": f"erased after {months} months without activity or renewed consent; "
+                              "honoraria and panel participation kept pseudonymously as records law requires"},
+        "legal_holds": sorted(participant.legal_holds.values()),
+        "read_log": held.read_log,
+    }
 
 
 def _value(value: Any) -> str:

@@ -8,7 +8,7 @@ from uuid import UUID
 from flask import Response, current_app, request
 from flask_smorest import Blueprint
 
-from services.participants.access_report import render_html
+from services.participants.access_report import access_report, render_html
 from services.participants.application import ParticipantsApp, payroll_csv
 from services.participants.projections import list_participants, payable_accruals
 from services.participants.schemas import (
@@ -327,7 +327,7 @@ def erase(body: dict[str, Any], participant_id: UUID) -> Any:
 @requires(*ANYONE_ON_RECORD)
 def access_request(participant_id: UUID) -> Any:
     """Art. 15: everything held, as JSON (``?format=html`` or ``Accept: text/html`` for a page)."""
-    report = app().access_report(current_principal(), participant_id)
+    report = access_report(app().subject_access(current_principal(), participant_id))
     wants_html = request.args.get("format") == "html" or request.accept_mimetypes.best == "text/html"
     if wants_html:
         return Response(render_html(report), mimetype="text/html")

@@ -6,6 +6,8 @@ import contextlib
 import csv
 import io
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4, uuid5
@@ -45,17 +47,6 @@ PAYMENT_TERMS = (
 EMPLOYER_CONTRIBUTIONS_FROM_ORE = 100_000
 WITHHOLDING_FROM_ORE = 10_000
 
-PURPOSES_TEXT = {
-    "recruitment": "taking part in recruitments of staff (panels, assessments, writing)",
-    "matching": "matching you to recruitments whose needs fit your experience",
-    "research": "research follow-up of the model by Centrum för tjänsteforskning, pseudonymised",
-    "contact": "contacting you about taking part",
-}
-RECIPIENTS = [
-    "coordinators of the departments you consented to",
-    "the municipality's payroll (pseudonymous payee reference and amounts)",
-    "researchers (pseudonymised data only, with research consent)",
-]
 
 
 def today() -> str:
@@ -65,6 +56,19 @@ def today() -> str:
 def payee_ref(pid: UUID | str) -> str:
     """The pseudonymous reference payroll sees instead of the person's id."""
     return "P-" + uuid5(PAYEE_NAMESPACE, str(pid)).hex[:16]
+
+
+@dataclass(frozen=True)
+class SubjectAccess:
+    """What is held about one person, gathered by the application for the report."""
+
+    participant: Participant
+    record: dict[str, Any]  # the decrypted personal record (a logged read)
+    reveal: Callable[[str | None], str | None]  # a vault token in clear (None stays None)
+    retention_months: int
+    read_log: list[dict[str, Any]]
+    payee_ref: str
+
 
 
 class ParticipantsApp(ServiceApplication):
@@ -285,17 +289,9 @@ class ParticipantsApp(ServiceApplication):
     def update_profile(self, by: Principal, pid: UUID, profile: dict[str, Any],
                        expected_version: int | None) -> int:
         participant, department = self._load_for(by, pid, expected_version)
-        participant.check_not_restricted()
-        vocabulary = set(self.vocabulary())
         areas = sorted(set(profile["experience_areas"]))
-        for area in areas:
-            if area not in vocabulary:
-                raise InvalidInput(f"{area!r} is not in the experience vocabulary", field="experience_areas")
         shared = sorted(set(profile["shared_tags"]))
-        if not set(shared) <= set(areas):
-            raise InvalidInput("shared tags must be among the declared areas", field="shared_tags")
-        if shared and not any(c.startswith("matching:") for c in participant.consents):
-            raise Conflict("sharing tags for matching needs matching consent", field="shared_tags")
+        participant.check_experience(areas, shared, set(self.vocabulary()))
         accessibility = profile.get("accessibility")
         participant.update_profile(
             experience=self.vault.encrypt(str(pid), areas),
@@ -368,28 +364,10 @@ class ParticipantsApp(ServiceApplication):
         participant, _ = self._load_for(by, pid)
         if self._role(by, participant) != "participant":
             by.check_department(department)  # another department's limits and consents are its own
-        dep = self.existing_department(department)
+        limit = self.existing_department(department).settings["participation_limit"]
         day = (on or date.fromisoformat(today())).isoformat()
-        reasons: list[str] = []
-        for purpose in ("recruitment", "matching"):
-            if not participant.has_consent(purpose, department):
-                reasons.append(f"no_{purpose}_consent")
-        if participant.confidentiality is None:
-            reasons.append("confidentiality_undertaking_missing")
-        if participant.training_completed_on is None:
-            reasons.append("introduction_training_missing")
-        status = participant.effective_status(day)
-        if status != "available":
-            reasons.append(f"contact_status_{status}")
-        if participant.restricted:
-            reasons.append("processing_restricted")
-        limit = dep.settings["participation_limit"]
-        used = participant.engagements(day, int(limit["period_days"]))
-        allowed = int(limit["max_engagements"]) + participant.extra_engagements(department, day)
-        if used >= allowed:
-            reasons.append("participation_limit_reached")
-        return {"participant_id": str(pid), "department": department, "on": day, "assignable": not reasons,
-                "reasons": reasons, "contact_status": status, "engagements": used, "allowed_engagements": allowed}
+        return {"participant_id": str(pid), "department": department, "on": day,
+                **participant.eligibility(department, day, limit)}
 
     # -- honoraria -------------------------------------------------------------
     def accrue_from_activity(self, participant_id: str, activity_type: str, recruitment_id: str,
@@ -471,8 +449,7 @@ class ParticipantsApp(ServiceApplication):
         for ref in accrual_refs:  # the department first: nothing about another's accruals is answered
             if ref in participant.accruals:
                 by.check_department(participant.accruals[ref]["department"])
-        participant.check_approvable(accrual_refs)
-        departments = {participant.accruals[r]["department"] for r in accrual_refs}
+        departments = {participant.accrual(r)["department"] for r in accrual_refs}
         participant.approve_honoraria(accrual_refs=sorted(accrual_refs), approved_by=by.sub, actor=by.actor(),
                                       department=sorted(departments)[0])
         self.save(participant)
@@ -490,11 +467,10 @@ class ParticipantsApp(ServiceApplication):
                 by.check_department(participant.accruals[ref]["department"])
         if payroll_ref in participant.payments:
             return {"payroll_ref": payroll_ref, **participant.payments[payroll_ref], "replayed": True}
-        participant.check_not_forgotten()
-        amount = participant.check_payable(accrual_refs)
-        department = participant.accruals[accrual_refs[0]]["department"]
-        participant.record_payment(payroll_ref=payroll_ref, amount_ore=amount, period=period,
-                                   accrual_refs=sorted(accrual_refs), paid_on=today(), payee_ref=payee_ref(pid),
+        department = participant.accrual(accrual_refs[0])["department"]
+        participant.record_payment(payroll_ref=payroll_ref, amount_ore=participant.payable_amount(accrual_refs),
+                                   period=period, accrual_refs=sorted(accrual_refs), paid_on=today(),
+                                   payee_ref=payee_ref(pid),
                                    actor=by.actor(), department=department)
         self.save(participant)
         return {**participant.payments[payroll_ref], "replayed": False}
@@ -600,9 +576,9 @@ class ParticipantsApp(ServiceApplication):
                             "categories": envelope["payload"]["categories"]})
         return out
 
-    def access_report(self, by: Principal, pid: UUID) -> dict[str, Any]:
-        """Art. 15: everything held about the person, decrypted, with purposes, recipients,
-        retention and the log of reads. The request is itself a logged read."""
+    def subject_access(self, by: Principal, pid: UUID) -> SubjectAccess:
+        """Art. 15: everything held about the person, decrypted, with the retention that applies
+        and the log of reads (``access_report.py`` presents it). The request is itself a logged read."""
         participant = self.participant(pid)
         self._visible(by, participant)
         if participant.forgotten:
@@ -610,30 +586,8 @@ class ParticipantsApp(ServiceApplication):
         record = self.read_participant(by, pid, "data subject access request (Art. 15)")
         months = max((self.existing_department(d).settings["retention"]["inactive_profile_months"]
                       for d in participant.departments), default=24)
-        return {
-            "subject": record,
-            "readiness": {"confidentiality": participant.confidentiality,
-                          "training_completed_on": participant.training_completed_on},
-            "contact_status": {**participant.contact,
-                               "reason": self.vault.decrypt_or(str(pid), participant.contact["reason"])},
-            "limit_overrides": [{**o, "reason": self.vault.decrypt_or(str(pid), o["reason"])}
-                                for o in participant.limit_overrides],
-            "honoraria": {"accruals": list(participant.accruals.values()),
-                          "expenses": list(participant.expenses.values()),
-                          "payments": list(participant.payments.values()),
-                          "payment_declined": participant.payment_declined,
-                          "payee_ref": payee_ref(pid)},
-            "purposes": [{"purpose": p, "description": PURPOSES_TEXT[p],
-                          "consented_departments": sorted(c.split(":", 1)[1] for c in participant.consents
-                                                          if c.startswith(p + ":"))}
-                         for p in PURPOSES_TEXT],
-            "recipients": RECIPIENTS,
-            "retention": {"inactive_profile_months": months,
-                          "rule": f"erased after {months} months without activity or renewed consent; "
-                                  "honoraria and panel participation kept pseudonymously as records law requires"},
-            "legal_holds": sorted(participant.legal_holds.values()),
-            "read_log": self.access_log(pid),
-        }
+        return SubjectAccess(participant, record, lambda token: self.vault.decrypt_or(str(pid), token),
+                             months, self.access_log(pid), payee_ref(pid))
 
     # -- retention -----------------------------------------------------------------
     def due_for_retention(self, on: date) -> list[UUID]:

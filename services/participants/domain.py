@@ -21,6 +21,51 @@ VOCABULARY_ID = uuid5(DEPARTMENT_NAMESPACE, "vocabulary:experience-areas")
 
 Actor = dict[str, str]
 
+
+# -- named refusals: kinds from shared/errors.py, mapped to HTTP only at the edge (shared/web.py) --
+class ParticipantErased(Conflict):
+    """The participant has been erased: nothing about them changes any more."""
+
+
+class ProcessingRestricted(Conflict):
+    """Processing of the participant's data is restricted (GDPR art. 18)."""
+
+
+class MatchingConsentMissing(Conflict):
+    """Tags are shared for matching only with matching consent."""
+
+
+class NotInVocabulary(InvalidInput):
+    """An experience area the administrators' vocabulary does not hold."""
+
+
+class PaymentDeclined(Conflict):
+    """The participant declined payment (an error; ``Participant.PaymentDeclined`` is the event)."""
+
+
+class PaymentTermsNotAcknowledged(Conflict):
+    """The participant has not yet been told what accepting payment means."""
+
+
+class NoSuchAccrual(InvalidInput):
+    """An accrual reference the participant does not have."""
+
+
+class AccrualAlreadyApproved(Conflict):
+    """The accrual is approved already."""
+
+
+class AccrualNotApproved(Conflict):
+    """Only approved accruals are paid."""
+
+
+class AccrualAlreadyPaid(Conflict):
+    """The accrual is paid already (under another payroll reference)."""
+
+
+class PaymentAmountWrong(InvalidInput):
+    """A payment's amount is not the sum of the accruals it pays."""
+
 PURPOSES = ("recruitment", "matching", "research", "contact")
 CONTACT_STATUSES = ("available", "cooldown", "paused", "do_not_contact", "opted_out")
 
@@ -144,7 +189,7 @@ class Participant(Aggregate):
     # -- invariants -------------------------------------------------------------
     def check_not_forgotten(self) -> None:
         if self.forgotten:
-            raise Conflict("this participant has been erased")
+            raise ParticipantErased("this participant has been erased")
 
     def check_version(self, expected: int | None) -> None:
         """Optimistic concurrency: a command based on an old version is refused."""
@@ -156,7 +201,7 @@ class Participant(Aggregate):
 
     def check_not_restricted(self) -> None:
         if self.restricted:
-            raise Conflict("processing of this participant's data is restricted", field="restricted")
+            raise ProcessingRestricted("processing of this participant's data is restricted", field="restricted")
 
     def visible_departments(self) -> set[str]:
         """Departments whose coordinators may see this person: where they were registered (they
@@ -178,6 +223,27 @@ class Participant(Aggregate):
         if status == "cooldown" and not cooldown_active(self.contact["until"], on):
             return "available"
         return status
+
+    def eligibility(self, department: str, on: str, limit: dict[str, Any]) -> dict[str, Any]:
+        """Can this person be assigned to a panel in ``department`` on ``on`` (under the
+        department's ``participation_limit``)? With the reasons why not."""
+        reasons = [f"no_{purpose}_consent" for purpose in ("recruitment", "matching")
+                   if not self.has_consent(purpose, department)]
+        if self.confidentiality is None:
+            reasons.append("confidentiality_undertaking_missing")
+        if self.training_completed_on is None:
+            reasons.append("introduction_training_missing")
+        status = self.effective_status(on)
+        if status != "available":
+            reasons.append(f"contact_status_{status}")
+        if self.restricted:
+            reasons.append("processing_restricted")
+        used = self.engagements(on, int(limit["period_days"]))
+        allowed = int(limit["max_engagements"]) + self.extra_engagements(department, on)
+        if used >= allowed:
+            reasons.append("participation_limit_reached")
+        return {"assignable": not reasons, "reasons": reasons, "contact_status": status, "engagements": used,
+                "allowed_engagements": allowed}
 
     def engagements(self, on: str, period_days: int) -> int:
         """Distinct recruitments taken part in during the rolling period ending ``on``."""
@@ -211,6 +277,16 @@ class Participant(Aggregate):
         if purpose == "matching" and not any(c.startswith("matching:") for c in self.consents):
             self.profile = {**self.profile, "shared_tags": []}
 
+    @staticmethod
+    def check_experience(areas: list[str], shared_tags: list[str], vocabulary: set[str]) -> None:
+        """The declared areas (in clear, before the vault encrypts them for the event) come from
+        the vocabulary, and only declared areas are shared."""
+        for area in areas:
+            if area not in vocabulary:
+                raise NotInVocabulary(f"{area!r} is not in the experience vocabulary", field="experience_areas")
+        if not set(shared_tags) <= set(areas):
+            raise InvalidInput("shared tags must be among the declared areas", field="shared_tags")
+
     @event("ProfileUpdated")
     def update_profile(
         self,
@@ -222,6 +298,9 @@ class Participant(Aggregate):
         actor: Actor,
         department: str | None,
     ) -> None:
+        self.check_not_restricted()
+        if shared_tags and not any(c.startswith("matching:") for c in self.consents):
+            raise MatchingConsentMissing("sharing tags for matching needs matching consent", field="shared_tags")
         self.profile = {"experience": experience, "shared_tags": list(shared_tags), "languages": list(languages),
                         "accessibility": accessibility, "excluded_units": list(excluded_units)}
 
@@ -295,37 +374,50 @@ class Participant(Aggregate):
     def decline_payment(self, reason: str | None, actor: Actor, department: str | None) -> None:
         self.payment_declined = True
 
-    def check_approvable(self, refs: list[str]) -> None:
+    # Commands check their invariants first, in the body of the event: a refused command records
+    # nothing, and on replay the checks pass again (they read only the state before the event).
+    def check_may_be_paid(self) -> None:
         if self.payment_declined:
-            raise Conflict("the participant declined payment", field="accrual_refs")
+            raise PaymentDeclined("the participant declined payment", field="accrual_refs")
         if self.terms_acknowledged is None:
-            raise Conflict("the participant has not yet been told what accepting payment means",
-                           field="accrual_refs")
+            raise PaymentTermsNotAcknowledged("the participant has not yet been told what accepting payment means",
+                                              field="accrual_refs")
+
+    def accrual(self, ref: str) -> dict[str, Any]:
+        """One accrual, or ``NoSuchAccrual``."""
+        found = self.accruals.get(ref)
+        if found is None:
+            raise NoSuchAccrual(f"no accrual {ref!r}", field="accrual_refs")
+        return found
+
+    def check_approvable(self, refs: list[str]) -> None:
+        self.check_may_be_paid()
         for ref in refs:
-            accrual = self.accruals.get(ref)
-            if accrual is None:
-                raise InvalidInput(f"no accrual {ref!r}", field="accrual_refs")
-            if accrual["approved"]:
-                raise Conflict(f"accrual {ref!r} is already approved", field="accrual_refs")
+            if self.accrual(ref)["approved"]:
+                raise AccrualAlreadyApproved(f"accrual {ref!r} is already approved", field="accrual_refs")
 
     @event("HonorariumApproved")
     def approve_honoraria(self, accrual_refs: list[str], approved_by: str, actor: Actor,
                           department: str | None) -> None:
+        self.check_approvable(accrual_refs)
         for ref in accrual_refs:
             self.accruals[ref] = {**self.accruals[ref], "approved": True}
 
-    def check_payable(self, refs: list[str]) -> int:
-        total = 0
+    def payable_amount(self, refs: list[str]) -> int:
+        """What paying these accruals amounts to (unknown ones count nothing; paying refuses them)."""
+        return sum(int(self.accruals[ref]["amount_ore"]) for ref in refs if ref in self.accruals)
+
+    def check_payable(self, refs: list[str], amount_ore: int) -> None:
+        self.check_not_forgotten()
         for ref in refs:
-            accrual = self.accruals.get(ref)
-            if accrual is None:
-                raise InvalidInput(f"no accrual {ref!r}", field="accrual_refs")
+            accrual = self.accrual(ref)
             if not accrual["approved"]:
-                raise Conflict(f"accrual {ref!r} is not approved", field="accrual_refs")
+                raise AccrualNotApproved(f"accrual {ref!r} is not approved", field="accrual_refs")
             if accrual["payroll_ref"] is not None:
-                raise Conflict(f"accrual {ref!r} is already paid", field="accrual_refs")
-            total += int(accrual["amount_ore"])
-        return total
+                raise AccrualAlreadyPaid(f"accrual {ref!r} is already paid", field="accrual_refs")
+        if amount_ore != self.payable_amount(refs):
+            raise PaymentAmountWrong(f"the accruals amount to {self.payable_amount(refs)} öre, not {amount_ore}",
+                                     field="amount_ore")
 
     class HonorariumPaid(Aggregate.Event):
         """Payroll confirmed a payment. Version 2 adds ``payee_ref`` (the pseudonymous reference
@@ -349,6 +441,7 @@ class Participant(Aggregate):
     @event(HonorariumPaid)
     def record_payment(self, payroll_ref: str, amount_ore: int, period: str, accrual_refs: list[str],
                        paid_on: str, payee_ref: str | None, actor: Actor, department: str | None) -> None:
+        self.check_payable(accrual_refs, amount_ore)
         self.payments[payroll_ref] = {"payroll_ref": payroll_ref, "amount_ore": amount_ore, "period": period,
                                       "accrual_refs": list(accrual_refs), "paid_on": paid_on}
         for ref in accrual_refs:

@@ -1,10 +1,9 @@
-"""Read models and reactions of the participants service, fed from Kafka.
+"""Read models of the participants service, fed from Kafka (the API reads them directly;
+reactions that issue commands live in ``reactions.py``).
 
 ``ParticipantDirectory`` (from participants.events) holds only pseudonymous data and vault
 tokens: who is in which department's bank, consents, shared tags, status, the honoraria ledger.
 It masks a person as soon as ``ParticipantForgotten`` arrives.
-``HonorariaFromRecruitments`` (from recruitments.events) accrues honoraria for participants'
-work on recruitments by issuing commands to the application (idempotent on the activity ref).
 """
 
 from __future__ import annotations
@@ -12,9 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from services.participants.application import ParticipantsApp
 from shared.consumer import Projection, dumps
-from shared.contract import paid_activity
 from shared.db import Database, Tx
 from shared.envelope import Envelope
 
@@ -161,43 +158,3 @@ def payable_accruals(db: Database, department: str) -> list[dict[str, Any]]:
             "ORDER BY l.activity_ref",
             (department,),
         )
-
-
-class ParticipationFromOtherServices(Projection):
-    """Participants' work on recruitments becomes honoraria; panel seats assigned by matching
-    are noted (they count towards participation limits and are kept under records law).
-    A reaction, no read model: it issues commands to the application."""
-
-    name = "participants-participation"
-    topics = ("recruitments.events", "matching.events")
-
-    def __init__(self, app: ParticipantsApp) -> None:
-        self.app = app
-
-    def apply(self, tx: Tx, envelope: Envelope) -> None:
-        if envelope.get("source") == "matching":
-            self._apply_panel(envelope)
-            return
-        work = paid_activity(envelope)
-        if work is None:
-            return
-        self.app.accrue_from_activity(
-            work.participant_id, work.activity_type, work.recruitment_id, envelope.get("department"),
-            str(envelope["occurred_at"])[:10], {"id": "participants-honoraria", "role": "system"},
-        )
-
-
-    def _apply_panel(self, envelope: Envelope) -> None:
-        payload = envelope.get("payload") or {}
-        kind = envelope.get("event_type")
-        if kind == "PanelAssigned":
-            members = [str(m) for m in payload.get("members") or []]
-        elif kind == "PanelMemberReplaced":
-            members = [str(payload["replacement"])] if payload.get("replacement") else []
-        else:
-            return
-        for member in members:
-            self.app.record_panel_membership(
-                member, str(payload["recruitment_id"]), str(envelope["aggregate_id"]), envelope.get("department"),
-                str(envelope["occurred_at"])[:10], {"id": "participants-participation", "role": "system"},
-            )

@@ -8,7 +8,8 @@ from typing import Any
 
 from services.participants.api import blp, departments_blp, honoraria_blp
 from services.participants.application import ParticipantsApp
-from services.participants.projections import ParticipantDirectory, ParticipationFromOtherServices
+from services.participants.projections import ParticipantDirectory
+from services.participants.reactions import ParticipationFromOtherServices
 from shared.config import Settings
 from shared.consumer import ConsumerLoop
 from shared.db import Database

@@ -9,6 +9,7 @@ from flask import current_app
 from flask_smorest import Blueprint
 
 from services.recruitments.application import RecruitmentsApp
+from services.recruitments.projections import DecisionInfluence
 from services.recruitments.schemas import (
     AdvertPublishedOut,
     AmendIn,
@@ -189,8 +190,8 @@ def get_summary(rid: UUID, cid: str) -> Any:
 @requires(*STAFF, "auditor")
 def get_influence(rid: UUID) -> Any:
     """Who influenced the decision: each input with its actor, time, event id and hash."""
-    db = current_app.extensions["delaktig.db"]
-    return {"items": app().influence(current_principal(), rid, db)}
+    app().influence_reader(current_principal(), rid)
+    return {"items": DecisionInfluence.influence(current_app.extensions["delaktig.db"], str(rid))}
 
 
 @blp.route(R + "/decision", methods=["POST"])

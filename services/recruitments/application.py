@@ -16,11 +16,9 @@ from eventsourcing.utils import get_topic
 
 from services.recruitments.domain import ALL_CANDIDATES, Recruitment
 from services.recruitments.events import catalogue
-from services.recruitments.projections import DecisionInfluence
 from shared.application import ServiceApplication
 from shared.auth import Principal
 from shared.config import Settings
-from shared.db import Database
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
 from shared.vault import Vault
 
@@ -336,13 +334,12 @@ class RecruitmentsApp(ServiceApplication):
         result["interview_format"] = rec.interview_format
         return result
 
-    def influence(self, by: Principal, rid: UUID, db: Database) -> list[dict[str, Any]]:
-        """The decision-influence record (from the read model fed by recruitments.events): every
-        person whose input reached the decision, with time, event id and hash. Staff and auditors."""
+    def influence_reader(self, by: Principal, rid: UUID) -> None:
+        """Whether ``by`` may read the decision-influence record (the API reads it from the read
+        model): staff and auditors of the recruitment's department; to others it does not exist."""
         rec = self.recruitment(rid)
         if not (by.has(*STAFF, "auditor") and by.can_see_department(rec.department)):
             raise NotFound(f"no recruitment with id {rid}")
-        return DecisionInfluence.influence(db, str(rid))
 
     # -- decision, outcome, close ---------------------------------------------------------------
     def decide(

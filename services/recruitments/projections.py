@@ -1,7 +1,6 @@
-"""Projections of the recruitments service.
+"""Read models of the recruitments service (the API reads them directly, as Cosmic Python's
+``views.py``; reactions that issue commands live in ``reactions.py``).
 
-- ``PanelFeed`` reads ``matching.events`` and turns ``PanelAssigned`` / ``PanelMemberReplaced``
-  into the ``learn_panel`` command on the recruitment (idempotent per source event).
 - ``DecisionInfluence`` rebuilds, from ``recruitments.events`` alone, the who-said-what analysis
   and the decision-influence record (who contributed what, with event id and hash). Fed from
   offset zero into a fresh database it gives the same analysis as the live aggregate.
@@ -10,48 +9,13 @@
 from __future__ import annotations
 
 import json
-import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from services.recruitments.domain import who_said_what
 from shared.consumer import Projection, dumps
 from shared.db import Database, Tx
 from shared.envelope import Envelope
-from shared.errors import Conflict, NotFound
-
-if TYPE_CHECKING:
-    from services.recruitments.application import RecruitmentsApp
-
-log = logging.getLogger("delaktig.recruitments")
-
-PANEL_EVENTS = ("PanelAssigned", "PanelMemberReplaced")
-
-
-class PanelFeed(Projection):
-    """Learns each recruitment's panel from the matching service."""
-
-    name = "recruitments-panel-feed"
-    topics = ("matching.events",)
-
-    def __init__(self, app: RecruitmentsApp) -> None:
-        self.app = app
-
-    def apply(self, tx: Tx, envelope: Envelope) -> None:
-        if envelope.get("event_type") not in PANEL_EVENTS:
-            return
-        payload = envelope["payload"]
-        actor = envelope.get("actor") or {"id": "system", "role": "system"}
-        try:
-            self.app.learn_panel(
-                str(payload["recruitment_id"]),
-                [str(m) for m in payload["members"]],
-                str(envelope["event_id"]),
-                {"id": str(actor["id"]), "role": str(actor["role"])},
-            )
-        except (NotFound, Conflict) as refused:
-            # A panel for a recruitment we do not hold, or one already decided: nothing to change.
-            log.warning("panel not applied: %s", refused.detail, extra={"event_id": envelope["event_id"]})
-
+from shared.errors import NotFound
 
 READMODEL_DDL = """
 CREATE TABLE IF NOT EXISTS rm_recruitments (

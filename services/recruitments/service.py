@@ -9,7 +9,8 @@ from typing import Any
 
 from services.recruitments.api import blp
 from services.recruitments.application import RecruitmentsApp
-from services.recruitments.projections import DecisionInfluence, PanelFeed
+from services.recruitments.projections import DecisionInfluence
+from services.recruitments.reactions import PanelFeed
 from shared.config import Settings
 from shared.consumer import ConsumerLoop
 from shared.db import Database

@@ -8,6 +8,7 @@ from typing import Any
 
 import psycopg
 
+from infra.cli import compose_services
 from services.audit.cli import run_verify
 from services.audit.projections import access_log
 from services.audit.service import Audit
@@ -150,7 +151,8 @@ def test_store_tampering_is_pinpointed(settings: Settings, serve, token, http) -
     service.relay().drain()
     audit.catch_up()
     assert _verify(settings, service, audit) == []
-    result = run_verify(settings, None, None, stores=True)  # what ``delaktig audit verify`` runs
+    # what ``delaktig audit verify`` runs
+    result = run_verify(settings, None, None, stores=True, compose=compose_services)
     assert "participants" in result["stores_checked"]
     assert [p for p in result["problems"] if p["kind"] != "store-unavailable"] == []
     audit.close()

@@ -134,7 +134,7 @@ def test_canonical_reader_agrees_with_full_parse() -> None:
         assert valid and parsed == env
         if item is not None:
             taken += 1
-            light = item[6]
+            light = item.envelope
             assert {k: light[k] for k in LIGHT_KEYS} == {k: env[k] for k in LIGHT_KEYS}
             assert full_envelope(light) == env
             assert item[:6] == (env["position"], env["event_id"], env["prev_hash"], env["hash"],
@@ -233,7 +233,8 @@ def test_fast_and_reference_paths_report_the_same(monkeypatch: pytest.MonkeyPatc
     fast = {name: _problems(recs, key) for name, recs in cases.items()}
 
     def step_by_step(source: str, items: list[Any], problems: list[Problem]) -> tuple[list[Envelope], list[bytes]]:
-        chosen = verify._chain_problems(source, [(item[7], item[6], item[5]) for item in items], problems)
+        copies = [verify._Copy(item.record, item.envelope, item.valid) for item in items]
+        chosen = verify._chain_problems(source, copies, problems)
         return chosen, [leaf_hash(verify._hash_bytes(e.get("hash"))) for e in chosen]
 
     # The reference: every message parsed and re-canonicalised, every chain checked step by step.
@@ -254,7 +255,7 @@ def test_batch_chain_check_matches_step_by_step() -> None:
              for e in _chain("participants", 15)]
     problems: list[Problem] = []
     events, leaves = verify._verify_chain("participants", items, problems)
-    copies = [(item[7], item[6], item[5]) for item in items]
+    copies = [verify._Copy(item.record, item.envelope, item.valid) for item in items]
     assert problems == [] and events == verify._chain_problems("participants", copies, problems) and problems == []
     assert leaves == [leaf_hash(bytes.fromhex(e["hash"])) for e in events]
 
