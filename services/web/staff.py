@@ -1,0 +1,258 @@
+"""The staff's workspace: one start page per role, the coordinator's brukarbank (list, a
+person's page, registering someone with their consents) and the recruitments board.
+
+Every read and command goes through the services' public APIs with the signed-in person's
+token, so the services' own department scoping is what decides what a page can show; the page
+additionally only offers departments the session carries, so a coordinator never picks one
+that is not theirs.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+from uuid import UUID
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_wtf import FlaskForm
+from werkzeug.exceptions import NotFound
+from wtforms import BooleanField, RadioField, SelectField, StringField
+from wtforms.validators import DataRequired, Length, Optional, Regexp
+
+from services.web import backend
+from services.web.backend import Refused
+from services.web.forms import tr
+from services.web.signin import signed_in
+
+F = TypeVar("F", bound=Callable[..., Any])
+staff = Blueprint("staff", __name__)
+
+STAFF_ROLES = ("coordinator", "hiring_manager", "administrator", "auditor", "researcher")
+PURPOSES = ("recruitment", "matching", "research", "contact")
+PAGE_SIZE = 15  # the participants API has no pagination: the page slices its answer
+STAGES = ("drafting", "advertised", "interviewing", "decided", "closed")
+READ_PURPOSE = "brukarbank"  # every name shown is a logged read with this purpose
+
+
+def roles() -> list[str]:
+    return list(session.get("roles", []))
+
+
+def staff_only(*allowed: str) -> Callable[[F], F]:
+    """A signed-in person with one of ``allowed`` roles (any staff role when none given)."""
+
+    def decorate(view: F) -> F:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if not set(roles()) & set(allowed or STAFF_ROLES):
+                abort(403)
+            return view(*args, **kwargs)
+
+        return signed_in(wrapper)  # type: ignore[return-value]
+
+    return decorate
+
+
+def my_departments() -> list[str]:
+    return [str(d) for d in session.get("departments", [])]
+
+
+def chosen_department() -> str:
+    """The department the page is about: one of the session's (403 for any other)."""
+    mine = my_departments()
+    wanted = request.values.get("department") or (mine[0] if mine else "")
+    if wanted not in mine:
+        abort(403)  # the service would refuse too; refusing here keeps the page honest about why
+    return wanted
+
+
+def dashboards_url() -> str | None:
+    urls: dict[str, str] = current_app.config["SERVICE_URLS"]
+    return current_app.config["WEB"].extra.get("dashboards_public_url") or urls.get("dashboards")
+
+
+def errors_of(form: FlaskForm) -> dict[str, str]:
+    return {name: messages[0] for name, messages in form.errors.items() if name != "csrf_token" and messages}
+
+
+# -- the start page for every staff role ------------------------------------------------------
+@staff.get("/arbetsyta")
+@staff_only()
+def start() -> Any:
+    """What this person may use, by role: the workspace pages and the dashboards."""
+    return render_template("staff_start.html", roles=roles(), dashboards=dashboards_url(),
+                           departments=my_departments())
+
+
+# -- the brukarbank ---------------------------------------------------------------------------
+def _matches(person: dict[str, Any], args: dict[str, str]) -> bool:
+    """The list's filters, applied to the pseudonymous summaries the participants API returns."""
+    if args.get("ready") == "yes" and not person["ready"]:
+        return False
+    if args.get("ready") == "no" and person["ready"]:
+        return False
+    if args.get("contact") and person["contact_status"] != args["contact"]:
+        return False
+    if args.get("consent") and args["consent"] not in person["consents"]:
+        return False
+    if args.get("language") and args["language"] not in person["languages"]:
+        return False
+    query = (args.get("q") or "").strip().lower()
+    if query:
+        haystack = " ".join([person["id"], *person["shared_tags"], *person["languages"]]).lower()
+        if query not in haystack:
+            return False
+    return True
+
+
+@staff.get("/brukarbank")
+@staff_only("coordinator", "administrator")
+def bank() -> Any:
+    """The department's bank: filtered, paginated, names read (and logged) for this page only."""
+    department = chosen_department()
+    everyone: list[dict[str, Any]] = backend.get("participants", "/participants", department=department)
+    args = {k: request.args.get(k, "") for k in ("q", "ready", "contact", "consent", "language")}
+    found = [p for p in everyone if _matches(p, args)]
+    pages = max(1, -(-len(found) // PAGE_SIZE))
+    try:
+        page = min(max(1, int(request.args.get("page", "1"))), pages)
+    except ValueError:
+        page = 1
+    shown = found[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
+    for person in shown:
+        try:
+            person["name"] = backend.get("participants", f"/participants/{person['id']}", purpose=READ_PURPOSE)["name"]
+        except NotFound:
+            person["name"] = None  # erased meanwhile
+    languages = sorted({lang for p in everyone for lang in p["languages"]})
+    statuses = sorted({p["contact_status"] for p in everyone})
+
+    def page_url(n: int) -> str:
+        values: dict[str, Any] = {**{k: v for k, v in args.items() if v}, "department": department, "page": n}
+        return url_for("staff.bank", **values)
+
+    return render_template("staff_bank.html", people=shown, total=len(found), all_count=len(everyone), page=page,
+                           pages=pages, page_url=page_url, args=args, department=department,
+                           departments=my_departments(), languages=languages, statuses=statuses,
+                           purposes=PURPOSES)
+
+
+def register_form(departments: list[str]) -> FlaskForm:
+    class RegisterForm(FlaskForm):
+        name = StringField(validators=[DataRequired(tr("staff_name_required")), Length(max=200)])
+        email = StringField(validators=[Optional(), Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+                                                           message=tr("email_invalid"))])
+        phone = StringField(validators=[Optional(), Regexp(r"^\+?[0-9 ()-]{5,20}$", message=tr("phone_invalid"))])
+        preferred_language = RadioField(choices=[("sv", tr("language_sv")), ("en", tr("language_en"))], default="sv")
+        department = SelectField(choices=[(d, d) for d in departments])
+        consent_recruitment = BooleanField()
+        consent_matching = BooleanField()
+        consent_research = BooleanField()
+        consent_contact = BooleanField()
+
+    return RegisterForm()
+
+
+@staff.route("/brukarbank/ny", methods=["GET", "POST"])
+@staff_only("coordinator", "administrator")
+def register() -> Any:
+    """Register a person in one of my departments, with the consents they gave."""
+    form = register_form(my_departments())
+    if form.validate_on_submit():
+        data = form.data
+        department = data["department"]
+        if department not in my_departments():
+            abort(403)
+        try:
+            created = backend.post("participants", "/participants", {
+                "name": data["name"], "email": data["email"] or None, "phone": data["phone"] or None,
+                "preferred_language": data["preferred_language"] or "sv", "departments": [department]})
+            for purpose in PURPOSES:
+                if data[f"consent_{purpose}"]:
+                    backend.post("participants", f"/participants/{created['id']}/consents",
+                                 {"purpose": purpose, "department": department})
+        except Refused as error:
+            errors = {**errors_of(form), error.field or "name": tr("refused", detail=error.detail)}
+            return render_template("staff_register.html", form=form, errors=errors), 422
+        flash(tr("staff_registered"))
+        return redirect(url_for("staff.person", pid=created["id"], department=department))
+    status = 400 if form.is_submitted() else 200
+    return render_template("staff_register.html", form=form, errors=errors_of(form)), status
+
+
+@staff.get("/brukarbank/<uuid:pid>")
+@staff_only("coordinator", "administrator")
+def person(pid: UUID) -> Any:
+    """One person: consents, readiness, availability, contact status, limits and honoraria."""
+    department = chosen_department()
+    record = backend.get("participants", f"/participants/{pid}", purpose=READ_PURPOSE)
+    consents = [c.split(":", 1) for c in record["consents"]]
+    eligibility = _optional("participants", f"/participants/{pid}/eligibility", department=department)
+    honoraria = _optional("participants", f"/participants/{pid}/honoraria", year=datetime.now(UTC).year)
+    return render_template("staff_person.html", person=record, consents=consents, department=department,
+                           eligibility=eligibility, honoraria=honoraria)
+
+
+def _optional(service: str, path: str, **params: Any) -> Any:
+    """A part of a page that may not exist for this person (yet): shown as missing, not an error."""
+    try:
+        return backend.get(service, path, **params)
+    except (NotFound, Refused):
+        return None
+
+
+# -- recruitments -------------------------------------------------------------------------------
+def lacks(rec: dict[str, Any]) -> list[str]:
+    """What the model still lacks for this recruitment, as text keys, cheapest checks first."""
+    missing: list[str] = []
+    needed = int((rec.get("needs") or {}).get("panel_size") or 0)
+    if not rec["panel"]:
+        missing.append("lack_no_panel")
+    elif needed and len(rec["panel"]) < needed:
+        missing.append("lack_panel_short")
+    if rec["stage"] in ("interviewing", "decided") and rec["candidates"] and rec["panel"]:
+        rid = rec["id"]
+        for candidate in backend.get("recruitments", f"/recruitments/{rid}/candidates")["items"]:
+            scores = _optional("recruitments", f"/recruitments/{rid}/candidates/{candidate['id']}/scores")
+            if scores is not None and len(scores.get("scores", [])) < len(rec["panel"]):
+                missing.append("lack_scores")
+                break
+    if rec["stage"] in ("decided", "closed"):
+        outcome = _optional("recruitments", f"/recruitments/{rec['id']}/outcome")
+        if outcome is None or not outcome.get("shared_with"):
+            missing.append("lack_outcome_not_shared")
+        feedback = _optional("recruitments", f"/recruitments/{rec['id']}/feedback")
+        if feedback is not None and not feedback.get("participants"):
+            missing.append("lack_feedback")
+    return missing
+
+
+@staff.get("/rekryteringar")
+@staff_only("coordinator", "hiring_manager", "administrator")
+def board() -> Any:
+    """The recruitments I may see, as a board by stage; each card says what is still missing."""
+    items = backend.get("recruitments", "/recruitments")["items"]
+    columns: dict[str, list[dict[str, Any]]] = {stage: [] for stage in STAGES}
+    for rec in items:
+        rec["lacks"] = lacks(rec)
+        columns.setdefault(rec["stage"], []).append(rec)
+    return render_template("staff_board.html", columns=columns)
+
+
+@staff.get("/rekryteringar/<uuid:rid>")
+@staff_only("coordinator", "hiring_manager", "administrator")
+def recruitment(rid: UUID) -> Any:
+    """One recruitment: its plan, panel, candidates and what is missing."""
+    rec = backend.get("recruitments", f"/recruitments/{rid}")
+    rec["lacks"] = lacks(rec)
+    names = {}
+    if set(roles()) & {"coordinator", "administrator"}:
+        for pid in rec["panel"]:
+            try:
+                names[pid] = backend.get("participants", f"/participants/{pid}", purpose=READ_PURPOSE)["name"]
+            except (NotFound, Refused):
+                names[pid] = None
+    candidates = backend.get("recruitments", f"/recruitments/{rid}/candidates")["items"]
+    return render_template("staff_recruitment.html", rec=rec, names=names, candidates=candidates)

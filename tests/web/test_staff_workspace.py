@@ -1,0 +1,204 @@
+"""The staff workspace in real headless Chromium against ``delaktig up``: one navigation for
+every role (a coordinator lands on the workspace, an auditor on what they may read), the
+coordinator's brukarbank (filtering, paging, a person's page, registering with consents) and the
+recruitments board with what each card lacks. axe-core on every page visited. Scoping: a
+coordinator of one department sees no person or recruitment of another on any page."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from tests.web.system import COORDINATOR, MANAGER, SCORECARD, SOC, System, csrf_of, sign_in
+from tests.web.test_browser_journeys import AXE, CHROMIUM, Audited
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium not installed: run `make browser`"),
+    pytest.mark.skipif(not AXE.exists(), reason="axe-core not installed: run `make browser`"),
+]
+
+OTHER = "arbetsmarknadsforvaltningen"
+OTHER_COORDINATOR = "test-coordinator-amf"
+AUDITOR = "test-auditor"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def other_department(system: System) -> dict[str, str]:
+    """A person and a recruitment in another department, and the staff the provider vouches for."""
+    coordinator = system.token(OTHER_COORDINATOR, "coordinator", (OTHER,))
+    person = system.call("POST", "participants", "/participants", coordinator,
+                         {"name": "Birgitta Annan-Förvaltning", "email": "birgitta@example.org",
+                          "departments": [OTHER]})["id"]
+    system.call("POST", "participants", f"/participants/{person}/consents", coordinator,
+                {"purpose": "recruitment", "department": OTHER})
+    today = datetime.now(UTC).date()
+    rid = system.call("POST", "recruitments", "/recruitments", coordinator, {
+        "department": OTHER, "unit": "jobbtorget", "position": "Arbetskonsulent, jobbtorget",
+        "hiring_manager": "test-manager-amf", "interview_format": "split",
+        "planned": {"interviews_from": (today + timedelta(days=20)).isoformat(),
+                    "interviews_to": (today + timedelta(days=21)).isoformat()},
+        "scorecard": SCORECARD, "needs": {"experience_areas": [], "languages": ["sv"], "panel_size": 3}})["id"]
+    people = json.loads(system.people_file.read_text())
+    known = {p["sub"] for p in people}
+    for entry in ({"sub": OTHER_COORDINATOR, "name": "Samordnare Amf", "roles": ["coordinator"],
+                   "departments": [OTHER]},
+                  {"sub": MANAGER, "name": "Chef Soc", "roles": ["hiring_manager"], "departments": [SOC]},
+                  {"sub": AUDITOR, "name": "Revisor", "roles": ["auditor"], "departments": []}):
+        if entry["sub"] not in known:
+            people.append(entry)
+    system.people_file.write_text(json.dumps(people))
+    return {"person": person, "recruitment": rid}
+
+
+def signed_in_page(system: System, browser: Any, sub: str, lang: str = "sv-SE") -> tuple[Any, Any]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale=lang, accept_downloads=True)
+    page = context.new_page()
+    page.goto(system.web + "/logga-in")
+    page.get_by_role("button", name="Logga in").click()
+    page.wait_for_url(re.compile(re.escape(system.idp) + "/choose"))
+    page.locator(f'button[data-sub="{sub}"]').click()
+    page.wait_for_url(re.compile(re.escape(system.web) + "/arbetsyta"))
+    return context, page
+
+
+def test_coordinator_works_the_bank_and_the_board_within_their_department(
+        system: System, browser: Any, other_department: dict[str, str], screenshots: Path | None) -> None:
+    from playwright.sync_api import expect
+
+    context, page = signed_in_page(system, browser, COORDINATOR)
+    audited = Audited(page, screenshots)
+    # One navigation: the same header, with the coordinator's pages.
+    expect(page.get_by_role("heading", level=1)).to_have_text("Din arbetsyta")
+    nav = page.get_by_role("navigation", name="Meny")
+    expect(nav.get_by_role("link", name="Brukarbanken")).to_be_visible()
+    expect(nav.get_by_role("link", name="Rekryteringar")).to_be_visible()
+    audited.check("personal-arbetsyta")
+
+    # The bank: every person of the department, by name; none of the other department.
+    nav.get_by_role("link", name="Brukarbanken").click()
+    table = page.get_by_test_id("bank-table")
+    for name in system.participants:
+        expect(table).to_contain_text(name)
+    expect(page.locator("body")).not_to_contain_text("Birgitta")
+    expect(page.get_by_test_id("bank-count")).to_contain_text("5 av 5")
+    audited.check("brukarbanken")
+    page.get_by_label("Redo att delta").select_option("no")
+    page.get_by_role("button", name="Visa").click()
+    expect(page.get_by_test_id("bank-count")).to_contain_text("0 av 5")
+    audited.check()
+
+    # Register a person with two consents; the page shows what was recorded.
+    page.get_by_test_id("register-person").click()
+    page.get_by_role("button", name="Registrera").click()
+    expect(page.locator(".error-summary")).to_contain_text("Skriv personens namn")
+    audited.check()
+    page.get_by_label("Namn", exact=True).fill("Sara Nyström")
+    page.get_by_label("E-post").fill("sara.nystrom@example.org")
+    page.get_by_label("Vara med i rekryteringar").check()
+    page.get_by_label("Bli föreslagen till paneler").check()
+    page.get_by_role("button", name="Registrera").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Sara Nyström")
+    expect(page.get_by_role("status")).to_contain_text("Personen är registrerad")
+    consents = page.get_by_test_id("consents")
+    expect(consents.locator("li")).to_have_count(2)
+    expect(page.get_by_test_id("ready")).to_contain_text("Inte redo")
+    audited.check("brukarbanken-person")
+    new_id = page.url.split("/brukarbank/")[1].split("?")[0]
+    listed = system.call("GET", "participants", "/participants", system.coordinator(), department=SOC)
+    assert {c for p in listed if p["id"] == new_id for c in p["consents"]} == {"recruitment", "matching"}
+
+    # The same page in English (the language choice is in the header).
+    page.get_by_role("link", name="In English").click()
+    expect(page.get_by_role("heading", level=2).first).to_have_text("Consents")
+    page.get_by_role("link", name="På svenska").click()
+
+    # The board: the department's recruitment, with what it lacks; not the other department's.
+    page.get_by_role("navigation", name="Meny").get_by_role("link", name="Rekryteringar").click()
+    card = page.get_by_test_id(f"card-{system.recruitment}")
+    expect(card).to_be_visible()
+    expect(page.locator("body")).not_to_contain_text("Arbetskonsulent")
+    audited.check("rekryteringar")
+    card.get_by_role("link").click()
+    panel = page.get_by_test_id("panel")
+    expect(panel.locator("li")).to_have_count(3)
+    audited.check("rekrytering")
+
+    # Scoping by address: the other department's person, recruitment and list are refused.
+    for path in (f"/brukarbank/{other_department['person']}?department={SOC}",
+                 f"/brukarbank/{other_department['person']}?department={OTHER}",
+                 f"/brukarbank?department={OTHER}",
+                 f"/rekryteringar/{other_department['recruitment']}"):
+        response = page.goto(system.web + path)
+        assert response is not None and response.status in (403, 404), (path, response and response.status)
+        expect(page.locator("body")).not_to_contain_text("Birgitta")
+        expect(page.locator("body")).not_to_contain_text("Arbetskonsulent")
+        audited.check()
+    context.close()
+
+
+def test_other_departments_coordinator_sees_only_their_own(system: System, browser: Any,
+                                                           other_department: dict[str, str]) -> None:
+    from playwright.sync_api import expect
+
+    context, page = signed_in_page(system, browser, OTHER_COORDINATOR)
+    audited = Audited(page, None)
+    page.get_by_role("navigation", name="Meny").get_by_role("link", name="Brukarbanken").click()
+    expect(page.get_by_test_id("bank-table")).to_contain_text("Birgitta Annan-Förvaltning")
+    for name in system.participants:
+        expect(page.locator("body")).not_to_contain_text(name)
+    audited.check()
+    page.get_by_role("navigation", name="Meny").get_by_role("link", name="Rekryteringar").click()
+    expect(page.get_by_test_id(f"card-{other_department['recruitment']}")).to_contain_text("Ingen panel")
+    expect(page.locator("body")).not_to_contain_text("Socialsekreterare")
+    audited.check()
+    context.close()
+
+
+def test_auditor_lands_on_what_they_may_read(system: System, browser: Any,
+                                            other_department: dict[str, str]) -> None:
+    from playwright.sync_api import expect
+
+    context, page = signed_in_page(system, browser, AUDITOR)
+    audited = Audited(page, None)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Din arbetsyta")
+    expect(page.get_by_test_id("dashboards-link")).to_be_visible()
+    expect(page.get_by_role("navigation", name="Meny").get_by_role("link", name="Brukarbanken")).to_have_count(0)
+    audited.check()
+    response = page.goto(system.web + "/brukarbank")
+    assert response is not None and response.status == 403
+    audited.check()
+    context.close()
+
+
+def test_registering_needs_the_csrf_token_and_the_departments_own(system: System,
+                                                                 other_department: dict[str, str]) -> None:
+    s = sign_in(system, COORDINATOR)
+    form = s.get(system.web + "/brukarbank/ny")
+    assert form.status_code == 200
+    refused = s.post(system.web + "/brukarbank/ny", data={"name": "Utan Token", "department": SOC})
+    assert refused.status_code == 400
+    other = s.post(system.web + "/brukarbank/ny", data={"csrf_token": csrf_of(form.text), "name": "Fel Förvaltning",
+                                                       "department": OTHER, "preferred_language": "sv"})
+    assert other.status_code == 400  # not one of the choices this coordinator is offered
+    listed = system.call("GET", "participants", "/participants", system.coordinator(), department=SOC)
+    assert len(listed) >= 5
+    assert requests.get(system.web + "/brukarbank", timeout=10, allow_redirects=False).status_code == 302
