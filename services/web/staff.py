@@ -255,4 +255,116 @@ def recruitment(rid: UUID) -> Any:
             except (NotFound, Refused):
                 names[pid] = None
     candidates = backend.get("recruitments", f"/recruitments/{rid}/candidates")["items"]
-    return render_template("staff_recruitment.html", rec=rec, names=names, candidates=candidates)
+    coordinator = bool(set(roles()) & {"coordinator", "administrator"})
+    return render_template("staff_recruitment.html", rec=rec, names=names, candidates=candidates,
+                           coordinator=coordinator)
+
+
+# -- a recruitment's panel: proposal, explanations, assignment with overrides, replacements ----
+def coordinator_only(view: F) -> F:
+    return staff_only("coordinator", "administrator")(view)
+
+
+def _names(ids: list[str]) -> dict[str, str | None]:
+    """Names for a page, each a logged read; None for someone erased or not this caller's."""
+    out: dict[str, str | None] = {}
+    for pid in ids:
+        try:
+            out[pid] = backend.get("participants", f"/participants/{pid}", purpose=READ_PURPOSE)["name"]
+        except (NotFound, Refused):
+            out[pid] = None
+    return out
+
+
+def _proposal_page(rid: UUID, rec: dict[str, Any], proposal: dict[str, Any], errors: dict[str, str],
+                   picked: list[str], reasons: dict[str, str], status: int = 200) -> Any:
+    """The proposal with each person's explanation, and everyone else in the bank with why not."""
+    proposed = [m["participant_id"] for m in proposal["members"]]
+    bank_ids = [p["id"] for p in backend.get("participants", "/participants", department=rec["department"])]
+    others = []
+    for pid in bank_ids:
+        if pid in proposed:
+            continue
+        explanation = _optional("matching", f"/recruitments/{rid}/candidates/{pid}/explanation")
+        if explanation is not None:
+            others.append(explanation)
+    names = _names(proposed + [o["participant_id"] for o in others])
+    return render_template("staff_proposal.html", rec=rec, proposal=proposal, others=others, names=names,
+                           errors=errors, picked=picked or proposed, reasons=reasons), status
+
+
+@staff.post("/rekryteringar/<uuid:rid>/forslag")
+@coordinator_only
+def propose(rid: UUID) -> Any:
+    """Ask matching for a proposal (a form with only its CSRF token) and show it to decide on."""
+    rec = backend.get("recruitments", f"/recruitments/{rid}")
+    try:
+        proposal = backend.post("matching", f"/recruitments/{rid}/proposals", {})
+    except Refused as error:
+        flash(tr("refused", detail=error.detail))
+        return redirect(url_for("staff.recruitment", rid=rid))
+    # Only pseudonymous ids, scores and rule texts: the proposal waits in the session for the assignment.
+    session["proposal"] = {"rid": str(rid), **proposal}
+    return _proposal_page(rid, rec, proposal, {}, [], {})
+
+
+@staff.post("/rekryteringar/<uuid:rid>/panel")
+@coordinator_only
+def assign(rid: UUID) -> Any:
+    """Assign the picked people; anyone a soft rule excludes needs a reason (the service checks too)."""
+    rec = backend.get("recruitments", f"/recruitments/{rid}")
+    proposal = session.get("proposal") or {}
+    if proposal.get("rid") != str(rid):
+        return redirect(url_for("staff.recruitment", rid=rid))
+    picked = [p for p in request.form.getlist("member") if _is_uuid(p)]
+    reasons = {pid: request.form.get(f"reason-{pid}", "").strip() for pid in picked}
+    errors: dict[str, str] = {}
+    if not picked:
+        errors["member"] = tr("assign_pick_someone")
+    proposed = {m["participant_id"] for m in proposal["members"]}
+    for pid in picked:
+        if pid in proposed:
+            continue
+        explanation = _optional("matching", f"/recruitments/{rid}/candidates/{pid}/explanation") or {}
+        if explanation.get("excluded_by") and len(reasons[pid]) < 3:
+            errors[f"reason-{pid}"] = tr("assign_reason_required", why=explanation.get("explanation", ""))
+    if errors:
+        return _proposal_page(rid, rec, proposal, errors, picked, reasons, 400)
+    overrides = [{"participant_id": pid, "reason": reason} for pid, reason in reasons.items()
+                 if pid not in proposed and reason]
+    try:
+        result = backend.post("matching", f"/recruitments/{rid}/panel",
+                              {"proposal_id": proposal["proposal_id"], "members": picked, "overrides": overrides})
+    except Refused as error:
+        return _proposal_page(rid, rec, proposal, {"member": tr("refused", detail=error.detail)}, picked, reasons, 409)
+    session.pop("proposal", None)
+    flash(tr("assigned", count=len(result["members"]), overrides=len(result["overrides"])))
+    return redirect(url_for("staff.recruitment", rid=rid))
+
+
+@staff.post("/rekryteringar/<uuid:rid>/ersatt")
+@coordinator_only
+def replace(rid: UUID) -> Any:
+    """A member drops out: matching seats the next best; the page says who."""
+    pid = request.form.get("participant_id", "")
+    reason = request.form.get("reason", "").strip()
+    if not _is_uuid(pid) or len(reason) < 3:
+        flash(tr("replace_reason_required"))
+        return redirect(url_for("staff.recruitment", rid=rid))
+    try:
+        result = backend.post("matching", f"/recruitments/{rid}/panel/replacements",
+                              {"participant_id": pid, "reason": reason})
+    except Refused as error:
+        flash(tr("refused", detail=error.detail))
+        return redirect(url_for("staff.recruitment", rid=rid))
+    name = _names([result["replacement"]]).get(result["replacement"]) or "-"
+    flash(tr("replaced", name=name, why=result.get("explanation", "")))
+    return redirect(url_for("staff.recruitment", rid=rid))
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        UUID(value)
+    except ValueError:
+        return False
+    return True

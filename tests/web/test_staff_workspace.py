@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.web.system import COORDINATOR, MANAGER, SCORECARD, SOC, System, csrf_of, sign_in
+from tests.web.system import COORDINATOR, MANAGER, SCORECARD, SOC, System, csrf_of, eventually, sign_in
 from tests.web.test_browser_journeys import AXE, CHROMIUM, Audited
 
 pytestmark = [
@@ -66,7 +66,19 @@ def other_department(system: System) -> dict[str, str]:
         if entry["sub"] not in known:
             people.append(entry)
     system.people_file.write_text(json.dumps(people))
-    return {"person": person, "recruitment": rid}
+    # A second recruitment of the coordinator's own department, interviewing after everyone's
+    # dates: the availability rule (soft) empties the pool, so every pick needs a reason.
+    later = system.call("POST", "recruitments", "/recruitments", system.coordinator(), {
+        "department": SOC, "unit": "boendestod", "position": "Boendestödjare, boendestöd",
+        "hiring_manager": MANAGER, "interview_format": "joint",
+        "planned": {"interviews_from": (today + timedelta(days=120)).isoformat(),
+                    "interviews_to": (today + timedelta(days=121)).isoformat()},
+        "scorecard": SCORECARD, "needs": {"experience_areas": [], "languages": ["sv"], "panel_size": 2}})["id"]
+    anyone = next(iter(system.participants.values()))
+    eventually(lambda: system.http.get(system.url("matching", f"/recruitments/{later}/candidates/{anyone}/explanation"),
+                                       headers={"Authorization": f"Bearer {system.coordinator()}"},
+                                       timeout=10).status_code == 200, timeout=90)
+    return {"person": person, "recruitment": rid, "later": later}
 
 
 def signed_in_page(system: System, browser: Any, sub: str, lang: str = "sv-SE") -> tuple[Any, Any]:
@@ -152,6 +164,55 @@ def test_coordinator_works_the_bank_and_the_board_within_their_department(
         expect(page.locator("body")).not_to_contain_text("Birgitta")
         expect(page.locator("body")).not_to_contain_text("Arbetskonsulent")
         audited.check()
+    context.close()
+
+
+def test_coordinator_assigns_a_panel_with_overrides_and_replaces_a_member(
+        system: System, browser: Any, other_department: dict[str, str], screenshots: Path | None) -> None:
+    from playwright.sync_api import expect
+
+    rid = other_department["later"]
+    first, second, third = list(system.participants)[:3]
+    context, page = signed_in_page(system, browser, COORDINATOR)
+    audited = Audited(page, screenshots)
+    page.goto(f"{system.web}/rekryteringar/{rid}")
+    expect(page.get_by_test_id("lacks")).to_contain_text("Ingen panel")
+    audited.check()
+    page.get_by_test_id("propose").click()
+    # Nobody is free on the interview days: the page says which rule emptied the pool, and why each person.
+    expect(page.get_by_test_id("empty-reason")).to_be_visible()
+    expect(page.get_by_test_id("others")).to_contain_text("not available")
+    audited.check("panel-forslag")
+    page.get_by_label(first, exact=True).check()
+    page.get_by_label(second, exact=True).check()
+    page.get_by_label(f"Varför ska {second} vara med ändå?").fill("Har sagt att hon kan flytta en resa")
+    page.get_by_role("button", name="Tilldela panelen").click()
+    expect(page.locator(".error-summary")).to_contain_text("Skriv varför personen ska vara med trots regeln")
+    audited.check()
+    page.get_by_label(f"Varför ska {first} vara med ändå?").fill("Kan delta på distans de dagarna")
+    page.get_by_role("button", name="Tilldela panelen").click()
+    expect(page.get_by_role("status")).to_contain_text("2 personer, 2 undantag med skäl")
+    panel = eventually(lambda: (p := system.call("GET", "recruitments", f"/recruitments/{rid}",
+                                                 system.coordinator())["panel"]) and p)
+    assert set(panel) == {system.participants[first], system.participants[second]}
+
+    # The third person gets free on those days; replacing the second seats them, and the page says so.
+    today = datetime.now(UTC).date()
+    me = system.as_participant(system.participants[third])
+    system.call("PUT", "participants", f"/participants/{system.participants[third]}/availability", me,
+                {"windows": [{"start": today.isoformat(), "end": (today + timedelta(days=150)).isoformat()}]})
+    explain = f"/recruitments/{rid}/candidates/{system.participants[third]}/explanation"
+    eventually(lambda: system.call("GET", "matching", explain, system.coordinator())["eligible"])
+    page.reload()
+    expect(page.get_by_test_id("panel")).to_contain_text(second)
+    audited.check("rekrytering-panel")
+    reason = page.get_by_label(f"Varför ska {second} ersättas?")
+    reason.fill("Blev sjuk")
+    page.locator("form.replace-form", has=reason).get_by_role("button", name="Ersätt").click()
+    expect(page.get_by_role("status")).to_contain_text(f"{third} tar platsen")
+    audited.check()
+    eventually(lambda: system.participants[third] in system.call("GET", "recruitments", f"/recruitments/{rid}",
+                                                                 system.coordinator())["panel"])
     context.close()
 
 
