@@ -18,7 +18,7 @@ from uuid import UUID
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_wtf import FlaskForm
 from werkzeug.exceptions import NotFound
-from wtforms import BooleanField, RadioField, SelectField, StringField
+from wtforms import BooleanField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from services.web import backend
@@ -368,3 +368,68 @@ def _is_uuid(value: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+# -- the hiring manager: who said what, the decision, sharing the outcome --------------------------
+def decision_form() -> FlaskForm:
+    class DecisionForm(FlaskForm):
+        motivation = TextAreaField(validators=[DataRequired(tr("motivation_required")),
+                                               Length(min=3, max=4000, message=tr("motivation_required"))])
+        deviation_reason = TextAreaField(validators=[Optional(), Length(max=4000)])
+
+    return DecisionForm()
+
+
+def _candidate_page(rid: UUID, cid: str, form: FlaskForm, errors: dict[str, str], status: int = 200) -> Any:
+    rec = backend.get("recruitments", f"/recruitments/{rid}")
+    candidate = next((c for c in backend.get("recruitments", f"/recruitments/{rid}/candidates")["items"]
+                      if c["id"] == cid), None)
+    if candidate is None:
+        abort(404)
+    summary = _optional("recruitments", f"/recruitments/{rid}/candidates/{cid}/summary")
+    users = summary.get("participants_recommendation") if summary else None
+    against = users is not None and users != "hire"
+    may_decide = session.get("sub") == rec["hiring_manager"] and rec.get("decision") is None
+    return render_template("staff_candidate.html", rec=rec, candidate=candidate, summary=summary, form=form,
+                           errors=errors, users_recommendation=users, against=against, may_decide=may_decide), status
+
+
+@staff.get("/rekryteringar/<uuid:rid>/kandidater/<cid>")
+@staff_only("coordinator", "hiring_manager", "administrator")
+def candidate(rid: UUID, cid: str) -> Any:
+    """Who said what (users vs staff per focus attribute) and, for the hiring manager, the decision."""
+    return _candidate_page(rid, cid, decision_form(), {})
+
+
+@staff.post("/rekryteringar/<uuid:rid>/kandidater/<cid>")
+@staff_only("hiring_manager")
+def decide(rid: UUID, cid: str) -> Any:
+    """The decision: a motivation always; a deviation reason when it goes against the users (the
+    service refuses without one, and its refusal is shown beside that field)."""
+    form = decision_form()
+    if not form.validate_on_submit():
+        return _candidate_page(rid, cid, form, errors_of(form), 400)
+    try:
+        backend.post("recruitments", f"/recruitments/{rid}/decision",
+                     {"candidate_id": cid, "motivation": form.motivation.data,  # type: ignore[attr-defined]
+                      "deviation_reason": (form.deviation_reason.data or "").strip() or None})  # type: ignore[attr-defined]
+    except Refused as error:
+        name = error.field if error.field in ("motivation", "deviation_reason") else "motivation"
+        detail = tr("deviation_required") if name == "deviation_reason" else tr("refused", detail=error.detail)
+        return _candidate_page(rid, cid, form, {**errors_of(form), name: detail}, 422)
+    flash(tr("decided"))
+    return redirect(url_for("staff.recruitment", rid=rid))
+
+
+@staff.post("/rekryteringar/<uuid:rid>/utfall")
+@staff_only("coordinator", "hiring_manager", "administrator")
+def share(rid: UUID) -> Any:
+    """Share the outcome with the panel: each member then sees it on their own page."""
+    try:
+        shared = backend.post("recruitments", f"/recruitments/{rid}/outcome/share")
+    except Refused as error:
+        flash(tr("refused", detail=error.detail))
+        return redirect(url_for("staff.recruitment", rid=rid))
+    count = len(shared.get("shared_with", [])) if isinstance(shared, dict) else len(shared or [])
+    flash(tr("outcome_shared", count=count))
+    return redirect(url_for("staff.recruitment", rid=rid))

@@ -74,11 +74,15 @@ def other_department(system: System) -> dict[str, str]:
         "planned": {"interviews_from": (today + timedelta(days=120)).isoformat(),
                     "interviews_to": (today + timedelta(days=121)).isoformat()},
         "scorecard": SCORECARD, "needs": {"experience_areas": [], "languages": ["sv"], "panel_size": 2}})["id"]
+    system.call("POST", "recruitments", f"/recruitments/{later}/advert/publish", system.coordinator(),
+                {"text": "Boendestödjare till boendestöd. Brukare sitter med i intervjupanelen och bedömer."})
+    applicant = system.call("POST", "recruitments", f"/recruitments/{later}/applications", system.coordinator(),
+                            {"ats_ref": "ATS-LATER-1", "name": "Cecilia Berg", "email": "cecilia@example.net"})["id"]
     anyone = next(iter(system.participants.values()))
     eventually(lambda: system.http.get(system.url("matching", f"/recruitments/{later}/candidates/{anyone}/explanation"),
                                        headers={"Authorization": f"Bearer {system.coordinator()}"},
                                        timeout=10).status_code == 200, timeout=90)
-    return {"person": person, "recruitment": rid, "later": later}
+    return {"person": person, "recruitment": rid, "later": later, "applicant": applicant}
 
 
 def signed_in_page(system: System, browser: Any, sub: str, lang: str = "sv-SE") -> tuple[Any, Any]:
@@ -213,6 +217,68 @@ def test_coordinator_assigns_a_panel_with_overrides_and_replaces_a_member(
     audited.check()
     eventually(lambda: system.participants[third] in system.call("GET", "recruitments", f"/recruitments/{rid}",
                                                                  system.coordinator())["panel"])
+    context.close()
+
+
+def test_hiring_manager_decides_against_the_users_only_with_a_reason_and_shares_the_outcome(
+        system: System, browser: Any, other_department: dict[str, str], screenshots: Path | None) -> None:
+    from playwright.sync_api import expect
+
+    rid, cid = other_department["later"], other_department["applicant"]
+    base = f"/recruitments/{rid}"
+    panel = system.call("GET", "recruitments", base, system.coordinator())["panel"]
+    if not panel:  # run on its own: seat two people with reasons, as the coordinator's journey does
+        picks = list(system.participants.values())[:2]
+        system.call("POST", "matching", base + "/panel", system.coordinator(),
+                    {"members": picks, "overrides": [{"participant_id": p, "reason": "kan på distans"} for p in picks]})
+        panel = eventually(lambda: system.call("GET", "recruitments", base, system.coordinator())["panel"])
+    # The service users on the panel accept and recommend not hiring.
+    for pid in panel:
+        me = system.as_participant(pid)
+        eventually(lambda me=me: system.http.get(system.url("matching", base + "/invitation"), timeout=10,
+                                                 headers={"Authorization": f"Bearer {me}"}).status_code == 200)
+        system.call("POST", "matching", base + "/invitation/acceptance", me)
+        system.call("POST", "recruitments", f"{base}/candidates/{cid}/conflicts", me, {"has_conflict": False})
+        system.call("POST", "recruitments", f"{base}/candidates/{cid}/scores", me,
+                    {"scores": {a["key"]: 2 for a in SCORECARD}, "recommendation": "no_hire"})
+
+    context, page = signed_in_page(system, browser, MANAGER)
+    audited = Audited(page, screenshots)
+    page.get_by_role("navigation", name="Meny").get_by_role("link", name="Rekryteringar").click()
+    card = page.get_by_test_id(f"card-{rid}")
+    expect(card).to_contain_text("Boendestödjare")
+    audited.check()
+    card.get_by_role("link").click()
+    page.get_by_test_id("candidates").get_by_role("link", name="Cecilia Berg").click()
+    expect(page.get_by_test_id("users-recommendation")).to_have_text("Anställ inte")
+    audited.check("vem-sa-vad")
+    page.get_by_label("Motivering").fill("Stark erfarenhet av boendestöd och goda referenser")
+    page.get_by_role("button", name="Fatta beslut").click()
+    expect(page.locator(".error-summary")).to_contain_text("Du går emot brukarnas rekommendation")
+    audited.check()
+    assert system.call("GET", "recruitments", base, system.manager()).get("decision") is None
+    page.get_by_label("Skäl att gå emot brukarnas rekommendation").fill(
+        "Referenserna visar ett brukarnära arbetssätt som inte kom fram i intervjun")
+    page.get_by_role("button", name="Fatta beslut").click()
+    expect(page.get_by_role("status")).to_contain_text("Beslutet är sparat")
+    expect(page.get_by_test_id("decision")).to_contain_text("Referenserna visar")
+    audited.check()
+    page.get_by_test_id("share").click()
+    expect(page.get_by_role("status")).to_contain_text(f"delat med {len(panel)} personer")
+    audited.check()
+    context.close()
+
+    # A panel member sees the outcome, and why the manager went against them, on their own page.
+    context, page = browser.new_context(locale="sv-SE"), None
+    page = context.new_page()
+    page.goto(system.web + "/logga-in")
+    page.get_by_role("button", name="Logga in").click()
+    page.locator(f'button[data-sub="{panel[0]}"]').click()
+    page.wait_for_url(system.web + "/mina-uppdrag")
+    page.goto(f"{system.web}/uppdrag/{rid}")
+    expect(page.locator("main")).to_contain_text("Chefen anställde Cecilia Berg")
+    expect(page.locator("main")).to_contain_text("Referenserna visar")
+    Audited(page, None).check()
     context.close()
 
 
