@@ -15,9 +15,9 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_wtf import FlaskForm
-from werkzeug.exceptions import NotFound
+from werkzeug.exceptions import Forbidden, NotFound
 from wtforms import BooleanField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
@@ -433,3 +433,103 @@ def share(rid: UUID) -> Any:
     count = len(shared.get("shared_with", [])) if isinstance(shared, dict) else len(shared or [])
     flash(tr("outcome_shared", count=count))
     return redirect(url_for("staff.recruitment", rid=rid))
+
+
+# -- honoraria: approval per person and period, the payroll file, payments, tax flags ----------------
+def _period() -> str:
+    period = request.values.get("period") or datetime.now(UTC).strftime("%Y-%m")
+    try:
+        datetime.strptime(period, "%Y-%m")
+    except ValueError:
+        abort(400)
+    return period
+
+
+def _ledger(pid: str, department: str, period: str) -> dict[str, Any] | None:
+    """One person's accruals of this department in this period, with the year's flags."""
+    try:
+        honoraria = backend.get("participants", f"/participants/{pid}/honoraria", year=int(period[:4]))
+    except (NotFound, Refused, Forbidden):
+        current_app.logger.warning("honoraria of %s not readable for this coordinator", pid)  # pseudonymous id
+        return None
+    # Only this department's accruals: a person in two banks has the other's pay on the other's page.
+    accruals = [a for a in honoraria["accruals"]
+                if a["department"] == department and a["accrued_on"].startswith(period)]
+    return {"id": pid, "accruals": accruals, "flags": honoraria["flags"], "totals": honoraria["totals"],
+            "payment_declined": honoraria["payment_declined"],
+            "pending": [a for a in accruals if not a["approved"]],
+            "payable": [a for a in accruals if a["approved"] and a["payroll_ref"] is None],
+            "paid": [a for a in accruals if a["payroll_ref"] is not None]}
+
+
+@staff.get("/arvoden-att-betala")
+@coordinator_only
+def honoraria() -> Any:
+    """Everyone in the department's bank with honoraria in the period, to approve and to pay."""
+    department, period = chosen_department(), _period()
+    people = []
+    for person in backend.get("participants", "/participants", department=department):
+        ledger = _ledger(person["id"], department, period)
+        if ledger and ledger["accruals"]:
+            people.append(ledger)
+    names = _names([p["id"] for p in people])
+    return render_template("staff_honoraria.html", people=people, names=names, department=department,
+                           period=period, departments=my_departments())
+
+
+def _person_ledger() -> tuple[str, str, str, dict[str, Any]]:
+    department, period = chosen_department(), _period()
+    pid = request.form.get("participant_id", "")
+    if not _is_uuid(pid):
+        abort(400)
+    ledger = _ledger(pid, department, period)
+    if ledger is None:
+        abort(404)
+    return pid, department, period, ledger
+
+
+@staff.post("/arvoden-att-betala/godkann")
+@coordinator_only
+def approve() -> Any:
+    """Approve one person's pending accruals of this department and period."""
+    pid, department, period, ledger = _person_ledger()
+    refs = [a["activity_ref"] for a in ledger["pending"]]
+    if refs:
+        try:
+            backend.post("participants", f"/participants/{pid}/honoraria/approval", {"accrual_refs": refs})
+        except Refused as error:
+            flash(tr("refused", detail=error.detail))
+            return redirect(url_for("staff.honoraria", department=department, period=period))
+    flash(tr("approved_count", count=len(refs)))
+    return redirect(url_for("staff.honoraria", department=department, period=period))
+
+
+@staff.post("/arvoden-att-betala/utbetalning")
+@coordinator_only
+def record_payment() -> Any:
+    """Payroll paid one person's approved accruals of this period: record it with its reference."""
+    pid, department, period, ledger = _person_ledger()
+    payroll_ref = request.form.get("payroll_ref", "").strip()
+    refs = [a["activity_ref"] for a in ledger["payable"]]
+    if not payroll_ref or len(payroll_ref) > 100 or not refs:
+        flash(tr("payment_ref_required") if refs else tr("payment_nothing"))
+        return redirect(url_for("staff.honoraria", department=department, period=period))
+    try:
+        paid = backend.post("participants", "/honoraria/payments",
+                            {"participant_id": pid, "period": period, "payroll_ref": payroll_ref, "accrual_refs": refs})
+    except Refused as error:
+        flash(tr("refused", detail=error.detail))
+        return redirect(url_for("staff.honoraria", department=department, period=period))
+    flash(tr("payment_recorded", amount=int(paid["amount_ore"]) // 100))
+    return redirect(url_for("staff.honoraria", department=department, period=period))
+
+
+@staff.get("/arvoden-att-betala/lonefil.csv")
+@coordinator_only
+def payroll_file() -> Any:
+    """The payroll export for my department, as the participants service makes it (pseudonymous)."""
+    department, period = chosen_department(), _period()
+    answer = backend.call("GET", "participants", "/honoraria/payroll-export",
+                          params={"department": department, "period": period}, raw=True)
+    return Response(answer.content, mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="lonefil-{department}-{period}.csv"'})

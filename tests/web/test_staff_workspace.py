@@ -6,6 +6,7 @@ coordinator of one department sees no person or recruitment of another on any pa
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterator
@@ -83,6 +84,13 @@ def other_department(system: System) -> dict[str, str]:
                                        headers={"Authorization": f"Bearer {system.coordinator()}"},
                                        timeout=10).status_code == 200, timeout=90)
     return {"person": person, "recruitment": rid, "later": later, "applicant": applicant}
+
+
+def invited(system: System, base: str, token: str) -> bool:
+    """Whether matching has this person's invitation yet (it learns the panel over Kafka)."""
+    r = system.http.get(system.url("matching", base + "/invitation"), timeout=10,
+                        headers={"Authorization": f"Bearer {token}"})
+    return r.status_code == 200
 
 
 def signed_in_page(system: System, browser: Any, sub: str, lang: str = "sv-SE") -> tuple[Any, Any]:
@@ -235,8 +243,7 @@ def test_hiring_manager_decides_against_the_users_only_with_a_reason_and_shares_
     # The service users on the panel accept and recommend not hiring.
     for pid in panel:
         me = system.as_participant(pid)
-        eventually(lambda me=me: system.http.get(system.url("matching", base + "/invitation"), timeout=10,
-                                                 headers={"Authorization": f"Bearer {me}"}).status_code == 200)
+        eventually(functools.partial(invited, system, base, me))
         system.call("POST", "matching", base + "/invitation/acceptance", me)
         system.call("POST", "recruitments", f"{base}/candidates/{cid}/conflicts", me, {"has_conflict": False})
         system.call("POST", "recruitments", f"{base}/candidates/{cid}/scores", me,
@@ -269,7 +276,7 @@ def test_hiring_manager_decides_against_the_users_only_with_a_reason_and_shares_
     context.close()
 
     # A panel member sees the outcome, and why the manager went against them, on their own page.
-    context, page = browser.new_context(locale="sv-SE"), None
+    context = browser.new_context(locale="sv-SE")
     page = context.new_page()
     page.goto(system.web + "/logga-in")
     page.get_by_role("button", name="Logga in").click()
@@ -279,6 +286,58 @@ def test_hiring_manager_decides_against_the_users_only_with_a_reason_and_shares_
     expect(page.locator("main")).to_contain_text("Chefen anställde Cecilia Berg")
     expect(page.locator("main")).to_contain_text("Referenserna visar")
     Audited(page, None).check()
+    context.close()
+
+
+def test_coordinator_approves_honoraria_downloads_the_payroll_file_and_records_a_payment(
+        system: System, browser: Any, other_department: dict[str, str], screenshots: Path | None) -> None:
+    from playwright.sync_api import expect
+
+    rid, cid = other_department["later"], other_department["applicant"]
+    panel = system.call("GET", "recruitments", f"/recruitments/{rid}", system.coordinator())["panel"]
+    if not panel:
+        pytest.skip("needs the panel that scored in the hiring manager's journey")
+    year = datetime.now(UTC).year
+    pid = panel[0]
+
+    def accrued() -> Any:
+        ledger = system.call("GET", "participants", f"/participants/{pid}/honoraria", system.coordinator(), year=year)
+        return ledger if any(a["department"] == SOC for a in ledger["accruals"]) else None
+
+    ledger = eventually(accrued)  # the score reaches participants over Kafka and becomes an accrual
+    assert cid  # the accrual comes from scoring this candidate
+    context, page = signed_in_page(system, browser, COORDINATOR)
+    audited = Audited(page, screenshots)
+    page.get_by_role("navigation", name="Meny").get_by_role("link", name="Arvoden").click()
+    section = page.get_by_test_id(f"honoraria-{pid}")
+    expect(section).to_contain_text("Att godkänna: 1 st")
+    audited.check("arvoden")
+    section.get_by_role("button", name=re.compile("Godkänn arvodena")).click()
+    expect(page.get_by_role("status")).to_contain_text("1 arvoden är godkända")
+    expect(page.get_by_test_id(f"honoraria-{pid}")).to_contain_text("Godkänt, inte betalt: 1 st")
+    audited.check()
+    with page.expect_download() as download:
+        page.get_by_test_id("payroll-csv").click()
+    csv_text = Path(download.value.path()).read_text()
+    assert csv_text.splitlines()[0] == "payee_ref,period,activity_type,amount_ore,activities"
+    assert ledger["payee_ref"] in csv_text
+    page.get_by_test_id(f"honoraria-{pid}").get_by_label(re.compile("Lönens referens")).fill("LON-2026-1")
+    page.get_by_test_id(f"honoraria-{pid}").get_by_role("button", name="Registrera utbetalning").click()
+    expect(page.get_by_role("status")).to_contain_text("Utbetalningen på")
+    expect(page.get_by_test_id(f"honoraria-{pid}")).to_contain_text("Betalt: 1 st")
+    audited.check()
+    context.close()
+
+    # The other department's coordinator sees none of it, on the page or in their payroll file.
+    context, page = signed_in_page(system, browser, OTHER_COORDINATOR)
+    page.goto(system.web + "/arvoden-att-betala")
+    expect(page.locator("main")).not_to_contain_text(system.name_of(pid))
+    Audited(page, None).check()
+    period = f"{datetime.now(UTC):%Y-%m}"
+    other_csv = page.request.get(system.web + f"/arvoden-att-betala/lonefil.csv?period={period}").text()
+    assert ledger["payee_ref"] not in other_csv
+    refused = page.request.get(system.web + f"/arvoden-att-betala/lonefil.csv?department={SOC}")
+    assert refused.status == 403
     context.close()
 
 
