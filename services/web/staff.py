@@ -533,3 +533,24 @@ def payroll_file() -> Any:
                           params={"department": department, "period": period}, raw=True)
     return Response(answer.content, mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="lonefil-{department}-{period}.csv"'})
+
+
+# -- the fairness report ------------------------------------------------------------------------
+CHART_WIDTH = 400  # the SVG's drawing width; bars scale to the longest wait
+
+
+@staff.get("/rattvisa")
+@staff_only("coordinator", "administrator", "auditor", "researcher")
+def fairness() -> Any:
+    """Rotation, longest waiting and share engaged, with a bar chart and the same figures as a table.
+    Names only for coordinators (a logged read); auditors and researchers see pseudonymous ids."""
+    department = chosen_department()
+    report = backend.get("matching", f"/departments/{department}/fairness")
+    waiting = report.get("longest_waiting", [])[:10]
+    longest = max([w["days_waiting"] or 0 for w in waiting] + [1])
+    names = _names([w["participant_id"] for w in waiting]) if set(roles()) & {"coordinator", "administrator"} else {}
+    bars = [{"label": names.get(w["participant_id"]) or w["participant_id"][:8],
+             "days": w["days_waiting"], "last": w["last_engaged_on"],
+             "width": max(2, round(CHART_WIDTH * (w["days_waiting"] or longest) / longest))} for w in waiting]
+    return render_template("staff_fairness.html", report=report, bars=bars, department=department,
+                           departments=my_departments(), chart_width=CHART_WIDTH)

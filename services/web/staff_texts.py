@@ -139,6 +139,22 @@ STAFF_SV: dict[str, str] = {
     "payment_ref_required": "Skriv lönens referens.",
     "payment_nothing": "Inget godkänt att betala.",
     "payment_recorded": "Utbetalningen på {amount} kr är registrerad.",
+    "nav_fairness": "Rättvisa",
+    "fairness_title": "Rättvis fördelning av uppdrag",
+    "fairness_active": "Aktiva i brukarbanken",
+    "fairness_engaged": "Har haft uppdrag senaste 12 månaderna",
+    "fairness_engagements": "Uppdrag senaste 12 månaderna",
+    "fairness_gini": "Ojämnhet (Gini, 0 = helt jämnt)",
+    "fairness_limit": "Gräns per person",
+    "fairness_limit_value": "{max} uppdrag per {days} dagar",
+    "fairness_waiting": "De som har väntat längst",
+    "fairness_chart_desc": ("Stapeldiagram: dagar sedan senaste uppdraget, längst väntan först."
+                           "Samma siffror finns i tabellen nedanför."),
+    "fairness_table_caption": "Dagar sedan senaste uppdraget",
+    "fairness_last": "Senaste uppdrag",
+    "fairness_days": "Dagar",
+    "fairness_never": "Aldrig",
+    "fairness_nobody": "Ingen väntar.",
 }
 
 STAFF_EN: dict[str, str] = {
@@ -277,4 +293,20 @@ STAFF_EN: dict[str, str] = {
     "payment_ref_required": "Enter the payroll reference.",
     "payment_nothing": "Nothing approved to pay.",
     "payment_recorded": "The payment of SEK {amount} is recorded.",
+    "nav_fairness": "Fairness",
+    "fairness_title": "Fair spread of engagements",
+    "fairness_active": "Active in the bank",
+    "fairness_engaged": "Engaged in the last 12 months",
+    "fairness_engagements": "Engagements in the last 12 months",
+    "fairness_gini": "Unevenness (Gini, 0 = perfectly even)",
+    "fairness_limit": "Limit per person",
+    "fairness_limit_value": "{max} engagements per {days} days",
+    "fairness_waiting": "Those who have waited longest",
+    "fairness_chart_desc": ("Bar chart: days since the last engagement, longest wait first."
+                           "The same figures are in the table below."),
+    "fairness_table_caption": "Days since the last engagement",
+    "fairness_last": "Last engagement",
+    "fairness_days": "Days",
+    "fairness_never": "Never",
+    "fairness_nobody": "Nobody is waiting.",
 }

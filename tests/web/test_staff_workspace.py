@@ -63,7 +63,7 @@ def other_department(system: System) -> dict[str, str]:
     for entry in ({"sub": OTHER_COORDINATOR, "name": "Samordnare Amf", "roles": ["coordinator"],
                    "departments": [OTHER]},
                   {"sub": MANAGER, "name": "Chef Soc", "roles": ["hiring_manager"], "departments": [SOC]},
-                  {"sub": AUDITOR, "name": "Revisor", "roles": ["auditor"], "departments": []}):
+                  {"sub": AUDITOR, "name": "Revisor", "roles": ["auditor"], "departments": [SOC]}):
         if entry["sub"] not in known:
             people.append(entry)
     system.people_file.write_text(json.dumps(people))
@@ -356,6 +356,13 @@ def test_other_departments_coordinator_sees_only_their_own(system: System, brows
     expect(page.get_by_test_id(f"card-{other_department['recruitment']}")).to_contain_text("Ingen panel")
     expect(page.locator("body")).not_to_contain_text("Socialsekreterare")
     audited.check()
+    page.get_by_role("navigation", name="Meny").get_by_role("link", name="Rättvisa").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text(OTHER)
+    for name in system.participants:
+        expect(page.locator("main")).not_to_contain_text(name)
+    audited.check()
+    response = page.goto(f"{system.web}/rattvisa?department={SOC}")
+    assert response is not None and response.status == 403
     context.close()
 
 
@@ -369,6 +376,16 @@ def test_auditor_lands_on_what_they_may_read(system: System, browser: Any,
     expect(page.get_by_test_id("dashboards-link")).to_be_visible()
     expect(page.get_by_role("navigation", name="Meny").get_by_role("link", name="Brukarbanken")).to_have_count(0)
     audited.check()
+    # The fairness report: figures, the chart and the same figures as a table, without names.
+    page.get_by_role("navigation", name="Meny").get_by_role("link", name="Rättvisa").click()
+    expect(page.get_by_test_id("fairness-chart")).to_be_visible()
+    report = system.call("GET", "matching", f"/departments/{SOC}/fairness", system.token(AUDITOR, "auditor", (SOC,)))
+    expect(page.get_by_test_id("fairness-figures")).to_contain_text(str(report["active_participants"]))
+    rows = page.get_by_test_id("fairness-table").locator("tbody tr")
+    expect(rows).to_have_count(min(10, len(report["longest_waiting"])))
+    for name in system.participants:
+        expect(page.locator("main")).not_to_contain_text(name)
+    audited.check("rattvisa")
     response = page.goto(system.web + "/brukarbank")
     assert response is not None and response.status == 403
     audited.check()
