@@ -386,12 +386,12 @@ def test_other_departments_coordinator_sees_only_their_own(system: System, brows
     context.close()
 
 
-def test_auditor_lands_on_what_they_may_read(system: System, browser: Any,
-                                            other_department: dict[str, str]) -> None:
+def test_auditor_lands_on_what_they_may_read(system: System, browser: Any, other_department: dict[str, str],
+                                            screenshots: Path | None) -> None:
     from playwright.sync_api import expect
 
     context, page = signed_in_page(system, browser, AUDITOR)
-    audited = Audited(page, None)
+    audited = Audited(page, screenshots)
     expect(page.get_by_role("heading", level=1)).to_have_text("Din arbetsyta")
     expect(page.get_by_test_id("dashboards-link")).to_be_visible()
     expect(page.get_by_role("navigation", name="Meny").get_by_role("link", name="Brukarbanken")).to_have_count(0)
