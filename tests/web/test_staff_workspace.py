@@ -107,8 +107,10 @@ def invited(system: System, base: str, token: str) -> bool:
     return r.status_code == 200
 
 
-def signed_in_page(system: System, browser: Any, sub: str, lang: str = "sv-SE") -> tuple[Any, Any]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale=lang, accept_downloads=True)
+def signed_in_page(system: System, browser: Any, sub: str, lang: str = "sv-SE",
+                   viewport: dict[str, int] | None = None) -> tuple[Any, Any]:
+    context = browser.new_context(viewport=viewport or {"width": 1280, "height": 900}, locale=lang,
+                                  accept_downloads=True)
     page = context.new_page()
     page.goto(system.web + "/logga-in")
     page.get_by_role("button", name="Logga in").click()
@@ -365,19 +367,30 @@ def test_other_departments_coordinator_sees_only_their_own(system: System, brows
                                                            other_department: dict[str, str]) -> None:
     from playwright.sync_api import expect
 
-    context, page = signed_in_page(system, browser, OTHER_COORDINATOR)
+    # On a phone (375 px): the pages fit the width; wide tables scroll inside their own box.
+    context, page = signed_in_page(system, browser, OTHER_COORDINATOR, viewport={"width": 375, "height": 812})
     audited = Audited(page, None)
+    fits = "() => document.documentElement.scrollWidth <= window.innerWidth"
+    wide = """() => [...document.querySelectorAll('main *')]
+                 .filter(e => e.getBoundingClientRect().right > innerWidth + 1).slice(0, 5)
+                 .map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))"""
+    assert page.evaluate(fits)
     page.get_by_role("navigation", name="Meny").get_by_role("link", name="Brukarbanken").click()
     expect(page.get_by_test_id("bank-table")).to_contain_text("Birgitta Annan-Förvaltning")
+    page.wait_for_load_state("load")
+    assert page.evaluate(fits), page.evaluate(wide)
     for name in system.participants:
         expect(page.locator("body")).not_to_contain_text(name)
     audited.check()
     page.get_by_role("navigation", name="Meny").get_by_role("link", name="Rekryteringar").click()
     expect(page.get_by_test_id(f"card-{other_department['recruitment']}")).to_contain_text("Ingen panel")
     expect(page.locator("body")).not_to_contain_text("Socialsekreterare")
+    assert page.evaluate(fits), page.evaluate(wide)
     audited.check()
     page.get_by_role("navigation", name="Meny").get_by_role("link", name="Rättvisa").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text(OTHER)
+    page.wait_for_load_state("load")
+    assert page.evaluate(fits), page.evaluate(wide)
     for name in system.participants:
         expect(page.locator("main")).not_to_contain_text(name)
     audited.check()
