@@ -56,6 +56,9 @@ def create_app(config: WebConfig | None = None) -> Flask:
     from services.web.pages import pages
 
     app.register_blueprint(pages)
+    from services.web.staff import staff
+
+    app.register_blueprint(staff)
     idp_origin = "/".join(config.oidc_issuer.split("/", 3)[:3])
     csp = CSP.format(idp=idp_origin)
 

@@ -571,6 +571,11 @@ EN: dict[str, str] = {
     "refused": "That did not work: {detail}",
 }
 
+from services.web.staff_texts import STAFF_EN, STAFF_SV  # noqa: E402  (the staff workspace's words)
+
+SV.update(STAFF_SV)
+EN.update(STAFF_EN)
+
 TEXTS = {"sv": SV, "en": EN}
 
 

@@ -65,7 +65,7 @@ def home() -> Any:
     if session_alive():
         if "participant" in session.get("roles", []):
             return redirect(url_for("pages.assignments"))
-        return render_template("staff.html")
+        return redirect(url_for("staff.start"))  # every staff role: one start page listing what it may use
     return render_template("start.html")
 
 
