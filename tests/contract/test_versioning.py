@@ -54,7 +54,7 @@ def store_v1_payment(service: Participants, pid: uuid.UUID, ref: str) -> dict[st
     into the event store, as a database from before the change holds it. Returns its stored state."""
     app = service.app
     participant = app.participant(pid)
-    amount = participant.check_payable([ref])
+    amount = participant.payable_amount([ref])
     participant.record_payment(payroll_ref="PR-OLD", amount_ore=amount, period="2026-05", accrual_refs=[ref],
                                paid_on="2026-05-25", payee_ref=None, actor=COORDINATOR.actor(), department=DEP)
     [event] = participant.collect_events()

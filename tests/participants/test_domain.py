@@ -80,16 +80,16 @@ def test_payment_pays_approved_accruals_once_for_their_sum() -> None:
     p.acknowledge_payment_terms("2026-1", ME, DEPT)
     p.approve_honoraria(["a1", "a2"], "coord-1", COORDINATOR, DEPT)
     refused(p, AccrualNotApproved, lambda: p.record_payment("pay-1", 3000, "2026-03", ["a1", "a2", "a3"],
-                                                            "2026-03-31", COORDINATOR, DEPT))
+                                                            "2026-03-31", "payee-1", COORDINATOR, DEPT))
     refused(p, PaymentAmountWrong, lambda: p.record_payment("pay-1", 2500, "2026-03", ["a1", "a2"],
-                                                            "2026-03-31", COORDINATOR, DEPT))
+                                                            "2026-03-31", "payee-1", COORDINATOR, DEPT))
     assert p.payable_amount(["a1", "a2"]) == 2000
-    p.record_payment("pay-1", 2000, "2026-03", ["a1", "a2"], "2026-03-31", COORDINATOR, DEPT)
+    p.record_payment("pay-1", 2000, "2026-03", ["a1", "a2"], "2026-03-31", "payee-1", COORDINATOR, DEPT)
     assert p.accruals["a1"]["payroll_ref"] == "pay-1" and p.payments["pay-1"]["amount_ore"] == 2000
     refused(p, AccrualAlreadyPaid, lambda: p.record_payment("pay-2", 1000, "2026-04", ["a1"], "2026-04-30",
-                                                            COORDINATOR, DEPT))
+                                                            "payee-1", COORDINATOR, DEPT))
     refused(p, NoSuchAccrual, lambda: p.record_payment("pay-3", 0, "2026-04", ["zz"], "2026-04-30",
-                                                       COORDINATOR, DEPT))
+                                                       "payee-1", COORDINATOR, DEPT))
     copy = replayed(p)  # the checks in the bodies pass again on replay
     assert copy.accruals == p.accruals and copy.payments == p.payments
 
@@ -100,7 +100,7 @@ def test_an_erased_participant_is_not_paid() -> None:
     p.approve_honoraria(["a1"], "coord-1", COORDINATOR, DEPT)
     p.forget("GDPR Art. 17", ["personal"], ["honoraria"], COORDINATOR, DEPT)
     refused(p, ParticipantErased, lambda: p.record_payment("pay-1", 500, "2026-03", ["a1"], "2026-03-31",
-                                                           COORDINATOR, DEPT))
+                                                           "payee-1", COORDINATOR, DEPT))
 
 
 # -- profile ---------------------------------------------------------------------------------
