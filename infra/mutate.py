@@ -229,11 +229,18 @@ def run_module(module: str, tests: list[str], children: int, extra_pytest: list[
 
 
 def diff_of(module: str, name: str) -> str:
-    """The mutant's diff, as mutmut shows it."""
+    """The mutant's diff, as ``mutmut show`` prints it (read in-process: one import, not one per mutant)."""
+    from mutmut.mutation.diff_apply import get_diff_for_mutant
+
     workdir = WORK / module.replace("/", "_").removesuffix(".py")
-    mutmut = Path(sys.executable).with_name("mutmut")
-    done = subprocess.run([str(mutmut), "show", name], cwd=workdir, capture_output=True, text=True, check=False)
-    return done.stdout.strip()
+    here = Path.cwd()
+    os.chdir(workdir)
+    try:
+        return str(get_diff_for_mutant(name, path=Path(module))).strip()
+    except Exception as error:  # a diff is a convenience: never lose the report over it
+        return f"(no diff: {type(error).__name__}: {error})"
+    finally:
+        os.chdir(here)
 
 
 def report(scores: list[Score], show_diffs: bool) -> str:
