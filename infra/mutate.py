@@ -151,8 +151,8 @@ def prepare(module: str, tests: list[str], extra_pytest: list[str]) -> Path:
         f"pytest_add_cli_args = {json.dumps(pytest_args)}\n"
         'process_isolation = "forkserver"\n'
         "use_git_change_detection = false\n"
-        "timeout_multiplier = 6.0\n"
-        "timeout_constant = 5.0\n"
+        "timeout_multiplier = 3.0\n"
+        "timeout_constant = 3.0\n"
     )
     with open(workdir / "pyproject.toml", "a") as handle:
         handle.write(config)
@@ -243,6 +243,52 @@ def diff_of(module: str, name: str) -> str:
         os.chdir(here)
 
 
+def changed_lines(diff: str) -> tuple[list[str], list[str]]:
+    """The removed and added source lines of a mutant's diff."""
+    rows = diff.splitlines()
+    removed = [r[1:].strip() for r in rows if r.startswith("-") and not r.startswith("---")]
+    added = [r[1:].strip() for r in rows if r.startswith("+") and not r.startswith("+++")]
+    return removed, added
+
+
+SQL_WORDS = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE|CREATE|WHERE|CONFLICT|VALUES|FROM|EXCLUDED|SET|TABLE|BIGINT)\b",
+                       re.IGNORECASE)
+
+
+def _inside_log_call(diff: str) -> bool:
+    """Whether the changed lines sit inside a multi-line ``log.<level>(`` call."""
+    rows = [r for r in diff.splitlines() if not r.startswith(("---", "+++", "@@"))]
+    first = next((i for i, r in enumerate(rows) if r.startswith(("-", "+"))), None)
+    if first is None:
+        return False
+    for row in reversed(rows[max(0, first - 4):first]):
+        text = row[1:].strip()
+        if re.search(r"\blog\.\w+\($", text):
+            return True
+        if text.endswith(")") or text.endswith(":"):
+            return False
+    return False
+
+
+def suggest_reason(diff: str) -> str | None:
+    """A proposed one-line reason when a survivor matches a well-known equivalent shape. Only a
+    draft for docs/mutation.md: a person reads the diff and decides; nothing is skipped by it."""
+    removed, added = changed_lines(diff)
+    if not removed:
+        return None
+    before, after = " ".join(removed), " ".join(added)
+    if before.lower() == after.lower() and before != after:
+        if SQL_WORDS.search(before):
+            return "SQL keywords and unquoted identifiers are case-insensitive"
+        if re.search(r"(utf-8|ascii)", before, re.IGNORECASE):
+            return "codec names are case-insensitive"
+    if before.replace("ensure_ascii=False", "ensure_ascii=None") == after:
+        return "None is falsy, as False is: same JSON"
+    if re.search(r"\blog\.\w+\(", before) or _inside_log_call(diff):
+        return "changes only a log record's wording or extra fields; no rule depends on them"
+    return None
+
+
 def report(scores: list[Score], show_diffs: bool) -> str:
     lines = ["| module | mutants | killed | timeout | equivalent | survived | no test | score |",
              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
@@ -269,6 +315,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--report-only", action="store_true", help="re-read the last results, run nothing")
     parser.add_argument("--diffs", action="store_true", help="print the diff of every survivor")
     parser.add_argument("--pytest", action="append", default=[], help="an extra pytest argument")
+    parser.add_argument("--draft-equivalents", action="store_true",
+                        help="print docs/mutation.md rows proposed for survivors of well-known equivalent shapes")
     args = parser.parse_args(argv)
     modules = args.modules or list(MODULES)
     unknown = [m for m in modules if m not in MODULES]
@@ -291,6 +339,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {score.module}: {score.percent:.1f} % of {score.total} ({score.seconds:.0f} s)", flush=True)
         scores.append(score)
         (WORK / "report.md").write_text(report(scores, show_diffs=False) + "\n")
+    if args.draft_equivalents:
+        for score in scores:
+            for name in score.survived:
+                reason = suggest_reason(diff_of(score.module, name))
+                if reason:
+                    print(f"| `{name}` | {reason} |")
+        return 0
     text = report(scores, show_diffs=args.diffs)
     (WORK / "report.md").write_text(text + "\n")
     print(text)
