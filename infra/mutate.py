@@ -48,6 +48,7 @@ MODULES: dict[str, list[str]] = {
     ],
     "shared/envelope.py": [
         "tests/platform/test_envelope.py",
+        "tests/platform/test_envelope_rules.py",
         "tests/audit/test_verify_fast.py",
         "tests/audit/test_tamper_fields.py",
     ],
