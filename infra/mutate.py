@@ -82,6 +82,7 @@ MODULES: dict[str, list[str]] = {
     ],
     "services/matching/ranking.py": [
         "tests/matching/test_ranking.py",
+        "tests/matching/test_eligibility_rules.py",
         "tests/matching/test_rotation_and_consent.py",
         "tests/matching/test_tie_break.py",
     ],
@@ -131,9 +132,12 @@ def equivalent_mutants() -> set[str]:
     return set(re.findall(r"^\|\s*`([\w.]+__mutmut_\d+)`", EQUIVALENT_DOC.read_text(), re.MULTILINE))
 
 
-def prepare(module: str, tests: list[str], extra_pytest: list[str]) -> Path:
-    """A fresh scratch copy of the project with a mutmut configuration for one module."""
+def prepare(module: str, tests: list[str], extra_pytest: list[str], resume: bool = False) -> Path:
+    """A fresh scratch copy of the project with a mutmut configuration for one module (with
+    ``resume``, an earlier copy is kept and mutmut tests only the mutants it has no result for)."""
     workdir = WORK / module.replace("/", "_").removesuffix(".py")
+    if resume and (workdir / "mutants").is_dir():
+        return workdir
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".mypy_cache", ".ruff_cache")
@@ -208,10 +212,11 @@ def collect(module: str, workdir: Path, equivalent: set[str]) -> Score:
     return score
 
 
-def run_module(module: str, tests: list[str], children: int, extra_pytest: list[str], log: Path) -> Score:
+def run_module(module: str, tests: list[str], children: int, extra_pytest: list[str], log: Path,
+               resume: bool = False) -> Score:
     missing = [t for t in tests if not (ROOT / t.split("::")[0]).exists()]
     tests = [t for t in tests if t not in missing]
-    workdir = prepare(module, tests, extra_pytest)
+    workdir = prepare(module, tests, extra_pytest, resume)
     tag = uuid.uuid4().hex
     env = dict(os.environ, **{MARKER: tag, "PYTHONDONTWRITEBYTECODE": "1"})
     mutmut = Path(sys.executable).with_name("mutmut")
@@ -315,6 +320,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--list", action="store_true", help="print the module -> tests map and stop")
     parser.add_argument("--report-only", action="store_true", help="re-read the last results, run nothing")
     parser.add_argument("--diffs", action="store_true", help="print the diff of every survivor")
+    parser.add_argument("--resume", action="store_true", help="keep earlier results; test only the untested mutants")
     parser.add_argument("--pytest", action="append", default=[], help="an extra pytest argument")
     parser.add_argument("--draft-equivalents", action="store_true",
                         help="print docs/mutation.md rows proposed for survivors of well-known equivalent shapes")
@@ -336,7 +342,7 @@ def main(argv: list[str] | None = None) -> int:
             score = collect(module, workdir, equivalent_mutants())
         else:
             print(f"mutating {module} ...", flush=True)
-            score = run_module(module, MODULES[module], args.children, args.pytest, log)
+            score = run_module(module, MODULES[module], args.children, args.pytest, log, args.resume)
             print(f"  {score.module}: {score.percent:.1f} % of {score.total} ({score.seconds:.0f} s)", flush=True)
         scores.append(score)
         (WORK / "report.md").write_text(report(scores, show_diffs=False) + "\n")
