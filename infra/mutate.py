@@ -75,10 +75,8 @@ MODULES: dict[str, list[str]] = {
         "tests/recruitments/test_full_recruitment.py",
     ],
     "services/matching/domain.py": [
-        "tests/matching/test_ranking.py",
         "tests/matching/test_rotation_and_consent.py",
         "tests/matching/test_filters_and_explanations.py",
-        "tests/matching/test_tie_break.py",
     ],
     "services/matching/ranking.py": [
         "tests/matching/test_ranking.py",
@@ -90,10 +88,12 @@ MODULES: dict[str, list[str]] = {
         "tests/audit/test_verify_fast.py",
         "tests/audit/test_tamper_fields.py",
         "tests/audit/test_store_tamper.py",
+        "tests/audit/test_kafka_and_cli.py",
     ],
     "services/audit/checkpoints.py": [
         "tests/audit/test_verify_fast.py",
         "tests/audit/test_tamper_fields.py",
+        "tests/audit/test_kafka_and_cli.py",
     ],
     "services/dashboards/export.py": [
         "tests/dashboards/test_export.py",
