@@ -55,6 +55,7 @@ MODULES: dict[str, list[str]] = {
     "shared/vault.py": [
         "tests/platform/test_hot_path.py",
         "tests/participants/test_rules.py",
+        "tests/participants/test_erasure.py",
     ],
     "shared/auth.py": [
         "tests/platform/test_hot_path.py",
@@ -98,6 +99,7 @@ MODULES: dict[str, list[str]] = {
     "services/dashboards/export.py": [
         "tests/dashboards/test_export.py",
         "tests/dashboards/test_export_consent.py",
+        "tests/dashboards/test_small_cells.py",
     ],
 }
 
