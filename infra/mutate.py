@@ -50,7 +50,7 @@ MODULES: dict[str, list[str]] = {
         "tests/platform/test_envelope.py",
         "tests/platform/test_envelope_rules.py",
         "tests/audit/test_verify_fast.py",
-        "tests/audit/test_tamper_fields.py",
+        "tests/audit/test_checkpoint_rules.py",
     ],
     "shared/vault.py": [
         "tests/platform/test_hot_path.py",
@@ -87,13 +87,13 @@ MODULES: dict[str, list[str]] = {
     ],
     "services/audit/verify.py": [
         "tests/audit/test_verify_fast.py",
+        "tests/audit/test_checkpoint_rules.py",
         "tests/audit/test_tamper_fields.py",
         "tests/audit/test_store_tamper.py",
-        "tests/audit/test_kafka_and_cli.py",
     ],
     "services/audit/checkpoints.py": [
+        "tests/audit/test_checkpoint_rules.py",
         "tests/audit/test_verify_fast.py",
-        "tests/audit/test_tamper_fields.py",
         "tests/audit/test_kafka_and_cli.py",
     ],
     "services/dashboards/export.py": [
