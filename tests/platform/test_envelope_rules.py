@@ -34,7 +34,7 @@ def test_a_message_is_one_json_object() -> None:
     assert decode(encode(envelope)) == envelope
     assert decode("{\"å\": 1}".encode()) == {"å": 1}
     for not_an_object in (b"[1, 2]", b"7", b'"text"', b"null"):
-        with pytest.raises(ValueError, match="not a JSON object"):
+        with pytest.raises(ValueError, match=r"^envelope is not a JSON object$"):
             decode(not_an_object)
 
 
