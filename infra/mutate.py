@@ -215,10 +215,23 @@ def collect(module: str, workdir: Path, equivalent: set[str]) -> Score:
 
 
 def run_module(module: str, tests: list[str], children: int, extra_pytest: list[str], log: Path,
-               resume: bool = False) -> Score:
+               resume: bool = False, retest: bool = False) -> Score:
+    """Mutate one module; with ``retest``, only run its earlier survivors again against the
+    current tests (copied into the existing scratch copy), after new tests were written."""
     missing = [t for t in tests if not (ROOT / t.split("::")[0]).exists()]
     tests = [t for t in tests if t not in missing]
-    workdir = prepare(module, tests, extra_pytest, resume)
+    names: list[str] = []
+    if retest:
+        workdir = WORK / module.replace("/", "_").removesuffix(".py")
+        earlier = collect(module, workdir, set())
+        names = earlier.survived + earlier.untested + [n.split(" ")[0] for n in earlier.other]
+        for target in (workdir / "tests", workdir / "mutants" / "tests"):
+            shutil.copytree(ROOT / "tests", target, dirs_exist_ok=True,
+                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        if not names:
+            return collect(module, workdir, equivalent_mutants())
+    else:
+        workdir = prepare(module, tests, extra_pytest, resume)
     tag = uuid.uuid4().hex
     env = dict(os.environ, **{MARKER: tag, "PYTHONDONTWRITEBYTECODE": "1"})
     mutmut = Path(sys.executable).with_name("mutmut")
@@ -227,7 +240,7 @@ def run_module(module: str, tests: list[str], children: int, extra_pytest: list[
         out.write(f"\n===== {module} ({time.strftime('%H:%M:%S')}) tests: {' '.join(tests)}\n".encode())
         out.flush()
         try:
-            subprocess.run([str(mutmut), "run", "--max-children", str(children)], cwd=workdir, env=env,
+            subprocess.run([str(mutmut), "run", "--max-children", str(children), *names], cwd=workdir, env=env,
                            stdout=out, stderr=subprocess.STDOUT, check=False)
         finally:
             end_marked(tag)
@@ -323,6 +336,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--report-only", action="store_true", help="re-read the last results, run nothing")
     parser.add_argument("--diffs", action="store_true", help="print the diff of every survivor")
     parser.add_argument("--resume", action="store_true", help="keep earlier results; test only the untested mutants")
+    parser.add_argument("--retest", action="store_true",
+                        help="run the last run's survivors again against the current tests")
     parser.add_argument("--pytest", action="append", default=[], help="an extra pytest argument")
     parser.add_argument("--draft-equivalents", action="store_true",
                         help="print docs/mutation.md rows proposed for survivors of well-known equivalent shapes")
@@ -344,7 +359,7 @@ def main(argv: list[str] | None = None) -> int:
             score = collect(module, workdir, equivalent_mutants())
         else:
             print(f"mutating {module} ...", flush=True)
-            score = run_module(module, MODULES[module], args.children, args.pytest, log, args.resume)
+            score = run_module(module, MODULES[module], args.children, args.pytest, log, args.resume, args.retest)
             print(f"  {score.module}: {score.percent:.1f} % of {score.total} ({score.seconds:.0f} s)", flush=True)
         scores.append(score)
         (WORK / "report.md").write_text(report(scores, show_diffs=False) + "\n")
