@@ -149,7 +149,8 @@ def prepare(module: str, tests: list[str], extra_pytest: list[str], resume: bool
             shutil.copytree(source, workdir / name, ignore=ignore)
         else:
             shutil.copy2(source, workdir / name)
-    pytest_args = ["-m", "not slow", "-k", "not postgres", "--timeout=120", *extra_pytest]
+    pytest_args = ["-m", "not slow", "-k", "not postgres", "--timeout=120", "-p", "infra.mutate_plugin",
+                   *extra_pytest]
     config = (
         "\n[tool.mutmut]\n"
         'source_paths = ["shared", "services", "infra"]\n'
