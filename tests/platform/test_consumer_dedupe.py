@@ -13,7 +13,7 @@ from typing import Any
 from shared.config import Settings
 from shared.consumer import ConsumerLoop
 from shared.db import Database
-from shared.kafka import producer, read_all
+from shared.kafka import free_port, producer, read_all, start_local_broker
 from shared.relay import OutboxRelay
 from tests.platform.counter_app import Counter, CounterApp, CounterTotals
 
@@ -134,3 +134,41 @@ def test_the_running_loop_applies_new_events_until_stopped(sqlite_settings: Sett
     assert not worker.is_alive()
     relay.close()
     app.close()
+
+
+def test_a_consumer_ahead_of_a_fresh_broker_replays_it_and_applies_new_events_once(sqlite_settings: Settings) -> None:
+    port = free_port()
+    broker = start_local_broker("127.0.0.1", port)
+    settings = sqlite_settings.with_(kafka_bootstrap=f"127.0.0.1:{port}")
+    app = CounterApp(settings)
+    db = Database(settings, "counter_readmodel")
+    try:
+        counters = [Counter(id=uuid.uuid4(), actor=SYSTEM, department=None) for _ in range(4)]
+        for counter in counters:
+            counter.increment(by=5, actor=SYSTEM, department="socialforvaltningen")
+        app.save(*counters)
+        relay = OutboxRelay(app, Database(settings, "counters"))
+        relay.drain()
+        relay.close()
+        loop = ConsumerLoop(settings, db, CounterTotals())
+        loop.catch_up()
+        loop.close()
+        assert _totals(db) == (20, 8)
+        broker.kill()
+        broker.wait()
+        broker = start_local_broker("127.0.0.1", port)  # empty: the consumer's positions are ahead of it
+        loop = ConsumerLoop(settings, db, CounterTotals())
+        assert loop.lag() == 0
+        fresh = Counter(id=uuid.uuid4(), actor=SYSTEM, department=None)
+        fresh.increment(by=100, actor=SYSTEM, department="socialforvaltningen")
+        app.save(fresh)
+        relay = OutboxRelay(app, Database(settings, "counters"))
+        relay.drain()  # finds the broker emptier than its count: republishes everything, new event included
+        relay.close()
+        loop.catch_up()
+        assert _totals(db) == (120, 10)
+        loop.close()
+    finally:
+        app.close()
+        broker.kill()
+        broker.wait()
