@@ -25,7 +25,7 @@ def test_withdrawn_research_consent_is_not_exported(sqlite_settings: Settings, t
     w = EventWriter(settings)
     onboard(w, SOC, NAMES[SOC])
     people = participants(w, SOC, 8, research=8)
-    recruitment(w, SOC, stage="closed", panel=people[:3], month=3, feedback_from=people)
+    rid = recruitment(w, SOC, stage="closed", panel=people[:3], month=3, feedback_from=people, influence=3)
     withdrawn = people[:2]
     for pid in withdrawn:
         w.emit("participants", "ConsentWithdrawn", pid, {"purpose": "research", "department": SOC},
@@ -34,6 +34,11 @@ def test_withdrawn_research_consent_is_not_exported(sqlite_settings: Settings, t
     other_purpose = people[2]
     w.emit("participants", "ConsentWithdrawn", other_purpose, {"purpose": "recruitment", "department": SOC},
            department=SOC, actor={"id": other_purpose, "role": "participant"}, at="2026-06-01T10:05:00Z")
+    # Erased after consenting to research: not exported either.
+    erased = people[3]
+    w.emit("participants", "ParticipantForgotten", erased,
+           {"legal_basis": "GDPR art. 17", "erased": ["personal"], "kept": ["participation"]},
+           department=None, at="2026-06-02T10:00:00Z")
     w.flush()
     w.close()
 
@@ -45,6 +50,22 @@ def test_withdrawn_research_consent_is_not_exported(sqlite_settings: Settings, t
         service.close()
 
     pseudonym = Pseudonymiser(KEY)
-    exported = {row["participant"] for row in _read(tmp_path / "out" / "participant_feedback.csv")}
-    assert not exported & {pseudonym("participant", p) for p in withdrawn}
-    assert exported == {pseudonym("participant", p) for p in people[2:]}
+    rows = _read(tmp_path / "out" / "participant_feedback.csv")
+    exported = {row["participant"] for row in rows}
+    assert not exported & {pseudonym("participant", p) for p in [*withdrawn, erased]}
+    assert exported == {pseudonym("participant", p) for p in [people[2], *people[4:]]}
+    # Each row names its recruitment and department, the month only, and the rating given.
+    assert {(r["recruitment"], r["department"], r["month"], r["influence_rating"]) for r in rows} == {
+        (pseudonym("recruitment", rid), SOC, "2026-03", "3")}
+
+
+def test_pseudonyms_are_keyed_hashes_marked_with_their_kind() -> None:
+    import hashlib
+    import hmac
+
+    pseudonym = Pseudonymiser(KEY)
+    expected = hmac.new(KEY, b"participant:abc", hashlib.sha256).hexdigest()[:16]
+    assert pseudonym("participant", "abc") == "p" + expected
+    assert pseudonym("recruitment", "abc")[0] == "r" and len(pseudonym("hire", "abc")) == 17
+    assert pseudonym("participant", "abc") != Pseudonymiser(b"x" * 32)("participant", "abc")
+    assert Pseudonymiser()("participant", "abc") != Pseudonymiser()("participant", "abc")  # a fresh key each time
