@@ -133,3 +133,37 @@ def test_explanations_read_as_sentences() -> None:
     text = ranking.build_panel([recent], three, TODAY, size=1)[0].explanation
     assert text.startswith("Shares none of the wanted experience areas but fills a seat; 1 panel(s) in the last "
                            "12 months, so ranked lower for rotation")
+
+
+def test_edges_of_dates_panel_size_and_seated_members() -> None:
+    # Availability: the last interview day must be covered too; an uncovered stretch is a plain False.
+    assert ranking.covers([("2030-03-01", "2030-03-04")], "2030-03-02", "2030-03-05") is False
+    assert ranking.covers([("2030-03-01", "2030-03-04"), ("2030-03-06", "2030-03-09")],
+                          "2030-03-04", "2030-03-06") is False
+    assert ranking.covers([("2030-03-04", "2030-03-06")], "2030-03-04", "2030-03-06") is True
+    # Rotation looks back exactly twelve months: an engagement 365 days ago no longer counts.
+    assert ready(engagements=((DEP, "2025-11-23"),)).recent_engagements(TODAY) == 0
+    assert ready(engagements=((DEP, "2025-11-24"),)).recent_engagements(TODAY) == 1
+    # The recruitment's own panel size applies when the caller gives none.
+    pool = [ready(f"p{i}", tags=frozenset({"boende"})) for i in range(4)]
+    two = Needs("r2", DEP, areas=("boende",), panel_size=2)
+    assert len(ranking.propose(pool, two, Limit(), TODAY, bank_size=4).picks) == 2
+    # Members already seated are not proposed again, and what they cover counts as covered.
+    seated = [ready("s1", tags=frozenset({"boende"}), languages=frozenset({"ar"}))]
+    people = [ready("a", tags=frozenset({"boende"})), ready("b", tags=frozenset({"missbruk"})),
+              ready("s1", tags=frozenset({"boende"}), languages=frozenset({"ar"}))]
+    picks = ranking.build_panel(people, NEEDS, TODAY, size=1, seated=seated)
+    assert [p.candidate.participant_id for p in picks] == ["b"] and picks[0].score == 10
+
+
+def test_a_language_already_on_the_panel_is_wanted_but_not_new() -> None:
+    needs = Needs("r3", DEP, areas=("boende", "missbruk"), languages=("ar", "so"), interviews_from="2026-12-01")
+    first = ready("a", tags=frozenset({"boende"}), languages=frozenset({"ar"}))
+    second = ready("b", tags=frozenset({"missbruk"}), languages=frozenset({"ar"}))
+    third = ready("c", tags=frozenset({"missbruk"}), languages=frozenset({"so"}))
+    picks = ranking.build_panel([first, second, third], needs, TODAY, size=3)
+    assert [p.candidate.participant_id for p in picks] == ["a", "c", "b"]  # "so" is new on seat two, "ar" is not
+    assert [p.score for p in picks] == [18, 18, 2]
+    assert "speaks ar (wanted);" in picks[2].explanation
+    assert "speaks so (wanted, not yet on the panel)" in picks[1].explanation
+    assert "available" not in picks[0].explanation  # only a start date: no interview period to name
