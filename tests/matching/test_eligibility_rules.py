@@ -150,8 +150,8 @@ def test_edges_of_dates_panel_size_and_seated_members() -> None:
     assert len(ranking.propose(pool, two, Limit(), TODAY, bank_size=4).picks) == 2
     # Members already seated are not proposed again, and what they cover counts as covered.
     seated = [ready("s1", tags=frozenset({"boende"}), languages=frozenset({"ar"}))]
-    people = [ready("a", tags=frozenset({"boende"})), ready("b", tags=frozenset({"missbruk"})),
-              ready("s1", tags=frozenset({"boende"}), languages=frozenset({"ar"}))]
+    people = [ready("s1", tags=frozenset({"boende"}), languages=frozenset({"ar"})),
+              ready("a", tags=frozenset({"boende"})), ready("b", tags=frozenset({"missbruk"}))]
     picks = ranking.build_panel(people, NEEDS, TODAY, size=1, seated=seated)
     assert [p.candidate.participant_id for p in picks] == ["b"] and picks[0].score == 10
 
