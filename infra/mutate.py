@@ -315,6 +315,9 @@ def report(scores: list[Score], show_diffs: bool) -> str:
     lines = ["| module | mutants | killed | timeout | equivalent | survived | no test | score |",
              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for s in scores:
+        if not s.total:
+            lines.append(f"| `{s.module}` | not run | | | | | | |")
+            continue
         lines.append(f"| `{s.module}` | {s.total} | {s.killed} | {s.timeout} | {len(s.equivalent)} | "
                      f"{len(s.survived)} | {len(s.untested)} | {s.percent:.1f} % |")
     for s in scores:
