@@ -11,7 +11,7 @@ import uuid
 from typing import Any
 
 from shared.config import Settings
-from shared.consumer import ConsumerLoop
+from shared.consumer import ConsumerLoop, dumps
 from shared.db import Database
 from shared.kafka import free_port, producer, read_all, start_local_broker
 from shared.relay import OutboxRelay
@@ -90,8 +90,9 @@ def test_lag_counts_what_is_not_applied_and_a_bad_record_is_parked_not_blocking(
     app = CounterApp(settings)
     counters = [Counter(id=uuid.uuid4(), actor=SYSTEM, department=None) for _ in range(3)]
     for i, counter in enumerate(counters):
-        counter.increment(by=13 if i == 1 else 2, actor=SYSTEM, department="socialforvaltningen")
-    app.save(*counters)
+        counter.increment(by=13 if i == 2 else 2, actor=SYSTEM, department="socialforvaltningen")
+    app.save(*counters[:2])
+    app.save(counters[2])  # the refused increment is the last record of its partition
     OutboxRelay(app, Database(settings, "counters")).drain()
     db = Database(settings, "counter_readmodel")
     loop = ConsumerLoop(settings, db, FussyTotals())
@@ -172,3 +173,17 @@ def test_a_consumer_ahead_of_a_fresh_broker_replays_it_and_applies_new_events_on
         app.close()
         broker.kill()
         broker.wait()
+
+
+def test_read_model_json_is_compact_sorted_and_keeps_letters() -> None:
+    assert dumps({"b": [1, 2], "a": "Åsa"}) == '{"a":"Åsa","b":[1,2]}'
+
+
+def test_a_projection_without_topics_has_no_lag(sqlite_settings: Settings) -> None:
+    class Idle(CounterTotals):
+        name = "idle"
+        topics = ()
+
+    loop = ConsumerLoop(sqlite_settings, Database(sqlite_settings, "idle_readmodel"), Idle())
+    assert loop.lag() == 0 and loop.poll_once() == 0
+    loop.close()
