@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 
-.PHONY: up test bench lint typecheck install clean browser node
+.PHONY: up test bench lint typecheck install clean browser node mutate
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,11 @@ test: $(STAMP) browser node
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# Mutation testing of the critical rules, module by module against their fast tests (about an
+# hour on 2 cores; not part of `make test`). `make mutate MUTATE_ARGS="shared/relay.py --children 1"`.
+mutate: $(STAMP)
+	$(BIN)/python -m infra.mutate $(MUTATE_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

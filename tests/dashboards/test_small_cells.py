@@ -51,3 +51,23 @@ def test_summary_cells_below_five_are_suppressed() -> None:
                             "value": "4.00", "status": "ok"}
     assert cells["arb"] == {"department": "arb", "measure": "influence_rating_mean", "n": "", "value": "",
                             "status": "suppressed"}
+
+
+def test_summary_measures_each_effect_goal_per_department() -> None:
+    followups = [{"department": "soc", "months_after_hire": 6, "still_employed": int(i < 4), "motivation_rating": 3}
+                 for i in range(FIVE)]
+    followups += [{"department": "soc", "months_after_hire": 12, "still_employed": int(i < 3),
+                   "motivation_rating": 5} for i in range(FIVE)]
+    tables: dict[str, list[dict[str, Any]]] = {
+        "participant_feedback.csv": [],
+        "manager_feedback.csv": [{"department": "soc", "rating": r} for r in (1, 2, 3, 4, 5)],
+        "hire_followups.csv": followups,
+        "recruitments.csv": [],
+    }
+    cells = {row["measure"]: (row["n"], row["value"], row["status"]) for row in summary(tables)}
+    assert cells == {
+        "manager_rating_mean": (FIVE, "3.00", "ok"),
+        "motivation_mean": (2 * FIVE, "4.00", "ok"),
+        "retained_6_months_percent": (FIVE, "80.00", "ok"),
+        "retained_12_months_percent": (FIVE, "60.00", "ok"),
+    }

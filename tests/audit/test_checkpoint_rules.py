@@ -1,0 +1,105 @@
+"""The checkpointer, as an auditor relies on it: every N events of a source (in chain order,
+whatever order they arrive in) it signs the chain head, the position and the Merkle root of the
+chain so far; an event whose hash does not match its content raises an alert and is not taken
+into the chain; a source with events newer than its last checkpoint gets one when it is due."""
+
+from __future__ import annotations
+
+import random
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from services.audit.checkpoints import (
+    CHECKPOINT_TYPE,
+    CheckpointProjection,
+    signature_valid,
+    stored_checkpoints,
+)
+from services.audit.keys import key_id
+from services.audit.merkle import MerkleTree, leaf_hashes
+from services.audit.verify import Record, verify_records
+from shared.config import Settings
+from shared.db import Database
+from shared.envelope import GENESIS_HASH, Envelope, encode, event_id_for, seal
+
+
+def chain(source: str, n: int) -> list[Envelope]:
+    head, out = GENESIS_HASH, []
+    for i in range(1, n + 1):
+        env = seal({"event_id": event_id_for(source, f"a{i}", 1), "event_type": "Something", "schema_version": 1,
+                    "source": source, "aggregate_id": f"a{i}", "aggregate_version": 1, "position": i,
+                    "occurred_at": f"2026-03-02T09:00:{i:02d}Z", "department": "socialforvaltningen",
+                    "actor": {"id": "u1", "role": "coordinator"}, "payload": {"n": i}}, head)
+        head = env["hash"]
+        out.append(env)
+    return out
+
+
+def test_checkpoints_sign_head_position_and_root_in_chain_order(sqlite_settings: Settings) -> None:
+    settings = sqlite_settings.with_(checkpoint_every_events=4, checkpoint_every_seconds=3600.0)
+    key = Ed25519PrivateKey.generate()
+    db = Database(settings, "audit")
+    projection = CheckpointProjection(settings, key)
+    projection.migrate(db)
+    events = chain("recruitments", 10)
+    arrival = list(events)
+    random.Random(3).shuffle(arrival)  # partitions interleave: the checkpointer follows prev_hash links
+    for env in arrival:
+        with db.transaction() as tx:
+            projection.apply(tx, env)
+    with db.transaction() as tx:
+        projection.apply(tx, {**events[0], "source": "elsewhere"})  # not a source it checkpoints
+
+    checkpoints = stored_checkpoints(db, "recruitments")
+    assert [c["tree_size"] for c in checkpoints] == [4, 8]
+    tree = MerkleTree(leaf_hashes(bytes.fromhex(e["hash"]) for e in events))
+    for cp in checkpoints:
+        size = cp["tree_size"]
+        assert (cp["type"], cp["version"], cp["source"]) == (CHECKPOINT_TYPE, 1, "recruitments")
+        assert (cp["position"], cp["chain_head"]) == (events[size - 1]["position"], events[size - 1]["hash"])
+        assert cp["root"] == tree.root(size).hex()
+        assert cp["key_id"] == key_id(key) and signature_valid(key.public_key(), cp)
+        assert not signature_valid(Ed25519PrivateKey.generate().public_key(), cp)
+        assert not signature_valid(key.public_key(), {**cp, "tree_size": size + 1})
+    assert stored_checkpoints(db) == checkpoints
+
+    # Not due yet (an hour between time-based checkpoints), unless forced; then the last two events
+    # are covered too, and nothing more is cut while nothing new arrives.
+    assert projection.cut_due(db) == 0
+    assert projection.cut_due(db, force=True) == 1
+    assert projection.cut_due(db, force=True) == 0
+    last = stored_checkpoints(db, "recruitments")[-1]
+    assert (last["tree_size"], last["chain_head"], last["root"]) == (10, events[-1]["hash"], tree.root(10).hex())
+
+    # What verify makes of it: the history and the checkpoints agree.
+    records = [Record("recruitments.events", 0, i, None, encode(e)) for i, e in enumerate(events)]
+    records += [Record("audit.checkpoints", 0, i, None, encode(c))
+                for i, c in enumerate(stored_checkpoints(db, "recruitments"))]
+    report, _ = verify_records(records, key.public_key())
+    assert report.ok and report.checkpoints_checked == 3, report.first
+
+
+def test_an_event_that_does_not_match_its_hash_raises_an_alert_and_stays_out(sqlite_settings: Settings) -> None:
+    settings = sqlite_settings.with_(checkpoint_every_events=2)
+    db = Database(settings, "audit")
+    projection = CheckpointProjection(settings, Ed25519PrivateKey.generate())
+    projection.migrate(db)
+    events = chain("participants", 3)
+    forged = {**events[1], "actor": {"id": "someone-else", "role": "coordinator"}}
+    for env in (events[0], forged, events[2]):
+        with db.transaction() as tx:
+            projection.apply(tx, env)
+    with db.transaction() as tx:
+        alerts = tx.all("SELECT event_id, source, position, detail FROM audit_alerts")
+        chain_row = tx.one("SELECT tree_size, position, head FROM audit_chain WHERE source = ?", ("participants",))
+    assert [(a["event_id"], a["source"], a["position"], a["detail"]) for a in alerts] == [
+        (events[1]["event_id"], "participants", 2, "hash does not match the canonical envelope")]
+    assert chain_row is not None
+    # The chain stops before the forged event: the third cannot link without the genuine second.
+    assert (chain_row["tree_size"], chain_row["position"], chain_row["head"]) == (1, 1, events[0]["hash"])
+    assert stored_checkpoints(db, "participants") == []
+    with db.transaction() as tx:
+        projection.apply(tx, events[1])  # the genuine second arrives: both follow, a checkpoint is cut
+    assert [c["tree_size"] for c in stored_checkpoints(db, "participants")] == [2]
+    with db.transaction() as tx:
+        assert tx.scalar("SELECT tree_size FROM audit_chain WHERE source = 'participants'") == 3
