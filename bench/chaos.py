@@ -371,13 +371,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--database-url", default=os.environ.get("DATABASE_URL"),
                    help="PostgreSQL URL (default: SQLite in a temporary folder)")
     p.add_argument("--seed", type=int)
+    p.add_argument("--settle", type=float, default=300.0,
+                   help="seconds to wait for the relay (which republishes the history after each broker loss) "
+                        "and the read models to catch up before counting")
     args = p.parse_args(argv)
     workdir = Path(tempfile.mkdtemp(prefix="delaktig-chaos-"))
     tag = uuid.uuid4().hex[:8]
     settings = Settings(data_dir=workdir / "data", database_url=args.database_url,
                         db_namespace=f"chaos{tag}_" if args.database_url else "", topic_prefix=f"chaos{tag}.",
                         relay_poll_interval=0.05)
-    counts = run(settings, workdir, args.kills, tuple(args.kinds.split(",")), every=args.every, seed=args.seed)
+    counts = run(settings, workdir, args.kills, tuple(args.kinds.split(",")), every=args.every, seed=args.seed,
+                 settle=args.settle)
     print(counts.table())
     print(f"\nlogs: {workdir / 'logs'}")
     ok = counts.total_lost == 0 and counts.duplicates == 0 and counts.http_5xx_other == 0
