@@ -49,3 +49,30 @@ def test_keys_made_during_rotations_all_survive(settings: Settings) -> None:
     assert list(json.loads(kek_file(settings, "vaultrace").read_bytes())["epochs"]) == [str(epoch)]
     for db in dbs:
         db.close()
+
+
+def test_keys_rotate_command_rotates_when_asked_or_due(sqlite_settings: Settings) -> None:
+    import subprocess
+
+    from tests.faults.conftest import delaktig, process_env
+
+    db = Database(sqlite_settings, "participants")
+    vault = Vault(sqlite_settings, db)
+    subject = vault.new_subject()
+    token = vault.encrypt(subject, "kvar")
+    env = process_env(sqlite_settings)
+
+    def rotate(*args: str) -> None:
+        done = subprocess.run(delaktig("keys", "rotate", *args), env=env, capture_output=True, timeout=60)
+        assert done.returncode == 0, done.stderr.decode(errors="replace")
+
+    first = vault.epoch()
+    rotate("--if-due")
+    assert vault.epoch() == first  # no erasure since the last rotation: nothing to do
+    rotate()
+    assert vault.epoch() == first + 1
+    vault.destroy(vault.new_subject(), "erasure request")
+    rotate("--if-due")
+    assert vault.epoch() == first + 2
+    assert vault.decrypt(subject, token) == "kvar"
+    db.close()
