@@ -165,12 +165,13 @@ class ChaosRig:
         return self.procs.pids().get(name)
 
     def _leading_worker(self) -> int | None:
-        """The participants worker that holds the leader lock (from what each logged last)."""
+        """The participants worker that holds the leader lock (it logs so, with its pid)."""
         for name in ("participants-worker-a", "participants-worker-b"):
+            pid = self._pid(name)
             path = self.logs / f"{name}.log"
-            text = path.read_text(errors="replace") if path.exists() else ""
-            lead, wait = text.rfind("leader: running"), text.rfind("standby: waiting")
-            if lead > wait and (pid := self._pid(name)) is not None:
+            if pid is not None and path.exists() and \
+                    f'"msg": "leader: running relay and consumers", "service": "participants", "pid": {pid}}}' \
+                    in path.read_text(errors="replace"):
                 return pid
         return None
 
