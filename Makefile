@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 
-.PHONY: up test bench chaos lint typecheck install clean browser
+.PHONY: up test bench chaos lint typecheck install clean browser node
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,7 +24,15 @@ browser:
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; } \
 		|| echo "chromium not installed: browser tests will say so"; }
 
-test: $(STAMP) browser
+# The contract tests run outside validators from npm (pinned in tests/contract/node/package.json).
+node:
+	@command -v npm >/dev/null 2>&1 || { command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; } \
+		|| echo "node/npm not installed: contract tests will say so"; }
+	@if command -v npm >/dev/null 2>&1 && [ ! -d tests/contract/node/node_modules ]; then \
+		cd tests/contract/node && npm ci --no-audit --no-fund --loglevel=error; fi
+
+test: $(STAMP) browser node
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import logging
 import sys
 from typing import Any
 
@@ -45,6 +46,7 @@ def cmd_token(args: argparse.Namespace) -> int:
 def cmd_worker(args: argparse.Namespace) -> int:
     from shared import logs
     from shared.db import LeaderLock
+    from shared.kafka import TopicLayoutError, ensure_topics
     from shared.lifecycle import install_exit_logging
     from shared.runtime import run_until_signalled
     from shared.vault import ROTATE_CHECK_SECONDS
@@ -52,6 +54,12 @@ def cmd_worker(args: argparse.Namespace) -> int:
     logs.configure()
     install_exit_logging(f"{args.service}-worker")
     settings = Settings.from_env()
+    try:  # provision the topics, and refuse to start on one with another partition count
+        ensure_topics(settings)
+    except TopicLayoutError as error:
+        logging.getLogger("delaktig.worker").critical("worker %s not started: %s", args.service, error)
+        print(f"worker {args.service} not started: {error}", file=sys.stderr)
+        return 78  # EX_CONFIG: a restart will not help until the topic is fixed
     service = build_service(args.service, settings)
     worker = service.worker()
     # Several workers of one service may run (high availability): one holds the lock and runs
@@ -91,12 +99,27 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 
 def cmd_topics(args: argparse.Namespace) -> int:
-    from shared.kafka import PUBLIC_TOPICS, ensure_topics
+    """Provision the public topics with the configured partition count and check them."""
+    from shared.kafka import PUBLIC_TOPICS, TopicLayoutError, ensure_topics, topic_layout
 
     settings = Settings.from_env()
-    ensure_topics(settings, PUBLIC_TOPICS, partitions=args.partitions)
-    print("\n".join(settings.topic(t) for t in PUBLIC_TOPICS))
-    return 0
+    if args.partitions:
+        settings = settings.with_(topic_partitions=args.partitions)
+    try:
+        found = ensure_topics(settings, PUBLIC_TOPICS) if not args.check else {}
+    except TopicLayoutError as error:
+        found = {}
+        problem: str | None = str(error)
+    else:
+        problem = None
+    counts = topic_layout(settings, PUBLIC_TOPICS)
+    for topic, count in counts.items():
+        state = found.get(topic) or ("missing" if count == 0 else "ok" if count == settings.topic_partitions
+                                     else "WRONG PARTITION COUNT")
+        print(f"{topic}\t{count} partitions (configured {settings.topic_partitions})\t{state}")
+    if problem:
+        print(problem, file=sys.stderr)
+    return 0 if all(n == settings.topic_partitions for n in counts.values()) else 1
 
 
 def cmd_asyncapi(args: argparse.Namespace) -> int:
@@ -138,8 +161,10 @@ def parser() -> argparse.ArgumentParser:
     rotate.add_argument("--if-due", action="store_true", help="only where an erasure made it due")
     rotate.set_defaults(func=cmd_keys_rotate)
 
-    topics = sub.add_parser("topics", help="create the public topics on the configured broker")
-    topics.add_argument("--partitions", type=int, default=3)
+    topics = sub.add_parser("topics", help="provision the public topics on the configured broker and check them")
+    topics.add_argument("--partitions", type=int, default=None,
+                        help="partition count (default: TOPIC_PARTITIONS, 3); every process must use the same")
+    topics.add_argument("--check", action="store_true", help="only check, create nothing")
     topics.set_defaults(func=cmd_topics)
 
     asyncapi = sub.add_parser("asyncapi", help="print the AsyncAPI document of the Kafka events")

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 import jwt
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from flask import current_app, g, request
 
 from shared.config import Settings
@@ -28,7 +28,9 @@ from shared.keyfiles import create_once
 
 ROLES = ("participant", "coordinator", "hiring_manager", "auditor", "researcher", "administrator")
 STAFF_ROLES = ("coordinator", "hiring_manager", "administrator")
-ALGORITHMS = ["ES256", "RS256", "EdDSA"]
+ALGORITHMS = ["ES256", "ES384", "ES512", "RS256", "EdDSA"]
+# The one algorithm each kind of key verifies: a token's header never chooses how its key is used.
+EC_ALGORITHMS = {"secp256r1": "ES256", "secp384r1": "ES384", "secp521r1": "ES512"}
 # A verified token is remembered briefly: a caller sends the same token with every request, and
 # checking its signature again each time costs more than the rest of a small request. The cache
 # never outlives the token's ``exp`` and is short, so a key withdrawn from the JWKS stops working
@@ -116,8 +118,24 @@ def mint_token(
     return jwt.encode(claims, key, algorithm="ES256")  # type: ignore[arg-type]
 
 
+def pinned_algorithm(key: Any) -> str | None:
+    """The algorithm a public key is used with (ES256 for P-256, RS256 for RSA, EdDSA for Ed25519)."""
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        return EC_ALGORITHMS.get(key.curve.name)
+    if isinstance(key, rsa.RSAPublicKey):
+        return "RS256"
+    if isinstance(key, ed25519.Ed25519PublicKey):
+        return "EdDSA"
+    return None
+
+
 class TokenVerifier:
-    """Verifies bearer tokens against public keys or a JWKS endpoint."""
+    """Verifies bearer tokens against public keys or a JWKS endpoint.
+
+    Each key verifies with its own algorithm only, so RSA and EC keys may be mixed, and a header
+    naming another algorithm (``none``, ``HS256`` with a public key as secret, ``RS256`` for an
+    EC key) is refused before any key is tried. Every refusal is a 401 whose detail says what is
+    wrong with the token in plain words, never the verifying library's message."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -125,7 +143,13 @@ class TokenVerifier:
         paths = [Path(p.strip()) for p in settings.jwt_public_keys]
         if not paths and not self._jwks:
             paths = [ensure_dev_keys(settings)[1]]
-        self._keys = [serialization.load_pem_public_key(p.read_bytes()) for p in paths]
+        self._keys: list[tuple[str, Any]] = []
+        for path in paths:
+            key = serialization.load_pem_public_key(path.read_bytes())
+            algorithm = pinned_algorithm(key)
+            if algorithm is None:
+                raise ValueError(f"{path}: unsupported public key type {type(key).__name__}")
+            self._keys.append((algorithm, key))
         self._verified: dict[str, tuple[float, Principal]] = {}
         self._lock = threading.Lock()
 
@@ -142,36 +166,62 @@ class TokenVerifier:
             self._verified[token] = (min(expires, now + VERIFIED_TOKEN_TTL), principal)
         return principal
 
+    def _candidates(self, token: str, algorithm: str) -> list[Any]:
+        candidates = [key for pinned, key in self._keys if pinned == algorithm]
+        if self._jwks is not None:
+            try:
+                jwk = self._jwks.get_signing_key_from_jwt(token)
+            except Exception:
+                raise Unauthorized("invalid token: no key of the identity provider matches it") from None
+            if pinned_algorithm(jwk.key) == algorithm:
+                candidates.insert(0, jwk.key)
+        return candidates
+
     def _verify(self, token: str) -> tuple[Principal, float]:
-        options = {"require": ["sub", "exp"]}
-        kwargs: dict[str, Any] = {"algorithms": ALGORITHMS, "options": options}
+        try:
+            header = jwt.get_unverified_header(token)
+        except Exception:
+            raise Unauthorized("invalid token: not a well-formed JWT") from None
+        algorithm = header.get("alg")
+        if not isinstance(algorithm, str) or algorithm not in ALGORITHMS:
+            raise Unauthorized("invalid token: its signing algorithm is not accepted")
+        candidates = self._candidates(token, algorithm)
+        if not candidates:
+            raise Unauthorized(f"invalid token: no configured key verifies {algorithm}")
+        kwargs: dict[str, Any] = {"algorithms": [algorithm],
+                                  "options": {"require": ["sub", "exp", "roles", "departments"]}}
         if self.settings.jwt_audience:
             kwargs["audience"] = self.settings.jwt_audience
         if self.settings.jwt_issuer:
             kwargs["issuer"] = self.settings.jwt_issuer
-        candidates: list[Any] = list(self._keys)
-        if self._jwks is not None:
-            try:
-                candidates.insert(0, self._jwks.get_signing_key_from_jwt(token).key)
-            except jwt.PyJWTError as error:
-                raise Unauthorized(f"token key not found: {error}") from None
-        last: Exception | None = None
         for key in candidates:
             try:
                 claims = jwt.decode(token, key, **kwargs)
                 break
-            except jwt.InvalidSignatureError as error:
-                last = error
-            except jwt.PyJWTError as error:
-                raise Unauthorized(f"invalid token: {error}") from None
+            except jwt.InvalidSignatureError:
+                continue
+            except jwt.ExpiredSignatureError:
+                raise Unauthorized("invalid token: it has expired") from None
+            except jwt.ImmatureSignatureError:
+                raise Unauthorized("invalid token: it is not valid yet") from None
+            except (jwt.InvalidAudienceError, jwt.InvalidIssuerError):
+                raise Unauthorized("invalid token: it was not issued for this service") from None
+            except jwt.MissingRequiredClaimError as error:
+                raise Unauthorized(f"invalid token: it has no {error.claim!r} claim") from None
+            except Exception:  # any other library or key error: the token is not acceptable
+                raise Unauthorized("invalid token: it cannot be verified") from None
         else:
-            raise Unauthorized(f"invalid token: {last or 'no key'}")
-        roles = claims.get("roles", [])
-        departments = claims.get("departments", [])
-        if not isinstance(roles, list) or not isinstance(departments, list):
-            raise Unauthorized("invalid token: roles and departments must be lists")
-        principal = Principal(str(claims["sub"]), frozenset(map(str, roles)), frozenset(map(str, departments)))
-        return principal, float(claims["exp"])
+            raise Unauthorized("invalid token: the signature does not verify")
+        roles = claims.get("roles")
+        departments = claims.get("departments")
+        if (not isinstance(roles, list) or not roles or not all(isinstance(r, str) for r in roles)
+                or not isinstance(departments, list) or not all(isinstance(d, str) for d in departments)):
+            raise Unauthorized("invalid token: roles must be a non-empty list and departments a list")
+        sub, expires = claims.get("sub"), claims.get("exp")
+        if not isinstance(sub, str) or not sub or not isinstance(expires, int | float):
+            raise Unauthorized("invalid token: sub must be a string and exp a number")
+        principal = Principal(sub, frozenset(roles), frozenset(departments))
+        return principal, float(expires)
 
 
 def current_principal() -> Principal:

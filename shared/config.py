@@ -47,6 +47,9 @@ class Settings:
     checkpoint_every_seconds: float = 30.0
     audit_signing_key: Path | None = None
     retention_years_candidates: int = 2
+    # Who may read /metrics: client addresses or networks (default: this machine only).
+    metrics_allow: tuple[str, ...] = ("127.0.0.1/32", "::1/128")
+    topic_partitions: int = 3
     ports: dict[str, int] = field(default_factory=lambda: dict(SERVICE_PORTS))
 
     @classmethod
@@ -76,6 +79,9 @@ class Settings:
             checkpoint_every_seconds=float(env.get("CHECKPOINT_EVERY_SECONDS", "30")),
             audit_signing_key=Path(env["AUDIT_SIGNING_KEY"]) if env.get("AUDIT_SIGNING_KEY") else None,
             retention_years_candidates=int(env.get("RETENTION_YEARS_CANDIDATES", "2")),
+            metrics_allow=tuple(a.strip() for a in env.get("METRICS_ALLOW", "127.0.0.1/32,::1/128").split(",")
+                                if a.strip()),
+            topic_partitions=int(env.get("TOPIC_PARTITIONS", "3")),
             ports=ports,
         )
 

@@ -1,7 +1,19 @@
-"""Kafka plumbing shared by relays, consumers, the launcher and the tests (kafka-python)."""
+"""Kafka plumbing shared by relays, consumers, the launcher and the tests (kafka-python).
+
+Topics as provisioned: every topic has the one configured partition count
+(``Settings.topic_partitions``, ``TOPIC_PARTITIONS``, default 3). ``ensure_topics`` creates missing
+topics with that count and checks existing ones; nothing else may create a topic. Our clients ask
+the broker not to auto-create topics, but the tansu broker auto-creates on a producer's metadata
+request anyway (with 4 partitions, e.g. right after it lost its data), so every producer made here
+refuses to write into a topic whose count differs (``ProvisionedPartitioner``), and
+``ensure_topics`` replaces such a topic while it is still empty. A topic with another count that
+holds messages is never touched: ``TopicLayoutError`` says what was found, and services and
+workers refuse to start on it.
+"""
 
 from __future__ import annotations
 
+import logging
 import socket
 import subprocess
 import time
@@ -10,18 +22,44 @@ from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
-from kafka.errors import TopicAlreadyExistsError
+from kafka.errors import TopicAlreadyExistsError, UnknownTopicOrPartitionError
+from kafka.partitioner import DefaultPartitioner
 
 from shared.config import Settings
 
-PARTITIONS = 3
+log = logging.getLogger("delaktig.kafka")
+
+PARTITIONS = 3  # the default of ``Settings.topic_partitions``
 PUBLIC_TOPICS = ("participants.events", "recruitments.events", "matching.events", "audit.checkpoints")
 
 
+class TopicLayoutError(RuntimeError):
+    """A topic exists with another partition count than configured: nothing may run on it."""
+
+
+class ProvisionedPartitioner(DefaultPartitioner):  # type: ignore[misc]
+    """The default key hashing, but only into a topic with the configured partition count: a
+    topic the broker auto-created with another count is refused before anything is written."""
+
+    def __init__(self, partitions: int) -> None:
+        self.partitions = partitions
+
+    def partition(self, topic: str, key: Any, serialized_key: Any, value: Any, serialized_value: Any,
+                  cluster: Any) -> int:
+        found = cluster.partitions_for_topic(topic) or set()
+        if len(found) != self.partitions:
+            raise TopicLayoutError(f"topic {topic} has {len(found)} partitions, {self.partitions} are "
+                                   f"configured: not writing (run `delaktig topics`)")
+        return int(super().partition(topic, key, serialized_key, value, serialized_value, cluster))
+
+
 def producer(settings: Settings, **overrides: Any) -> KafkaProducer:
-    """A producer that waits for every replica (``acks=all``) and keeps order per key."""
+    """A producer that waits for every replica (``acks=all``), keeps order per key and writes only
+    into topics with the configured partition count."""
     config: dict[str, Any] = {
         "bootstrap_servers": settings.kafka_bootstrap,
+        "allow_auto_create_topics": False,
+        "partitioner": ProvisionedPartitioner(settings.topic_partitions),
         "acks": "all",
         "linger_ms": 5,
         "batch_size": 256 * 1024,
@@ -40,6 +78,7 @@ def consumer(settings: Settings, **overrides: Any) -> KafkaConsumer:
         "enable_auto_commit": False,
         "auto_offset_reset": "earliest",
         "group_id": None,
+        "allow_auto_create_topics": False,
         "max_poll_records": 2000,
         "fetch_max_bytes": 16 * 1024 * 1024,
         "request_timeout_ms": 15000,
@@ -48,17 +87,90 @@ def consumer(settings: Settings, **overrides: Any) -> KafkaConsumer:
     return KafkaConsumer(**config)
 
 
-def ensure_topics(settings: Settings, names: tuple[str, ...] = PUBLIC_TOPICS, partitions: int = PARTITIONS) -> None:
-    """Create the topics this environment uses, if they are missing."""
+def topic_layout(settings: Settings, names: tuple[str, ...] = PUBLIC_TOPICS) -> dict[str, int]:
+    """The partition count of each of these topics now on the broker (0: missing)."""
     admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=15000)
     try:
-        existing = set(admin.list_topics())
-        wanted = [settings.topic(n) for n in names if settings.topic(n) not in existing]
-        if wanted:
+        return _counts(admin, [settings.topic(n) for n in names])
+    finally:
+        admin.close()
+
+
+def _counts(admin: KafkaAdminClient, topics: list[str]) -> dict[str, int]:
+    return {t: count for t, (count, _id) in _describe(admin, topics).items()}
+
+
+def _describe(admin: KafkaAdminClient, topics: list[str]) -> dict[str, tuple[int, str | None]]:
+    """Per topic: its partition count (0: missing) and the broker's topic id (None if unknown)."""
+    existing = set(admin.list_topics())
+    found: dict[str, tuple[int, str | None]] = {t: (0, None) for t in topics}
+    present = [t for t in topics if t in existing]
+    if present:
+        for described in admin.describe_topics(present):
+            name = described.get("name") or described.get("topic")
+            topic_id = described.get("topic_id")
+            found[name] = (len(described.get("partitions") or []), str(topic_id) if topic_id else None)
+    return found
+
+
+def topic_ids(settings: Settings, topics: list[str]) -> dict[str, str | None]:
+    """The broker's id of each topic (a topic created again, e.g. by a broker that lost its data,
+    gets a new one); None where the broker does not say."""
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=15000)
+    try:
+        return {t: topic_id for t, (_count, topic_id) in _describe(admin, topics).items()}
+    finally:
+        admin.close()
+
+
+def _empty(settings: Settings, topic: str, count: int) -> bool:
+    parts = [TopicPartition(topic, p) for p in range(count)]
+    return all(end == 0 for end in end_offsets(settings, parts).values())
+
+
+def ensure_topics(settings: Settings, names: tuple[str, ...] = PUBLIC_TOPICS,
+                  partitions: int | None = None) -> dict[str, str]:
+    """Provision and check these topics: create the missing ones with the configured partition
+    count; replace one with another count while it is empty (a broker auto-created it); raise
+    ``TopicLayoutError`` for one with another count that holds messages. Returns what was found
+    per topic (``created``, ``ok``, ``replaced (had N partitions, empty)``)."""
+    wanted = partitions or settings.topic_partitions
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=15000)
+    found: dict[str, str] = {}
+    try:
+        topics = [settings.topic(n) for n in names]
+        counts = _counts(admin, topics)
+        missing = [t for t, n in counts.items() if n == 0]
+        wrong = {t: n for t, n in counts.items() if n and n != wanted}
+        for topic, count in wrong.items():
+            if not _empty(settings, topic, count):
+                raise TopicLayoutError(
+                    f"topic {topic} has {count} partitions but {wanted} are configured (TOPIC_PARTITIONS) "
+                    f"and it holds messages: refusing to run on it. Recreate it with {wanted} partitions "
+                    f"(the relays republish the history) or configure TOPIC_PARTITIONS={count}.")
+            log.warning("topic has another partition count and is empty (auto-created by the broker); "
+                        "creating it again as provisioned", extra={"topic": topic, "found": count, "wanted": wanted})
             try:
-                admin.create_topics([NewTopic(t, num_partitions=partitions, replication_factor=1) for t in wanted])
-            except TopicAlreadyExistsError:
-                pass
+                admin.delete_topics([topic])
+            except UnknownTopicOrPartitionError:
+                pass  # another process replaced it first
+            missing.append(topic)
+            found[topic] = f"replaced (had {count} partitions, empty)"
+        if missing:
+            for topic in missing:
+                try:
+                    admin.create_topics([NewTopic(topic, num_partitions=wanted, replication_factor=1)])
+                except TopicAlreadyExistsError:
+                    pass  # created by another process at the same moment: checked below
+                found.setdefault(topic, "created")
+            counts = _counts(admin, topics)
+            for topic, count in counts.items():
+                if count != wanted:
+                    raise TopicLayoutError(f"topic {topic} has {count} partitions right after provisioning "
+                                           f"{wanted}: refusing to run on it")
+        for topic in topics:
+            found.setdefault(topic, "ok")
+        return found
     finally:
         admin.close()
 

@@ -20,7 +20,7 @@ from eventsourcing.persistence import Notification
 
 from shared.application import ServiceApplication
 from shared.db import Database
-from shared.envelope import GENESIS_HASH, seal_encoded
+from shared.envelope import GENESIS_HASH, envelope_headers, seal_encoded
 from shared.kafka import ensure_topics, producer, total_messages
 
 log = logging.getLogger("delaktig.relay")
@@ -112,7 +112,8 @@ class OutboxRelay:
         for notification in notifications:
             envelope, message = seal_encoded(self.app.envelope_of(notification), head)
             head = envelope["hash"]
-            futures.append(self._producer.send(self.topic, key=envelope["aggregate_id"].encode(), value=message))
+            futures.append(self._producer.send(self.topic, key=envelope["aggregate_id"].encode(), value=message,
+                                               headers=envelope_headers(envelope)))  # CloudEvents binding
         # Bounded: a producer the broker no longer knows (UnknownProducerId after a broker loss)
         # would otherwise retry for ever; a timeout makes run() start a new producer.
         self._producer.flush(timeout=30)

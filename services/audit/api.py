@@ -11,7 +11,7 @@ from flask_smorest import Blueprint
 from services.audit.application import AuditApp
 from services.audit.decision import decision_html
 from services.audit.schemas import AccessLogQuery, CheckpointsQuery
-from shared.auth import requires
+from shared.auth import current_principal, requires
 
 blp = Blueprint("audit", __name__, description="Integrity, decision-influence records and the access log.")
 
@@ -25,7 +25,7 @@ def app() -> AuditApp:
 @requires("auditor")
 def get_decision_record(recruitment_id: UUID) -> Any:
     """Who influenced this hiring decision, with proofs (JSON, or HTML with ``Accept: text/html``)."""
-    record = app().decision_record(str(recruitment_id))
+    record = app().decision_record(str(recruitment_id), current_principal())
     if request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html":
         return Response(decision_html(record), mimetype="text/html")
     return jsonify(record)
@@ -36,7 +36,7 @@ def get_decision_record(recruitment_id: UUID) -> Any:
 @requires("auditor")
 def get_access_log(query: dict[str, Any]) -> Any:
     """Who read whose personal data, when and why."""
-    return jsonify({"items": app().access_log(query["subject_id"], query["accessor_id"])})
+    return jsonify({"items": app().access_log(query["subject_id"], query["accessor_id"], current_principal())})
 
 
 @blp.route("/checkpoints", methods=["GET"])

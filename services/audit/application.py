@@ -12,6 +12,7 @@ from services.audit.follower import TopicFollower
 from services.audit.keys import public_pem
 from services.audit.projections import access_log
 from services.audit.verify import History, Report, verify_records
+from shared.auth import Principal
 from shared.config import Settings
 from shared.db import Database
 from shared.errors import NotFound
@@ -34,17 +35,23 @@ class AuditApp:
         whole history verified again with our public key."""
         return verify_records(self.topics.records(), self.key.public_key())
 
-    def decision_record(self, recruitment_id: str) -> dict[str, Any]:
+    def decision_record(self, recruitment_id: str, by: Principal | None = None) -> dict[str, Any]:
+        """The record of one recruitment; over HTTP (``by``) only for an auditor whose token covers
+        its department (otherwise "not found", as recruitments' ``/influence`` answers)."""
         report, history = self.verified_history()
         record = decision_record(history, recruitment_id)
-        if not record["inputs"]:
+        if not record["inputs"] or (by is not None and not by.can_see_department(record["department"])):
             raise NotFound(f"no recruitment with id {recruitment_id}")
         record["history_verified"] = report.ok
         record["first_problem"] = report.first.describe() if report.first else None
         return record
 
-    def access_log(self, subject_id: str | None, accessor_id: str | None) -> list[dict[str, Any]]:
-        return access_log(self.db, subject_id, accessor_id)
+    def access_log(self, subject_id: str | None, accessor_id: str | None,
+                   by: Principal | None = None) -> list[dict[str, Any]]:
+        """Over HTTP (``by``): reads made in the auditor's departments, and reads made in no
+        department (by the person themself or an administrator)."""
+        rows = access_log(self.db, subject_id, accessor_id)
+        return [r for r in rows if by is None or r["department"] is None or by.can_see_department(r["department"])]
 
     def checkpoints(self, source: str | None) -> list[dict[str, Any]]:
         return stored_checkpoints(self.db, source)

@@ -28,7 +28,7 @@ from services.audit.merkle import MerkleAccumulator, leaf_hash
 from shared.config import Settings
 from shared.consumer import Projection
 from shared.db import Database, Tx
-from shared.envelope import GENESIS_HASH, Envelope, chain_hash
+from shared.envelope import GENESIS_HASH, Envelope, chain_hash, checkpoint_headers
 
 log = logging.getLogger("delaktig.audit")
 
@@ -218,14 +218,54 @@ class CheckpointProjection(Projection):
 
 
 class CheckpointPublisher:
-    """Publishes stored, not yet published checkpoints to ``audit.checkpoints`` (key = source)."""
+    """Publishes stored, not yet published checkpoints to ``audit.checkpoints`` (key = source).
+
+    Survives the broker: any producer error closes the producer, so the next call starts a new
+    one (a new connection and producer id, e.g. after ``UnknownProducerIdError`` once the broker
+    lost its state); and when the topic holds fewer checkpoints than were published (a broker that
+    lost its data), every stored checkpoint is published again. The stored bodies are signed, so
+    republished checkpoints verify as the originals did."""
+
+    check_every = 30.0  # seconds between checks that the broker still holds what we published
 
     def __init__(self, settings: Settings, db: Database) -> None:
         self.settings = settings
         self.db = db
         self._producer: Any = None
+        self._checked_at = -1e9
+        self.republished = 0  # checkpoints published again after a broker lost them
 
     def publish(self) -> int:
+        """Publish what is pending (and what the broker lost); returns how many went out."""
+        try:
+            self._republish_if_lost()
+            return self._publish_pending()
+        except Exception:
+            self.close()  # a new producer next time
+            raise
+
+    def _republish_if_lost(self, force: bool = False) -> None:
+        import time
+
+        if not force and time.monotonic() - self._checked_at < self.check_every:
+            return
+        from shared.kafka import ensure_topics, total_messages
+
+        ensure_topics(self.settings, ("audit.checkpoints",))
+        with self.db.transaction() as tx:
+            published = int(tx.scalar("SELECT COUNT(*) AS n FROM audit_checkpoints WHERE published = 1") or 0)
+        self._checked_at = time.monotonic()
+        if not published:
+            return
+        held = total_messages(self.settings, self.settings.topic("audit.checkpoints"))
+        if held < published:
+            log.warning("the broker holds fewer checkpoints than were published; publishing them again",
+                        extra={"held": held, "published": published})
+            with self.db.transaction() as tx:
+                tx.execute("UPDATE audit_checkpoints SET published = 0")
+            self.republished += published
+
+    def _publish_pending(self) -> int:
         with self.db.transaction() as tx:
             rows = tx.all("SELECT source, tree_size, body FROM audit_checkpoints WHERE published = 0 "
                           "ORDER BY source, tree_size")
@@ -234,10 +274,11 @@ class CheckpointPublisher:
         if self._producer is None:
             from shared.kafka import ensure_topics, producer
 
-            ensure_topics(self.settings)
+            ensure_topics(self.settings, ("audit.checkpoints",))
             self._producer = producer(self.settings)
         topic = self.settings.topic("audit.checkpoints")
-        futures = [self._producer.send(topic, key=r["source"].encode(), value=_canonical(json.loads(r["body"])))
+        futures = [self._producer.send(topic, key=r["source"].encode(), value=_canonical(body := json.loads(r["body"])),
+                                       headers=checkpoint_headers(body))  # CloudEvents binding
                    for r in rows]
         self._producer.flush()
         for future in futures:
@@ -250,8 +291,11 @@ class CheckpointPublisher:
 
     def close(self) -> None:
         if self._producer is not None:
-            self._producer.close(timeout=5)
-            self._producer = None
+            producer, self._producer = self._producer, None
+            try:
+                producer.close(timeout=5)
+            except Exception:  # noqa: S110 - closing a broken producer is best effort
+                pass
 
 
 def stored_checkpoints(db: Database, source: str | None = None) -> list[dict[str, Any]]:

@@ -21,6 +21,13 @@ def register(subparsers: Any) -> None:
     verify.add_argument("--public-key", type=Path, help="Ed25519 public key (PEM); default: the configured key")
     verify.add_argument("--no-stores", action="store_true", help="do not check the local event stores")
     verify.add_argument("--json", action="store_true", help="print the full report as JSON")
+    verify.add_argument("--max-lag", type=int, default=None,
+                        help="events a read model may be behind a source (default: VERIFY_MAX_LAG or 0)")
+    verify.add_argument("--wait", type=float, default=10.0,
+                        help="seconds to let read models behind catch up before failing (default 10)")
+    verify.add_argument("--allow-missing-checkpoints", action="store_true",
+                        help="sources without checkpoints for more than CHECKPOINT_EVERY_EVENTS events only "
+                             "warn (a fresh broker that lost them)")
     verify.set_defaults(func=cmd_verify)
 
     replay = sub.add_parser("replay", help="rebuild read models from offset zero and compare with the live ones")
@@ -39,6 +46,59 @@ def register(subparsers: Any) -> None:
     export = sub.add_parser("export", help="write every public topic to a JSON-lines file")
     export.add_argument("file", type=Path)
     export.set_defaults(func=cmd_export)
+
+    dead = subparsers.add_parser("deadletters", help="events a read model could not apply: list, retry after a fix")
+    dead_sub = dead.add_subparsers(dest="deadletters_command", required=True)
+    for name, func, text in (("list", cmd_deadletters_list, "list parked events"),
+                             ("retry", cmd_deadletters_retry, "apply parked events again")):
+        cmd = dead_sub.add_parser(name, help=text)
+        cmd.add_argument("--service", help="only this service's consumers")
+        cmd.set_defaults(func=func)
+
+
+def consumer_loops(service: Any) -> list[Any]:
+    """The consumer loops a service's worker runs."""
+    from shared.consumer import ConsumerLoop
+
+    return [p for p in service.worker().parts if isinstance(p, ConsumerLoop)]
+
+
+def _services(settings: Settings, only: str | None) -> list[tuple[str, Any]]:
+    from infra.cli import available_services, build_service
+
+    names = [n for n in available_services() if only in (None, n)]
+    return [(name, build_service(name, settings)) for name in names]
+
+
+def cmd_deadletters_list(args: argparse.Namespace) -> int:
+    total = 0
+    for name, service in _services(Settings.from_env(), args.service):
+        try:
+            for loop in consumer_loops(service):
+                for row in loop.dead_letters():
+                    total += 1
+                    print(f"{name}\t{row['consumer']}\t{row['source']}\t{row['position']}\t{row['event_id']}\t"
+                          f"attempts {row['attempts']}\t{row['error']}")
+        finally:
+            service.close()
+    print(f"{total} dead letter(s)")
+    return 0
+
+
+def cmd_deadletters_retry(args: argparse.Namespace) -> int:
+    applied = failed = 0
+    for name, service in _services(Settings.from_env(), args.service):
+        try:
+            for loop in consumer_loops(service):
+                done, still = loop.retry_dead_letters()
+                applied += done
+                failed += still
+                if done or still:
+                    print(f"{name}/{loop.name}: {done} applied, {still} still failing")
+        finally:
+            service.close()
+    print(f"{applied} applied, {failed} still failing")
+    return 0 if failed == 0 else 1
 
 
 def _public_key(settings: Settings, path: Path | None) -> Any:
@@ -72,28 +132,54 @@ def _event_services(settings: Settings, failures: list[str] | None = None) -> li
     return built
 
 
-def run_verify(settings: Settings, export: Path | None, public_key: Path | None, stores: bool) -> dict[str, Any]:
-    """Verify the history and (optionally) every local event store; a JSON-ready result."""
-    from services.audit.verify import Problem, verify_records, verify_store
+def run_verify(settings: Settings, export: Path | None, public_key: Path | None, stores: bool,
+               max_lag: int = 0, wait: float = 10.0, allow_missing_checkpoints: bool = False) -> dict[str, Any]:
+    """Verify the history, the checkpoints' coverage and (optionally, for a local installation)
+    every event store and every read model; a JSON-ready result."""
+    import time
+
+    from services.audit.verify import Problem, missing_checkpoints, read_model_problems, verify_records, verify_store
     from shared.application import ServiceApplication
 
     report, history = verify_records(_records(settings, export), _public_key(settings, public_key))
     problems = list(report.problems)
+    warnings: list[Problem] = []
+    uncovered = missing_checkpoints(history, settings.checkpoint_every_events)
+    (warnings if allow_missing_checkpoints else problems).extend(uncovered)
     checked_stores: list[str] = []
+    checked_models: list[str] = []
     failures: list[str] = []
     if stores:
-        for service in _event_services(settings, failures):
-            app = getattr(service, "app", None)
-            try:
+        services = _event_services(settings, failures)
+        try:
+            from services.audit.service import build as build_audit
+
+            services.append(build_audit(settings))
+        except Exception as error:
+            failures.append(f"audit: {type(error).__name__}: {error}")
+        try:
+            for service in services:
+                app = getattr(service, "app", None)
                 if isinstance(app, ServiceApplication):
                     problems.extend(verify_store(app, history))
                     checked_stores.append(app.source)
-            finally:
+            models = [(type(s).__name__.lower(), s.db) for s in services if getattr(s, "db", None) is not None]
+            checked_models = [name for name, _db in models]
+            deadline = time.monotonic() + wait
+            behind = read_model_problems(models, history, max_lag)
+            while behind and time.monotonic() < deadline:  # read models of running workers catch up
+                time.sleep(0.5)
+                behind = read_model_problems(models, history, max_lag)
+            problems.extend(behind)
+        finally:
+            for service in services:
                 service.close()
     problems.extend(Problem(name.split(":")[0], 0, None, "store-unavailable", name) for name in failures)
     result = report.as_dict()
     result["stores_checked"] = checked_stores
+    result["read_models_checked"] = checked_models
     result["problems"] = [p.__dict__ for p in problems]
+    result["warnings"] = [p.__dict__ for p in warnings]
     result["first_problem"] = problems[0].__dict__ if problems else None
     result["ok"] = not problems
     return result
@@ -101,13 +187,20 @@ def run_verify(settings: Settings, export: Path | None, public_key: Path | None,
 
 def cmd_verify(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
-    result = run_verify(settings, args.export, args.public_key, stores=not args.no_stores and not args.export)
+    import os
+
+    max_lag = args.max_lag if args.max_lag is not None else int(os.environ.get("VERIFY_MAX_LAG", "0"))
+    result = run_verify(settings, args.export, args.public_key, stores=not args.no_stores and not args.export,
+                        max_lag=max_lag, wait=args.wait, allow_missing_checkpoints=args.allow_missing_checkpoints)
     if args.json:
         json.dump(result, sys.stdout, indent=2, ensure_ascii=False)
         print()
     elif result["ok"]:
         print(f"OK: {result['events_checked']} events, {result['checkpoints_checked']} checkpoints, "
-              f"stores {', '.join(result['stores_checked']) or 'none'}")
+              f"stores {', '.join(result['stores_checked']) or 'none'}, "
+              f"read models of {', '.join(result['read_models_checked']) or 'none'}")
+        for w in result["warnings"]:
+            print(f"WARNING: {w['source']} position {w['position']}: {w['kind']}: {w['detail']}")
     else:
         p = result["first_problem"]
         print(f"BROKEN: {p['source']} position {p['position']} event {p['event_id']}: {p['kind']}: {p['detail']}")

@@ -147,8 +147,10 @@ def decision_record(history: History, recruitment_id: str) -> dict[str, Any]:
         if against:
             flags.append({"flag": "decision_against_participants", "event_id": decision["event_id"],
                           "detail": against})
+    departments = sorted({str(e["department"]) for e in events if e.get("department")})
     return {
         "recruitment_id": recruitment_id,
+        "department": departments[0] if departments else None,
         "decided": bool(decisions),
         "decision": [{"event_id": d["event_id"], "time": d["occurred_at"], "by": d.get("actor"),
                       "candidate_id": d["payload"].get("candidate_id"),

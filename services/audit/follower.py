@@ -3,8 +3,10 @@ only what is new on each call, so a decision-influence record does not re-read t
 from the broker every time it is asked for.
 
 The cache never answers for longer than ``FULL_REREAD_SECONDS`` without reading everything again
-from offset zero, and a partition that holds fewer messages than were read (a broker that lost
-its data) is read again from zero at once. ``delaktig audit verify`` never uses it: it always
+from offset zero, and a topic the broker forgot is read again from zero at once: one whose topic
+id changed (created again, e.g. by a broker that lost its data and got the history republished,
+possibly with more messages than before) or with a partition holding fewer messages than were
+read. ``delaktig audit verify`` never uses it: it always
 reads every message afresh.
 """
 
@@ -15,7 +17,7 @@ import time
 
 from services.audit.verify import TOPICS, Record
 from shared.config import Settings
-from shared.kafka import consumer, end_offsets, partitions_of
+from shared.kafka import consumer, end_offsets, partitions_of, topic_ids
 
 FULL_REREAD_SECONDS = 600.0
 
@@ -28,6 +30,7 @@ class TopicFollower:
         self.full_reread_seconds = full_reread_seconds
         self._records: dict[tuple[str, int], list[Record]] = {}
         self._next: dict[tuple[str, int], int] = {}  # next offset to read, per partition
+        self._topic_ids: dict[str, str | None] = {}  # the broker's id of each topic we read
         self._read_at = 0.0
         self._lock = threading.Lock()
         self.fetched = 0  # messages read from the broker so far (for operators and tests)
@@ -42,7 +45,18 @@ class TopicFollower:
             self._catch_up(timeout)
             return [r for key in sorted(self._records) for r in self._records[key]]
 
+    def _forget_recreated_topics(self) -> None:
+        ids = topic_ids(self.settings, [self.settings.topic(t) for t in TOPICS])
+        for topic in TOPICS:
+            now = ids.get(self.settings.topic(topic))
+            if self._topic_ids.get(topic) and now and now != self._topic_ids[topic]:
+                for key in [k for k in self._records if k[0] == topic]:
+                    self._records[key].clear()
+                    self._next[key] = 0
+            self._topic_ids[topic] = now
+
     def _catch_up(self, timeout: float) -> None:
+        self._forget_recreated_topics()
         client = consumer(self.settings)
         try:
             starts = {}

@@ -14,10 +14,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.consumer import ConsumerLoop, Projection
+from shared.consumer import BOOKKEEPING_TABLES, ConsumerLoop, Projection
 from shared.db import Database
 
-BOOKKEEPING = frozenset({"consumer_positions", "consumer_seen", "consumer_dead_letters"})
+BOOKKEEPING = BOOKKEEPING_TABLES
 
 
 @dataclass
@@ -75,7 +75,9 @@ def replay_one(factory: Callable[[], Projection], live: Database, timeout: float
     try:
         loop.catch_up(timeout=timeout)
         with fresh.transaction() as tx:
-            events = int(tx.scalar("SELECT COUNT(*) AS n FROM consumer_seen WHERE consumer = ?", (projection.name,)))
+            events = int(tx.scalar("SELECT COALESCE(SUM(applied), 0) AS n FROM consumer_applied WHERE consumer = ?",
+                                   (projection.name,)) or 0)
+            events += int(tx.scalar("SELECT COUNT(*) AS n FROM consumer_seen WHERE consumer = ?", (projection.name,)))
         tables = sorted(t for t in fresh.tables() if t not in BOOKKEEPING)
         live_tables = set(live.tables())
         diffs: list[TableDiff] = []

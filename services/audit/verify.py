@@ -558,3 +558,61 @@ def public_key_from(pem: str | bytes) -> Ed25519PublicKey:
 
     return load_public_key(pem)
 
+
+
+# -- coverage: checkpoints and read models ------------------------------------------------------
+def missing_checkpoints(history: History, every: int) -> list[Problem]:
+    """Sources with more than ``every`` (``CHECKPOINT_EVERY_EVENTS``) events that no signed
+    checkpoint covers: the checkpointer or its publisher is not doing its work (or the broker lost
+    the checkpoints), and an outside holder could not detect a rewrite of those events."""
+    problems: list[Problem] = []
+    for source in SOURCES:
+        events = history.events.get(source, [])
+        sizes = [int(cp["tree_size"]) for cp in history.checkpoints.get(source, [])
+                 if _int(cp.get("tree_size")) <= len(events)]
+        covered = max(sizes, default=0)
+        uncovered = len(events) - covered
+        if uncovered > every:
+            first = events[covered]
+            problems.append(Problem(source, _position(first), str(first.get("event_id")), "checkpoint-missing",
+                                    f"{uncovered} events from position {_position(first)} on are covered by no "
+                                    f"signed checkpoint (one is due every {every} events; the last covers "
+                                    f"{covered})"))
+    return problems
+
+
+def read_model_problems(read_models: Iterable[tuple[str, Any]], history: History, max_lag: int) -> list[Problem]:
+    """Compare every read model's applied positions (``consumer_applied``/``consumer_pending`` in
+    each given ``(service, Database)``) with the sources' heads in the verified history. A read
+    model more than ``max_lag`` events behind a source, or with events parked as dead letters, is
+    a problem naming the read model and the gap: events missing from a read model do not pass."""
+    from bisect import bisect_right
+
+    problems: list[Problem] = []
+    for service, db in read_models:
+        try:
+            with db.transaction() as tx:
+                heads = tx.all("SELECT consumer, source, head_position FROM consumer_applied")
+                pending = tx.all("SELECT consumer, source, COUNT(*) AS n FROM consumer_pending "
+                                 "GROUP BY consumer, source")
+                parked = tx.all("SELECT consumer, source, COUNT(*) AS n FROM dead_letters GROUP BY consumer, source")
+        except Exception:  # noqa: S112 - a store without consumers has no such tables
+            continue
+        above = {(r["consumer"], r["source"]): int(r["n"]) for r in pending}
+        for row in parked:
+            problems.append(Problem(str(row["source"]), 0, None, "read-model-dead-letters",
+                                    f"{service}/{row['consumer']}: {row['n']} event(s) of {row['source'] or '?'} "
+                                    f"parked as dead letters (see `delaktig deadletters list`)"))
+        for row in heads:
+            source, consumer, head = str(row["source"]), str(row["consumer"]), int(row["head_position"])
+            if source not in history.events:
+                continue
+            positions = [_position(e) for e in history.events[source]]
+            behind = len(positions) - bisect_right(positions, head) - above.get((consumer, source), 0)
+            if behind > max_lag:
+                last = positions[-1] if positions else 0
+                problems.append(Problem(source, head + 1, None, "read-model-behind",
+                                        f"{service}/{consumer} has applied {source} up to position {head} "
+                                        f"(+{above.get((consumer, source), 0)} beyond) but the source's head is "
+                                        f"position {last}: {behind} event(s) not applied (allowed lag {max_lag})"))
+    return _sort(problems)

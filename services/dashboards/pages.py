@@ -24,6 +24,8 @@ from shared.errors import DomainError
 
 COOKIE = "delaktig_session"
 pages = Blueprint("dashboards_pages", __name__, template_folder="templates")
+JSON_API_ROLES = ["coordinator", "hiring_manager", "administrator"]
+
 
 LABELS: dict[str, dict[str, str]] = {
     "sv": {

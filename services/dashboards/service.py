@@ -47,7 +47,7 @@ class LagProbe:
 
     def _measure(self) -> list[dict[str, Any]]:
         with self.db.transaction() as tx:
-            rows = tx.all("SELECT consumer, topic, partition_no, next_offset FROM consumer_positions")
+            rows = tx.all("SELECT consumer, topic, partition_no, next_offset FROM consumer_offsets")
         stored = {(r["consumer"], r["topic"], int(r["partition_no"])): int(r["next_offset"]) for r in rows}
         out = []
         for name, logical in self.projections:
@@ -99,6 +99,7 @@ class Dashboards:
         return cls(settings, db, loops, lag)
 
     def http(self) -> Flask:
+        from services.dashboards.openapi import document_json_api
         from services.dashboards.pages import pages
         from shared.web import create_app
 
@@ -111,6 +112,7 @@ class Dashboards:
             extensions={"delaktig.lag": self.lag},
         )
         app.register_blueprint(pages)
+        document_json_api(app)
         return app
 
     def catch_up(self, timeout: float = 30.0) -> None:

@@ -104,7 +104,13 @@ class MatchingApp(ServiceApplication):
         """Why a person is excluded, proposed, or eligible but ranked below the panel."""
         needs = self._needs(by, recruitment_id, open_only=False)
         candidate = self.readmodel.candidate(participant_id, needs.department)
-        if candidate is None:
+        # Only people in this department's bank (a consent for it, or a panel in it): readiness
+        # and dates of someone only in another department's bank are not this caller's to read.
+        if candidate is None or not (
+            candidate.consent_department
+            or candidate.consent_matching
+            or any(dep == needs.department for dep, _ in candidate.engagements)
+        ):
             raise NotFound(f"no participant {participant_id} in the matching bank")
         day = today()
         limit = self.readmodel.limit(needs.department)

@@ -258,7 +258,7 @@ class ReadModel:
         """A number that changes whenever the consumer loop applied something."""
         with self.db.transaction() as tx:
             value = tx.scalar(
-                "SELECT COALESCE(SUM(next_offset), 0) AS v FROM consumer_positions WHERE consumer = ?",
+                "SELECT COALESCE(SUM(applied), 0) AS v FROM consumer_applied WHERE consumer = ?",
                 (MatchingProjection.name,),
             )
         return int(value or 0)

@@ -14,6 +14,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from shared.contract import cooldown_active
+
 DEFAULT_PANEL_SIZE = 3
 MAX_PANEL_SIZE = 3
 
@@ -176,7 +178,7 @@ def exclusions(candidate: Candidate, needs: Needs, limit: Limit, today: date) ->
     status = candidate.contact_status
     if status == "cooldown":
         until = candidate.contact_until
-        if until is None or until > today.isoformat():
+        if cooldown_active(until, today.isoformat()):
             when = f" until {until}" if until else ""
             out.append(Exclusion("cooldown", SOFT, f"in cooldown{when}"))
     elif status != "available":
@@ -210,7 +212,7 @@ def eligible(candidate: Candidate, needs: Needs, limit: Limit, today: date) -> b
     if not (c.consent_department and c.consent_matching and c.confidentiality and c.training):
         return False
     if c.contact_status != "available" and not (
-        c.contact_status == "cooldown" and c.contact_until is not None and c.contact_until <= today.isoformat()
+        c.contact_status == "cooldown" and not cooldown_active(c.contact_until, today.isoformat())
     ):
         return False
     if needs.unit and needs.unit in c.excluded_units:

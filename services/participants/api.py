@@ -357,7 +357,7 @@ def change_department_settings(body: dict[str, Any], code: str) -> Any:
 @requires("coordinator", "administrator")
 def department_settings(code: str) -> Any:
     """The settings in force and the rate history."""
-    return app().department_settings(code)
+    return app().department_settings(code, current_principal())
 
 
 @departments_blp.route("/vocabulary/experience-areas", methods=["GET"])

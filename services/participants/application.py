@@ -23,6 +23,7 @@ from services.participants.events import catalogue
 from shared.application import ServiceApplication
 from shared.auth import Principal
 from shared.config import DEFAULT_DEPARTMENTS, Settings
+from shared.contract import PaidActivity
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
 from shared.vault import Vault
 
@@ -31,13 +32,6 @@ DEPARTMENT_CACHE_SECONDS = 5.0
 
 SYSTEM = {"id": "system", "role": "system"}
 PAYEE_NAMESPACE = UUID("a4f1c6f0-3d1e-4b7e-9c55-2f8e7d9a1b30")
-
-# What an activity consumed from recruitments.events pays (rate basis, hours).
-ACTIVITY_PAY = {
-    "interview": ("half_day", 4),
-    "assessment": ("hour", 2),
-    "job_description": ("hour", 2),
-}
 
 PAYMENT_TERMS_VERSION = "2026-1"
 PAYMENT_TERMS = (
@@ -131,7 +125,10 @@ class ParticipantsApp(ServiceApplication):
         self.save(dep)
         return self.department_settings(code)
 
-    def department_settings(self, code: str) -> dict[str, Any]:
+    def department_settings(self, code: str, by: Principal | None = None) -> dict[str, Any]:
+        """The settings in force and the rate history (for staff of the department)."""
+        if by is not None:
+            by.check_department(code)
         dep = self.existing_department(code)
         return {"code": code, **dep.settings, "rate_history": dep.rate_history}
 
@@ -262,8 +259,7 @@ class ParticipantsApp(ServiceApplication):
     def give_consent(self, by: Principal, pid: UUID, purpose: str, department: str) -> int:
         participant, _ = self._load_for(by, pid)
         self.existing_department(department)
-        if by.has("coordinator") and not by.has("participant", "administrator"):
-            by.check_department(department)
+        self._check_consent_department(by, participant, department)
         if participant.has_consent(purpose, department):
             return int(participant.version)  # consent already given: nothing changes
         participant.give_consent(purpose=purpose, actor=by.actor(self._role(by, participant)),
@@ -271,8 +267,14 @@ class ParticipantsApp(ServiceApplication):
         self.save(participant)
         return int(participant.version)
 
+    def _check_consent_department(self, by: Principal, participant: Participant, department: str) -> None:
+        """The person gives and withdraws any of their consents; staff only in their departments."""
+        if self._role(by, participant) != "participant":
+            by.check_department(department)
+
     def withdraw_consent(self, by: Principal, pid: UUID, purpose: str, department: str) -> int:
         participant, _ = self._load_for(by, pid)
+        self._check_consent_department(by, participant, department)
         if not participant.has_consent(purpose, department):
             raise Conflict(f"no {purpose} consent for {department} to withdraw", field="purpose")
         participant.withdraw_consent(purpose=purpose, actor=by.actor(self._role(by, participant)),
@@ -399,18 +401,16 @@ class ParticipantsApp(ServiceApplication):
         if not self.exists(pid) or department is None:
             return False
         participant = self.participant(pid)
-        ref = f"recruitment:{recruitment_id}:{'writing' if activity_type == 'job_description' else activity_type}" \
-              f":{participant_id}"
-        if participant.forgotten or ref in participant.accruals:
+        work = PaidActivity(participant_id, activity_type, recruitment_id)
+        if participant.forgotten or work.activity_ref in participant.accruals:
             return False
         dep = self.department(department)
         if dep is None:
             return False
-        basis, hours = ACTIVITY_PAY[activity_type]
-        rates = dep.rates_on(occurred_on)
-        amount = int(rates[f"{basis}_ore"]) * (hours if basis == "hour" else 1)
-        participant.accrue_honorarium(activity_ref=ref, activity_type=activity_type, recruitment_id=recruitment_id,
-                                      hours=hours, amount_ore=amount, rate_basis=basis, accrued_on=occurred_on,
+        amount = work.amount_ore(dep.rates_on(occurred_on))
+        participant.accrue_honorarium(activity_ref=work.activity_ref, activity_type=activity_type,
+                                      recruitment_id=recruitment_id, hours=work.hours, amount_ore=amount,
+                                      rate_basis=work.rate_basis, accrued_on=occurred_on,
                                       actor=actor, department=department)
         self.save(participant)
         return True
@@ -480,12 +480,16 @@ class ParticipantsApp(ServiceApplication):
         """Payroll confirmed; the same payroll reference again changes nothing."""
         participant = self.participant(pid)
         self._visible(by, participant)
+        # The department check comes before anything about the payment is answered, a replay too.
+        known = participant.payments.get(payroll_ref, {}).get("accrual_refs", [])
+        for ref in [*known, *accrual_refs]:
+            if ref in participant.accruals:
+                by.check_department(participant.accruals[ref]["department"])
         if payroll_ref in participant.payments:
             return {"payroll_ref": payroll_ref, **participant.payments[payroll_ref], "replayed": True}
         participant.check_not_forgotten()
         amount = participant.check_payable(accrual_refs)
         department = participant.accruals[accrual_refs[0]]["department"]
-        by.check_department(department)
         participant.record_payment(payroll_ref=payroll_ref, amount_ore=amount, period=period,
                                    accrual_refs=sorted(accrual_refs), paid_on=today(), actor=by.actor(),
                                    department=department)

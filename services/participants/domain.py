@@ -13,6 +13,7 @@ from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from shared.contract import cooldown_active
 from shared.errors import ConcurrentModification, Conflict, Forbidden, InvalidInput
 
 DEPARTMENT_NAMESPACE = UUID("0e9b7f55-6a43-4a0e-8f3e-1f6f0c4b5d21")
@@ -22,7 +23,6 @@ Actor = dict[str, str]
 
 PURPOSES = ("recruitment", "matching", "research", "contact")
 CONTACT_STATUSES = ("available", "cooldown", "paused", "do_not_contact", "opted_out")
-ACTIVITY_TYPES = ("interview", "assessment", "job_description")
 
 # The nine areas the issue starts the administrator-managed vocabulary with.
 DEFAULT_EXPERIENCE_AREAS = (
@@ -173,9 +173,9 @@ class Participant(Aggregate):
         return self.confidentiality is not None and self.training_completed_on is not None
 
     def effective_status(self, on: str) -> str:
-        """A cooldown that has ended counts as available."""
+        """A cooldown that has ended counts as available (``until`` is its last day: the contract)."""
         status = str(self.contact["status"])
-        if status == "cooldown" and self.contact["until"] is not None and str(self.contact["until"]) < on:
+        if status == "cooldown" and not cooldown_active(self.contact["until"], on):
             return "available"
         return status
 

@@ -11,7 +11,6 @@ from typing import Any
 from marshmallow import Schema, fields, validate
 
 from services.participants.domain import (
-    ACTIVITY_TYPES,
     CONTACT_STATUSES,
     PURPOSES,
     DataAccess,
@@ -19,6 +18,7 @@ from services.participants.domain import (
     ExperienceVocabulary,
     Participant,
 )
+from shared.contract import ACTIVITY_TYPES
 from shared.events import EventCatalogue
 
 catalogue = EventCatalogue("participants")

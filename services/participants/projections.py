@@ -14,6 +14,7 @@ from typing import Any
 
 from services.participants.application import ParticipantsApp
 from shared.consumer import Projection, dumps
+from shared.contract import paid_activity
 from shared.db import Database, Tx
 from shared.envelope import Envelope
 
@@ -177,12 +178,11 @@ class ParticipationFromOtherServices(Projection):
         if envelope.get("source") == "matching":
             self._apply_panel(envelope)
             return
-        activity = activity_of(envelope)
-        if activity is None:
+        work = paid_activity(envelope)
+        if work is None:
             return
-        participant_id, activity_type = activity
         self.app.accrue_from_activity(
-            participant_id, activity_type, str(envelope["aggregate_id"]), envelope.get("department"),
+            work.participant_id, work.activity_type, work.recruitment_id, envelope.get("department"),
             str(envelope["occurred_at"])[:10], {"id": "participants-honoraria", "role": "system"},
         )
 
@@ -201,22 +201,3 @@ class ParticipationFromOtherServices(Projection):
                 member, str(payload["recruitment_id"]), str(envelope["aggregate_id"]), envelope.get("department"),
                 str(envelope["occurred_at"])[:10], {"id": "participants-participation", "role": "system"},
             )
-
-
-def activity_of(envelope: Envelope) -> tuple[str, str] | None:
-    """(participant id, activity type) when a recruitment event is paid work by a participant."""
-    kind = envelope.get("event_type")
-    payload = envelope.get("payload") or {}
-    actor = envelope.get("actor") or {}
-    if kind == "InterviewScored":
-        member = payload.get("member") or {}
-        if member.get("role") == "participant":
-            return str(member["id"]), "interview"
-    elif kind == "ApplicationAssessed":
-        assessor = payload.get("assessor") or {}
-        if assessor.get("role") == "participant":
-            return str(assessor["id"]), "assessment"
-    elif kind in ("JobDescriptionContributed", "AdvertContributed"):
-        if payload.get("contributor_role") == "participant" and actor.get("role") == "participant":
-            return str(actor["id"]), "job_description"
-    return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 LANGUAGE = validate.Regexp(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$", error="use a language code such as 'sv' or 'ar'")
+MAX_BUDGET_ORE_PER_MONTH = 100_000_000_000
 DEPARTMENT_CODE = validate.Regexp(r"^[a-z0-9][a-z0-9-]{1,62}$", error="lower-case letters, digits and '-'")
 
 
@@ -236,7 +237,9 @@ class DepartmentSettingsIn(Schema):
     participation_limit = fields.Nested(LimitIn, required=True)
     rates = fields.Nested(RatesIn, required=True)
     retention = fields.Nested(RetentionIn, required=True)
-    budget_ore_per_month = fields.Integer(strict=True, required=True, validate=validate.Range(min=0))
+    # A maximum keeps every sum the projections store inside a 64-bit integer (1e9 kr a month).
+    budget_ore_per_month = fields.Integer(strict=True, required=True,
+                                          validate=validate.Range(min=0, max=MAX_BUDGET_ORE_PER_MONTH))
 
 
 class VocabularyIn(Schema):

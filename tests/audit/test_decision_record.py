@@ -81,7 +81,12 @@ def test_decision_record_over_http(sqlite_settings: Settings, serve, token, http
     audit = Audit.build(settings)
     audit.catch_up()
     url = serve(audit.http())
-    auditor = bearer(token(role="auditor", departments=()))
+    auditor = bearer(token(role="auditor", departments=("socialforvaltningen",)))
+    # Auditors are scoped by department like staff (issue 17, finding 8).
+    for elsewhere in (("arbetsmarknadsforvaltningen",), ()):
+        r = http.get(f"{url}/recruitments/{case['id']}/decision-record",
+                     headers=bearer(token(role="auditor", departments=elsewhere)))
+        assert r.status_code == 404, r.text
     r = http.get(f"{url}/recruitments/{case['id']}/decision-record", headers=auditor)
     assert r.status_code == 200, r.text
     record = r.json()

@@ -16,9 +16,6 @@ from tests.faults.conftest import PgCluster, cluster_settings
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=False, reason=(
-    "until issue 11 items 1, 3 and 4 land (branches 'edge' and 'consumers'): a restart gives 500s "
-    "instead of 503, retries after a commit register twice, and AdminShutdown is parked as a dead letter"))
 def test_postgres_restart_and_crash_under_load(pg_cluster: PgCluster, broker: str, tmp_path: Path) -> None:
     settings = cluster_settings(tmp_path, broker, pg_cluster.url)
     counts = Counts("postgresql")

@@ -56,10 +56,10 @@ def test_consent_department_applies_per_department(matching: Bench) -> None:
     rid = matching.feed.recruitment(department="arbetsmarknadsforvaltningen")
     matching.sync()
     auth = bearer(matching_token(matching))
-    body = matching.get(f"/recruitments/{rid}/candidates/{pid}/explanation", auth=auth).json()
-    assert body["explanation"] == (
-        "excluded: no consent for arbetsmarknadsforvaltningen; no consent to matching for arbetsmarknadsforvaltningen"
-    )
+    # Someone only in another department's bank is not this department's to explain (issue 17,
+    # finding 4): readiness and dates stay with the departments the person consented to.
+    explained = matching.get(f"/recruitments/{rid}/candidates/{pid}/explanation", auth=auth)
+    assert explained.status_code == 404, explained.text
     empty = matching.post(f"/recruitments/{rid}/proposals", {}, auth=auth).json()
     assert empty["members"] == []
     assert "none of the 1 participants in the bank has consented to arbetsmarknadsforvaltningen" in (

@@ -65,3 +65,17 @@ def test_fast_panel_build_matches_brute_force() -> None:
         covered |= best.tags.intersection(needs.areas)
         spoken |= best.languages.intersection(needs.languages)
     assert [p.candidate.participant_id for p in ranking.build_panel(pool, needs, TODAY)] == expected
+
+
+def test_cooldown_holds_through_its_last_day() -> None:
+    """``until`` is the cooldown's last day (the event contract): matching does not propose the
+    person on that day, and does from the day after, as participants' eligibility says."""
+    needs = Needs("r", "socialforvaltningen", areas=("a",))
+    limit = Limit(10, 365)
+    last_day = _ready("p", tags=frozenset({"a"}), contact_status="cooldown", contact_until=TODAY.isoformat())
+    assert ranking.eligible(last_day, needs, limit, TODAY) is False
+    assert [e.rule for e in ranking.exclusions(last_day, needs, limit, TODAY)] == ["cooldown"]
+    ended = _ready("p", tags=frozenset({"a"}), contact_status="cooldown",
+                   contact_until=date.fromordinal(TODAY.toordinal() - 1).isoformat())
+    assert ranking.eligible(ended, needs, limit, TODAY) is True
+    assert ranking.exclusions(ended, needs, limit, TODAY) == []

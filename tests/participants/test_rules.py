@@ -156,6 +156,10 @@ def test_cooldown_expires_and_statuses_have_owners(running, http) -> None:
     now = http.get(f"{url}/participants/{pid}/eligibility", params={"department": DEP},
                    headers=bearer(coordinator)).json()
     assert now["contact_status"] == "cooldown" and "contact_status_cooldown" in now["reasons"]
+    # The contract: ``until`` is the cooldown's last day. On that day the person is not asked.
+    last_day = http.get(f"{url}/participants/{pid}/eligibility", params={"department": DEP, "on": day(5)},
+                        headers=bearer(coordinator)).json()
+    assert last_day["contact_status"] == "cooldown" and last_day["assignable"] is False
     later = http.get(f"{url}/participants/{pid}/eligibility", params={"department": DEP, "on": day(6)},
                      headers=bearer(coordinator)).json()
     assert later["contact_status"] == "available" and later["assignable"] is True

@@ -1,0 +1,294 @@
+"""``make mutate``: mutation testing of the modules that hold the critical rules (mutmut 3).
+
+Each module is mutated on its own, against only the fast tests that exercise it, in a scratch
+copy of the project under ``var/mutate/<module>/`` (mutmut writes its ``mutants/`` tree there, so
+the working tree is never touched). The run prints the score per module and every surviving
+mutant; ``docs/mutation.md`` lists the survivors judged equivalent, and the score is reported
+both raw and with those left out.
+
+    python -m infra.mutate                      # every module, 2 children
+    python -m infra.mutate shared/relay.py      # one module
+    python -m infra.mutate --children 1 --list  # show the module -> tests map
+
+Tests run on SQLite only (``-k "not postgres"``): the rules under test do not depend on the
+backend and the PostgreSQL variants would double the run. Processes the tests start (tansu
+brokers) carry a marker in their environment, so a mutant killed on timeout cannot leave its
+broker behind: the driver ends exactly those process ids after each module.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+WORK = ROOT / "var" / "mutate"
+EQUIVALENT_DOC = ROOT / "docs" / "mutation.md"
+COPIED = ("shared", "services", "infra", "tests", "pyproject.toml")
+
+# Module -> the fast tests that exercise it (pytest node ids or files, relative to the root).
+MODULES: dict[str, list[str]] = {
+    "shared/relay.py": [
+        "tests/platform/test_relay_ack.py",
+        "tests/platform/test_relay_and_consumer.py::test_fresh_broker_gets_the_history_again",
+    ],
+    "shared/consumer.py": [
+        "tests/platform/test_consumer_dedupe.py",
+        "tests/platform/test_relay_and_consumer.py::test_fresh_broker_gets_the_history_again",
+    ],
+    "shared/envelope.py": [
+        "tests/platform/test_envelope.py",
+        "tests/audit/test_verify_fast.py",
+        "tests/audit/test_tamper_fields.py",
+    ],
+    "shared/vault.py": [
+        "tests/platform/test_hot_path.py",
+        "tests/participants/test_rules.py",
+    ],
+    "shared/auth.py": [
+        "tests/platform/test_hot_path.py",
+        "tests/platform/test_http_contract.py",
+        "tests/recruitments/test_access_and_panel.py",
+    ],
+    "shared/web.py": [
+        "tests/platform/test_http_contract.py",
+        "tests/platform/test_hot_path.py",
+        "tests/recruitments/test_refusals.py",
+    ],
+    "services/participants/domain.py": [
+        "tests/participants/test_rules.py",
+    ],
+    "services/recruitments/domain.py": [
+        "tests/recruitments/test_refusals.py",
+        "tests/recruitments/test_access_and_panel.py",
+        "tests/recruitments/test_full_recruitment.py",
+    ],
+    "services/matching/domain.py": [
+        "tests/matching/test_ranking.py",
+        "tests/matching/test_rotation_and_consent.py",
+        "tests/matching/test_filters_and_explanations.py",
+        "tests/matching/test_tie_break.py",
+    ],
+    "services/matching/ranking.py": [
+        "tests/matching/test_ranking.py",
+        "tests/matching/test_rotation_and_consent.py",
+        "tests/matching/test_tie_break.py",
+    ],
+    "services/audit/verify.py": [
+        "tests/audit/test_verify_fast.py",
+        "tests/audit/test_tamper_fields.py",
+        "tests/audit/test_store_tamper.py",
+    ],
+    "services/audit/checkpoints.py": [
+        "tests/audit/test_verify_fast.py",
+        "tests/audit/test_tamper_fields.py",
+    ],
+    "services/dashboards/export.py": [
+        "tests/dashboards/test_export.py",
+        "tests/dashboards/test_export_consent.py",
+    ],
+}
+
+KILLED = {1, 3}
+TIMEOUT = {36, -24, 24, 152, 255}
+MARKER = "DELAKTIG_MUTATE_RUN"
+
+
+@dataclass
+class Score:
+    module: str
+    total: int = 0
+    killed: int = 0
+    timeout: int = 0
+    survived: list[str] = field(default_factory=list)
+    untested: list[str] = field(default_factory=list)  # no test reaches the mutated function
+    other: list[str] = field(default_factory=list)  # suspicious, not checked, ...
+    equivalent: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def percent(self) -> float:
+        """Killed (timeouts count as killed) among the mutants that are not equivalent."""
+        relevant = self.total - len(self.equivalent)
+        return 100.0 * (self.killed + self.timeout) / relevant if relevant else 100.0
+
+
+def equivalent_mutants() -> set[str]:
+    """Mutant names listed in docs/mutation.md (a table row starting with the name in backticks)."""
+    if not EQUIVALENT_DOC.exists():
+        return set()
+    return set(re.findall(r"^\|\s*`([\w.]+__mutmut_\d+)`", EQUIVALENT_DOC.read_text(), re.MULTILINE))
+
+
+def prepare(module: str, tests: list[str], extra_pytest: list[str]) -> Path:
+    """A fresh scratch copy of the project with a mutmut configuration for one module."""
+    workdir = WORK / module.replace("/", "_").removesuffix(".py")
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True)
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".mypy_cache", ".ruff_cache")
+    for name in COPIED:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, workdir / name, ignore=ignore)
+        else:
+            shutil.copy2(source, workdir / name)
+    pytest_args = ["-m", "not slow", "-k", "not postgres", "--timeout=120", *extra_pytest]
+    config = (
+        "\n[tool.mutmut]\n"
+        'source_paths = ["shared", "services", "infra"]\n'
+        f"only_mutate = {json.dumps([module])}\n"
+        f"pytest_add_cli_args_test_selection = {json.dumps(tests)}\n"
+        f"pytest_add_cli_args = {json.dumps(pytest_args)}\n"
+        'process_isolation = "forkserver"\n'
+        "use_git_change_detection = false\n"
+        "timeout_multiplier = 6.0\n"
+        "timeout_constant = 5.0\n"
+    )
+    with open(workdir / "pyproject.toml", "a") as handle:
+        handle.write(config)
+    return workdir
+
+
+def marked_processes(tag: str) -> list[int]:
+    """Ids of live processes whose environment carries this run's marker."""
+    found = []
+    needle = f"{MARKER}={tag}".encode()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            if needle in (entry / "environ").read_bytes().split(b"\0"):
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+def end_marked(tag: str) -> None:
+    """End the processes this run started and that outlived it (brokers of timed-out mutants)."""
+    for pid in marked_processes(tag):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+def collect(module: str, workdir: Path, equivalent: set[str]) -> Score:
+    """Read mutmut's per-file results for the module."""
+    score = Score(module)
+    meta = workdir / "mutants" / (module + ".meta")
+    if not meta.exists():
+        return score
+    codes: dict[str, int | None] = json.loads(meta.read_text()).get("exit_code_by_key", {})
+    for name, code in sorted(codes.items()):
+        score.total += 1
+        if name in equivalent and code not in KILLED | TIMEOUT:
+            score.equivalent.append(name)
+        elif code in KILLED:
+            score.killed += 1
+        elif code in TIMEOUT:
+            score.timeout += 1
+        elif code == 0:
+            score.survived.append(name)
+        elif code in (5, 33):
+            score.untested.append(name)
+        else:
+            score.other.append(f"{name} (exit {code})")
+    return score
+
+
+def run_module(module: str, tests: list[str], children: int, extra_pytest: list[str], log: Path) -> Score:
+    missing = [t for t in tests if not (ROOT / t.split("::")[0]).exists()]
+    tests = [t for t in tests if t not in missing]
+    workdir = prepare(module, tests, extra_pytest)
+    tag = uuid.uuid4().hex
+    env = dict(os.environ, **{MARKER: tag, "PYTHONDONTWRITEBYTECODE": "1"})
+    mutmut = Path(sys.executable).with_name("mutmut")
+    started = time.monotonic()
+    with open(log, "ab") as out:
+        out.write(f"\n===== {module} ({time.strftime('%H:%M:%S')}) tests: {' '.join(tests)}\n".encode())
+        out.flush()
+        try:
+            subprocess.run([str(mutmut), "run", "--max-children", str(children)], cwd=workdir, env=env,
+                           stdout=out, stderr=subprocess.STDOUT, check=False)
+        finally:
+            end_marked(tag)
+    score = collect(module, workdir, equivalent_mutants())
+    score.seconds = time.monotonic() - started
+    return score
+
+
+def diff_of(module: str, name: str) -> str:
+    """The mutant's diff, as mutmut shows it."""
+    workdir = WORK / module.replace("/", "_").removesuffix(".py")
+    mutmut = Path(sys.executable).with_name("mutmut")
+    done = subprocess.run([str(mutmut), "show", name], cwd=workdir, capture_output=True, text=True, check=False)
+    return done.stdout.strip()
+
+
+def report(scores: list[Score], show_diffs: bool) -> str:
+    lines = ["| module | mutants | killed | timeout | equivalent | survived | no test | score |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for s in scores:
+        lines.append(f"| `{s.module}` | {s.total} | {s.killed} | {s.timeout} | {len(s.equivalent)} | "
+                     f"{len(s.survived)} | {len(s.untested)} | {s.percent:.1f} % |")
+    for s in scores:
+        rest = s.survived + s.untested + s.other
+        if not rest:
+            continue
+        lines.append(f"\n## {s.module}: {len(rest)} not killed")
+        for name in rest:
+            lines.append(f"- {name}" + (" (no test reaches it)" if name in s.untested else ""))
+            if show_diffs:
+                lines.extend("    " + row for row in diff_of(s.module, name.split(" ")[0]).splitlines())
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("modules", nargs="*", help="modules to mutate (default: all)")
+    parser.add_argument("--children", type=int, default=int(os.environ.get("MUTATE_CHILDREN", "2")))
+    parser.add_argument("--list", action="store_true", help="print the module -> tests map and stop")
+    parser.add_argument("--report-only", action="store_true", help="re-read the last results, run nothing")
+    parser.add_argument("--diffs", action="store_true", help="print the diff of every survivor")
+    parser.add_argument("--pytest", action="append", default=[], help="an extra pytest argument")
+    args = parser.parse_args(argv)
+    modules = args.modules or list(MODULES)
+    unknown = [m for m in modules if m not in MODULES]
+    if unknown:
+        parser.error(f"unknown modules {unknown}; known: {list(MODULES)}")
+    if args.list:
+        for module in modules:
+            print(module, "<-", " ".join(MODULES[module]))
+        return 0
+    WORK.mkdir(parents=True, exist_ok=True)
+    log = WORK / "mutmut.log"
+    scores = []
+    for module in modules:
+        if args.report_only:
+            workdir = WORK / module.replace("/", "_").removesuffix(".py")
+            score = collect(module, workdir, equivalent_mutants())
+        else:
+            print(f"mutating {module} ...", flush=True)
+            score = run_module(module, MODULES[module], args.children, args.pytest, log)
+            print(f"  {score.module}: {score.percent:.1f} % of {score.total} ({score.seconds:.0f} s)", flush=True)
+        scores.append(score)
+        (WORK / "report.md").write_text(report(scores, show_diffs=False) + "\n")
+    text = report(scores, show_diffs=args.diffs)
+    (WORK / "report.md").write_text(text + "\n")
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

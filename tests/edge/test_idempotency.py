@@ -1,0 +1,84 @@
+"""Exactly-once commands: the Idempotency-Key is recorded in the same transaction as the events."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import requests
+
+from services.participants.service import Participants
+from tests.conftest import bearer
+from tests.edge.conftest import PERSON, registrations
+
+
+def test_twelve_concurrent_posts_with_one_key_register_one_person(participants: Participants, serve,
+                                                                   token) -> None:
+    """Issue 17 finding 3: the check-then-insert race created 3 people out of 12 requests."""
+    url = serve(participants.http())
+    headers = {**bearer(token()), "Idempotency-Key": "race-1"}
+    answers: list[requests.Response] = []
+    barrier = threading.Barrier(12)
+
+    def post() -> None:
+        with requests.Session() as session:
+            barrier.wait()
+            answers.append(session.post(f"{url}/participants", json=PERSON, headers=headers, timeout=60))
+
+    threads = [threading.Thread(target=post) for _ in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert registrations(participants) == 1
+    winners = [a for a in answers if a.status_code == 201]
+    assert winners and all(a.status_code in (201, 409) for a in answers), [a.status_code for a in answers]
+    assert {a.json()["id"] for a in winners} == {winners[0].json()["id"]}
+    assert sum(1 for a in winners if a.headers.get("Idempotent-Replayed") != "true") == 1
+
+
+def test_retry_replays_the_first_answer_and_another_body_is_refused(participants: Participants, serve, token,
+                                                                     http) -> None:
+    url = serve(participants.http())
+    headers = {**bearer(token()), "Idempotency-Key": "reg-7"}
+    first = http.post(f"{url}/participants", json=PERSON, headers=headers)
+    again = http.post(f"{url}/participants", json=PERSON, headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json() and again.headers["Idempotent-Replayed"] == "true"
+    other = http.post(f"{url}/participants", json={**PERSON, "name": "Someone Else"}, headers=headers)
+    assert other.status_code == 422 and other.json()["field"] == "Idempotency-Key"
+    assert registrations(participants) == 1
+    # The same key from another caller is another command.
+    mine = http.post(f"{url}/participants", json=PERSON, headers={**bearer(token(sub="staff-2")),
+                                                                   "Idempotency-Key": "reg-7"})
+    assert mine.status_code == 201 and mine.json()["id"] != first.json()["id"]
+    assert registrations(participants) == 2
+
+
+def test_the_key_is_stored_with_the_events_or_not_at_all(participants: Participants, serve, token, http) -> None:
+    """A command that fails after its events were saved stores neither events nor key: the retry
+    runs anew (the old code committed the events at once and the key only after the answer)."""
+    flask_app = participants.http()
+    application = participants.app
+    original = application.register_participant
+    failures = {"left": 1}
+
+    def register_then_fail(*args: Any, **kwargs: Any) -> Any:
+        pid = original(*args, **kwargs)
+        if failures["left"]:
+            failures["left"] -= 1
+            raise RuntimeError("the worker failed after saving")
+        return pid
+
+    application.register_participant = register_then_fail  # type: ignore[method-assign]
+    url = serve(flask_app)
+    headers = {**bearer(token()), "Idempotency-Key": "fail-once"}
+    failed = http.post(f"{url}/participants", json=PERSON, headers=headers)
+    assert failed.status_code == 500
+    assert "Nothing was stored" in failed.json()["detail"] and "Idempotency-Key" in failed.json()["detail"]
+    assert registrations(participants) == 0
+    retried = http.post(f"{url}/participants", json=PERSON, headers=headers)
+    assert retried.status_code == 201 and "Idempotent-Replayed" not in retried.headers
+    assert registrations(participants) == 1
+    assert http.post(f"{url}/participants", json=PERSON, headers=headers).json() == retried.json()
+    assert registrations(participants) == 1
