@@ -14,12 +14,7 @@ from shared.config import Settings
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("kind", [pytest.param("service", marks=pytest.mark.xfail(
-    strict=False, reason="until issue 11 item 1 lands (branch 'edge'): a gunicorn worker killed between committing "
-                         "the events and recording the Idempotency-Key lets the retry register the person again")),
-    "relay", "projection", pytest.param("broker", marks=pytest.mark.xfail(
-    strict=False, reason="until issue 11 item 2 lands (branch 'consumers'): after a broker loss a consumer's stored "
-                         "Kafka offsets can point past the republished events, so a read model misses some"))])
+@pytest.mark.parametrize("kind", ["service", "relay", "projection", "broker"])
 def test_kill_9_under_load_loses_and_doubles_nothing(settings: Settings, tmp_path: Path, kind: str) -> None:
     counts = run(settings, tmp_path / "rig", kills=4, kinds=(kind,), every=1.5, clients=3, settle=45.0)
     report = "\n" + counts.table() + f"\nlogs: {tmp_path / 'rig' / 'logs'}"
