@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 
-.PHONY: up test bench lint typecheck install clean browser node mutate
+.PHONY: up test bench chaos lint typecheck install clean browser node mutate
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -45,6 +45,11 @@ bench: $(STAMP)
 # hour on 2 cores; not part of `make test`). `make mutate MUTATE_ARGS="shared/relay.py --children 1"`.
 mutate: $(STAMP)
 	$(BIN)/python -m infra.mutate $(MUTATE_ARGS)
+
+# 100 random kill -9s under a registration load, then the counts (SQLite in a temporary folder;
+# CHAOS_ARGS="--database-url postgresql://..." for PostgreSQL, "--kills 20" for a short run).
+chaos: $(STAMP)
+	$(BIN)/python -m bench.chaos $(CHAOS_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

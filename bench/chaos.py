@@ -165,12 +165,13 @@ class ChaosRig:
         return self.procs.pids().get(name)
 
     def _leading_worker(self) -> int | None:
-        """The participants worker that holds the leader lock (from what each logged last)."""
+        """The participants worker that holds the leader lock (it logs so, with its pid)."""
         for name in ("participants-worker-a", "participants-worker-b"):
+            pid = self._pid(name)
             path = self.logs / f"{name}.log"
-            text = path.read_text(errors="replace") if path.exists() else ""
-            lead, wait = text.rfind("leader: running"), text.rfind("standby: waiting")
-            if lead > wait and (pid := self._pid(name)) is not None:
+            if pid is not None and path.exists() and \
+                    f'"msg": "leader: running relay and consumers", "service": "participants", "pid": {pid}}}' \
+                    in path.read_text(errors="replace"):
                 return pid
         return None
 
@@ -371,13 +372,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--database-url", default=os.environ.get("DATABASE_URL"),
                    help="PostgreSQL URL (default: SQLite in a temporary folder)")
     p.add_argument("--seed", type=int)
+    p.add_argument("--settle", type=float, default=300.0,
+                   help="seconds to wait for the relay (which republishes the history after each broker loss) "
+                        "and the read models to catch up before counting")
     args = p.parse_args(argv)
     workdir = Path(tempfile.mkdtemp(prefix="delaktig-chaos-"))
     tag = uuid.uuid4().hex[:8]
     settings = Settings(data_dir=workdir / "data", database_url=args.database_url,
                         db_namespace=f"chaos{tag}_" if args.database_url else "", topic_prefix=f"chaos{tag}.",
                         relay_poll_interval=0.05)
-    counts = run(settings, workdir, args.kills, tuple(args.kinds.split(",")), every=args.every, seed=args.seed)
+    counts = run(settings, workdir, args.kills, tuple(args.kinds.split(",")), every=args.every, seed=args.seed,
+                 settle=args.settle)
     print(counts.table())
     print(f"\nlogs: {workdir / 'logs'}")
     ok = counts.total_lost == 0 and counts.duplicates == 0 and counts.http_5xx_other == 0

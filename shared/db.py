@@ -182,7 +182,13 @@ class Database:
         page images (e.g. a destroyed key) do not stay in ``-wal``. Best effort: a reader that is
         still open elsewhere keeps its frames until the next checkpoint."""
         if not self.postgres:
-            self._sqlite().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+            conn = self._sqlite()
+            # Waiting for readers to let go is bounded: a request must not stall on it.
+            conn.execute("PRAGMA busy_timeout=1000")
+            try:
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+            finally:
+                conn.execute("PRAGMA busy_timeout=30000")
 
     def vacuum(self, table: str) -> None:
         """PostgreSQL: VACUUM one table (dead row versions go); outside any transaction."""

@@ -11,7 +11,7 @@ from typing import Any
 
 SAFE_FIELDS = (
     "service", "method", "path", "status", "duration_ms", "actor", "role", "source", "consumer",
-    "event_id", "event_type", "position", "held", "published", "offset", "lag", "request_id", "count",
+    "event_id", "event_type", "position", "held", "published", "offset", "lag", "request_id", "count", "pid",
 )
 
 

@@ -2,8 +2,11 @@
 to ``<source>.events`` (key = aggregate id, ``acks=all``), sealing the per-source hash chain.
 
 Its position is stored only after the broker acknowledged, so a crash re-sends (at least once,
-same ``event_id`` and hash). If the broker holds fewer messages than were published (a fresh
-memory broker), the relay starts again from the beginning and republishes the history.
+same ``event_id`` and hash). On PostgreSQL, notification ids are taken from a sequence before
+commit, so a later id can be visible before an earlier one commits: the relay publishes only up to
+such a gap, until the gap fills or every transaction that could fill it has ended (``_gap_free``).
+If the broker holds fewer messages than were published (a fresh memory broker), the relay starts
+again from the beginning and republishes the history.
 """
 
 from __future__ import annotations
@@ -13,12 +16,18 @@ import threading
 import time
 from dataclasses import dataclass
 
+from eventsourcing.persistence import Notification
+
 from shared.application import ServiceApplication
 from shared.db import Database
 from shared.envelope import GENESIS_HASH, envelope_headers, seal_encoded
 from shared.kafka import ensure_topics, producer, total_messages
 
 log = logging.getLogger("delaktig.relay")
+
+# An insert takes its notification id a moment before its transaction id: a gap is only judged
+# final after this long, so that moment cannot make a live insert look finished.
+GAP_GRACE_SECONDS = 2.0
 
 RELAY_DDL = """
 CREATE TABLE IF NOT EXISTS relay_state (
@@ -48,6 +57,8 @@ class OutboxRelay:
         self.topic = self.settings.topic(f"{app.source}.events")
         self._producer = None
         self._last_broker_check = 0.0
+        # (first missing notification id, txid horizon, monotonic time when first seen) on PostgreSQL
+        self._gap: tuple[int, int, float] | None = None
         db.migrate(RELAY_DDL)
 
     def state(self) -> RelayState:
@@ -92,7 +103,8 @@ class OutboxRelay:
         self.connect()
         assert self._producer is not None
         state = self.state()
-        notifications = self.app.notifications(state.position, self.batch)
+        final_gap = self._settled_gap()  # decided before reading: what could fill it is visible now
+        notifications = self._gap_free(state.position, self.app.notifications(state.position, self.batch), final_gap)
         if not notifications:
             return 0
         futures = []
@@ -102,11 +114,45 @@ class OutboxRelay:
             head = envelope["hash"]
             futures.append(self._producer.send(self.topic, key=envelope["aggregate_id"].encode(), value=message,
                                                headers=envelope_headers(envelope)))  # CloudEvents binding
-        self._producer.flush()
+        # Bounded: a producer the broker no longer knows (UnknownProducerId after a broker loss)
+        # would otherwise retry for ever; a timeout makes run() start a new producer.
+        self._producer.flush(timeout=30)
         for future in futures:
             future.get(timeout=30)  # raises if the broker did not acknowledge
         self._save(RelayState(notifications[-1].id, head, state.published + len(notifications)))
         return len(notifications)
+
+    def _settled_gap(self) -> int | None:
+        """The first id of a gap that can no longer fill: every transaction that was running when
+        it was seen has ended (a rolled-back or crashed insert left it)."""
+        if self._gap is None or not self.db.postgres or time.monotonic() - self._gap[2] < GAP_GRACE_SECONDS:
+            return None
+        with self.db.transaction() as tx:
+            horizon = int(tx.scalar("SELECT txid_snapshot_xmin(txid_current_snapshot())"))
+        return self._gap[0] if horizon >= self._gap[1] else None
+
+    def _gap_free(self, after: int, notifications: list[Notification], final_gap: int | None) -> list[Notification]:
+        """The notifications that may go out now, in order: up to the first gap that may still fill
+        (SQLite writers are serial, so there a gap is always final)."""
+        if not self.db.postgres:
+            return notifications
+        expected = after + 1
+        ready = []
+        for notification in notifications:
+            if notification.id != expected and expected != final_gap:
+                if self._gap is None or self._gap[0] != expected:
+                    with self.db.transaction() as tx:
+                        xmax = int(tx.scalar("SELECT txid_snapshot_xmax(txid_current_snapshot())"))
+                    self._gap = (expected, xmax, time.monotonic())
+                break
+            if notification.id != expected:
+                log.info("notification ids never committed; passing over them",
+                         extra={"source": self.app.source, "position": expected})
+            ready.append(notification)
+            expected = notification.id + 1
+        if ready and self._gap is not None and self._gap[0] < expected:
+            self._gap = None
+        return ready
 
     def drain(self, timeout: float = 30.0) -> int:
         """Publish until the log is exhausted (tests, benchmarks, one-shot runs)."""

@@ -5,6 +5,7 @@ a leader lock only the lock holder runs them (the others wait as hot standbys)."
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 from collections.abc import Callable
@@ -58,7 +59,7 @@ class Worker:
         """Run until ``stop``; 0 after a requested stop, 1 when a part died or leadership was lost."""
         stop = stop or threading.Event()
         if self.leader is not None:
-            log.info("standby: waiting for the leader lock", extra={"service": self.name})
+            log.info("standby: waiting for the leader lock", extra={"service": self.name, "pid": os.getpid()})
             while not stop.is_set():
                 try:
                     if self.leader.try_acquire():
@@ -70,7 +71,7 @@ class Worker:
                 stop.wait(STANDBY_POLL_SECONDS)
             if stop.is_set():
                 return 0
-            log.info("leader: running relay and consumers", extra={"service": self.name})
+            log.info("leader: running relay and consumers", extra={"service": self.name, "pid": os.getpid()})
         threads = [threading.Thread(target=self._guarded, args=(type(p).__name__, p.run, stop), daemon=True,
                                     name=f"{self.name}-{i}-{type(p).__name__}")
                    for i, p in enumerate(self.parts)]

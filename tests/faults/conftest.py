@@ -19,6 +19,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from bench.chaos import process_env  # noqa: F401 - shared with the tests of this suite
 from shared.config import Settings
 from shared.kafka import free_port
 
@@ -116,19 +117,6 @@ def cluster_settings(tmp_path: Path, broker: str, url: str | None) -> Settings:
     from tests.conftest import _settings
 
     return _settings(tmp_path, broker, url)
-
-
-def process_env(settings: Settings) -> dict[str, str]:
-    """The environment a ``delaktig`` process needs to see ``settings``."""
-    env = {**os.environ, "DATA_DIR": str(settings.data_dir), "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap,
-           "TOPIC_PREFIX": settings.topic_prefix, "DB_NAMESPACE": settings.db_namespace,
-           "RELAY_POLL_INTERVAL": str(settings.relay_poll_interval),
-           "CHECKPOINT_EVERY_EVENTS": str(settings.checkpoint_every_events),
-           "CHECKPOINT_EVERY_SECONDS": str(settings.checkpoint_every_seconds)}
-    env.pop("DATABASE_URL", None)
-    if settings.database_url:
-        env["DATABASE_URL"] = settings.database_url
-    return env
 
 
 def delaktig(*args: str) -> list[str]:
