@@ -35,13 +35,15 @@ READ = re.compile(r"""(?:env|environ|environment)(?:\.get\(|\[)\s*["']([A-Z][A-Z
 
 def variables_the_code_reads() -> set[str]:
     """Every environment variable Delaktig's code reads (by a grep of the code, plus the names it
-    builds: NAME_FILE for secrets, <SERVICE>_PORT, libpq's PGSSL* it passes on)."""
+    builds: NAME_FILE for secrets, <SERVICE>_PORT, the web app's <SERVICE>_URL, libpq's PGSSL* it
+    passes on)."""
     found: set[str] = set()
     for folder in ("shared", "services", "infra"):
         for path in (ROOT / folder).rglob("*.py"):
             found |= set(READ.findall(path.read_text()))
     found |= {f"{name}_FILE" for name in SECRET_VARIABLES}
     found |= {f"{name.upper()}_PORT" for name in SERVICE_PORTS}
+    found |= {f"{name.upper()}_URL" for name in SERVICE_PORTS}
     found |= {variable for _, variable in PG_SSL_VARIABLES}
     return found
 
@@ -49,7 +51,8 @@ def variables_the_code_reads() -> set[str]:
 def test_the_variable_grep_finds_what_settings_reads() -> None:
     names = variables_the_code_reads()
     assert {"DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS", "KAFKA_SECURITY_PROTOCOL", "KAFKA_SASL_PASSWORD", "MASTER_KEY",
-            "JWKS_URL", "BIND", "WEB_CONCURRENCY", "PGSSLMODE", "MASTER_KEY_FILE"} <= names
+            "JWKS_URL", "BIND", "WEB_CONCURRENCY", "PGSSLMODE", "MASTER_KEY_FILE", "OIDC_ISSUER", "OIDC_CLIENT_SECRET",
+            "WEB_SECRET_KEY", "WEB_PROXIES", "PARTICIPANTS_URL"} <= names
     assert "KAFKA_PASSWORD" not in names
 
 
@@ -83,9 +86,17 @@ def test_compose_stack_is_complete_and_uses_only_variables_the_code_reads() -> N
     assert all(services[f"kafka-{i}"]["environment"]["KAFKA_PROCESS_ROLES"] == "broker,controller" for i in (1, 2, 3))
     assert {"postgres", "keycloak", "proxy", "kafka-init"} <= set(services)
     containers = delaktig_containers(document)
-    assert set(containers) == {*SERVICES, *(f"{s}-worker" for s in SERVICES)}
+    assert set(containers) == {*SERVICES, *(f"{s}-worker" for s in SERVICES), "web"}
     known = variables_the_code_reads()
     declared_secrets = set(document["secrets"])
+    web = containers.pop("web")  # no database or Kafka: the pages call the services over HTTP
+    assert set(web["environment"]) <= known, set(web["environment"]) - known
+    assert web["environment"]["WEB_PROXIES"] == "1"  # behind Caddy's TLS: Secure cookies
+    assert web["environment"]["OIDC_ISSUER"] == "https://id.${DOMAIN}/realms/delaktig"  # Keycloak's realm
+    assert {web["environment"][f"{s.upper()}_URL"] for s in SERVICES} == {f"http://{s}:8000" for s in SERVICES}
+    assert not {"OIDC_CLIENT_SECRET", "WEB_SECRET_KEY"} & set(web["environment"])  # from the env file
+    assert "/healthz" in " ".join(web["healthcheck"]["test"])
+    assert "web:8080" in (COMPOSE.parent / "Caddyfile").read_text()
     for name, container in containers.items():
         env = container["environment"]
         assert set(env) <= known, (name, set(env) - known)
@@ -139,14 +150,14 @@ def test_kubernetes_deployments_probes_budgets_autoscaling_and_variables() -> No
     for r in resources:
         by_kind.setdefault(r["kind"], []).append(r)
     deployments = {d["metadata"]["name"]: d for d in by_kind["Deployment"]}
-    assert set(deployments) == {*SERVICES, *(f"{s}-worker" for s in SERVICES)}
+    assert set(deployments) == {*SERVICES, *(f"{s}-worker" for s in SERVICES), "web"}
     assert all(d["metadata"]["namespace"] == "delaktig" for d in deployments.values())
     [config] = by_kind["ConfigMap"]
     known = variables_the_code_reads()
     assert set(config["data"]) <= known, set(config["data"]) - known
     assert config["data"]["TOPIC_PREFIX"] == "helsingborg."  # the overlay's values won
     hpas = {h["spec"]["scaleTargetRef"]["name"] for h in by_kind["HorizontalPodAutoscaler"]}
-    assert hpas == set(SERVICES)
+    assert hpas == {*SERVICES, "web"}
     budgets = [b["spec"]["selector"]["matchLabels"] for b in by_kind["PodDisruptionBudget"]]
     for name, deployment in deployments.items():
         pod = deployment["spec"]["template"]["spec"]
@@ -158,15 +169,26 @@ def test_kubernetes_deployments_probes_budgets_autoscaling_and_variables() -> No
         names = {e["name"] for e in container["env"]}
         assert names <= known, (name, names - known)
         for e in container["env"]:  # secrets by reference only
-            if e["name"] in ("DATABASE_URL", "MASTER_KEY", "KAFKA_SASL_PASSWORD"):
+            if e["name"] in ("DATABASE_URL", "MASTER_KEY", "KAFKA_SASL_PASSWORD", "OIDC_CLIENT_SECRET",
+                             "WEB_SECRET_KEY"):
                 assert "secretKeyRef" in e["valueFrom"] and "value" not in e
         if name.endswith("-worker"):
             assert deployment["spec"]["replicas"] == 2
+        elif name == "web":  # no database of its own, so no /readyz
+            assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+            assert container["readinessProbe"]["httpGet"]["path"] == "/healthz"
+            assert {e["name"] for e in container["env"]} >= {"OIDC_CLIENT_SECRET", "WEB_SECRET_KEY", "WEB_PROXIES"}
         else:
             assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
             assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
     policies = {p["metadata"]["name"]: p for p in by_kind["NetworkPolicy"]}
     assert policies["default-deny"]["spec"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+    assert [p["port"] for r in policies["web-from-ingress"]["spec"]["ingress"] for p in r["ports"]] == [8080]
+    assert 8000 in [p["port"] for r in policies["web-egress"]["spec"]["egress"] for p in r.get("ports", [])]
+    [ingress] = by_kind["Ingress"]
+    web_hosts = [r["host"] for r in ingress["spec"]["rules"]
+                 if r["http"]["paths"][0]["backend"]["service"]["name"] == "web"]
+    assert web_hosts == ["delaktig.helsingborg.se"] and web_hosts[0] in ingress["spec"]["tls"][0]["hosts"]
 
 
 # -- topics ------------------------------------------------------------------------------------------
