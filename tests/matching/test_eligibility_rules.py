@@ -46,14 +46,18 @@ def test_each_rule_excludes_with_its_severity_and_plain_reason() -> None:
     assert Exclusion("availability", "soft", "").hard is False and Exclusion("x", "hard", "").hard is True
 
 
-def test_cooldown_ends_on_its_last_day() -> None:
+def test_cooldown_holds_through_its_last_day() -> None:
+    """``until`` is the cooldown's last day, inclusive (docs/events-contract.md, shared/contract.py)."""
     assert rules(ready(contact_status="cooldown", contact_until="2026-11-24")) == [("cooldown", "soft")]
     assert ranking.exclusions(ready(contact_status="cooldown", contact_until="2026-11-24"), NEEDS, Limit(),
                               TODAY)[0].reason == "in cooldown until 2026-11-24"
     assert ranking.exclusions(ready(contact_status="cooldown"), NEEDS, Limit(), TODAY)[0].reason == "in cooldown"
-    assert rules(ready(contact_status="cooldown", contact_until="2026-11-23")) == []  # over today
+    # Today is its last day: still not asked. From the day after: asked again.
+    assert rules(ready(contact_status="cooldown", contact_until="2026-11-23")) == [("cooldown", "soft")]
+    assert rules(ready(contact_status="cooldown", contact_until="2026-11-22")) == []
     assert rules(ready(contact_status="cooldown", contact_until="2026-11-01")) == []
-    for until, ok in (("2026-11-24", False), ("2026-11-23", True), ("2026-11-01", True), (None, False)):
+    for until, ok in (("2026-11-24", False), ("2026-11-23", False), ("2026-11-22", True), ("2026-11-01", True),
+                      (None, False)):
         assert ranking.eligible(ready(contact_status="cooldown", contact_until=until), NEEDS, Limit(), TODAY) is ok
 
 
