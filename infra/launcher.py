@@ -205,6 +205,10 @@ def up(settings: Settings, demo: bool = True) -> int:
 
     env = dict(os.environ)
     env["DATA_DIR"] = str(settings.data_dir)
+    # gunicorn renames its processes with setproctitle when it is installed; without this it
+    # overwrites /proc/<pid>/environ, and nobody (an operator, the tests) could tell which
+    # installation a process belongs to.
+    env.setdefault("SPT_NOENV", "1")
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     try:
         if not bootstrap:
