@@ -535,11 +535,8 @@ class Demo:
                         self.state["paid"].append(payment["payroll_ref"])
             if ledger.get("payment_declined") or not mine:
                 continue
-            unapproved = [a["activity_ref"] for a in mine if not a.get("approved")]
-            if unapproved:
-                self.api.call("POST", "participants", f"/participants/{pid}/honoraria/approval", coordinator,
-                              {"accrual_refs": unapproved}, done_if_conflict=True)
-            refs_by_pid[pid] = [a["activity_ref"] for a in mine if not a.get("payroll_ref")]
+            mine = self._approve_all(pid, rid, coordinator, mine)
+            refs_by_pid[pid] = [a["activity_ref"] for a in mine if a.get("approved") and not a.get("payroll_ref")]
         if not refs_by_pid:
             raise DemoError("no honoraria accrued for the panel")
         unpaid = any(refs_by_pid.values())
@@ -559,6 +556,23 @@ class Demo:
                            "accrual_refs": refs}, key=f"payment:{payroll_ref}")
             if payroll_ref not in self.state["paid"]:
                 self.state["paid"].append(payroll_ref)
+
+    def _approve_all(self, pid: str, rid: str | None, coordinator: str,
+                     mine: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Approves the person's accruals of the recruitment until the ledger shows them approved.
+
+        An approval can meet a concurrent accrual (the score -> honorarium reaction writes to the
+        same person): that 409 is "try again", not "done", so the ledger is read again."""
+        deadline = time.monotonic() + WAIT_SECONDS
+        while True:
+            unapproved = [a["activity_ref"] for a in mine if not a.get("approved")]
+            if not unapproved or time.monotonic() > deadline:
+                return mine
+            self.api.call("POST", "participants", f"/participants/{pid}/honoraria/approval", coordinator,
+                          {"accrual_refs": unapproved}, done_if_conflict=True)
+            ledger = self.api.call("GET", "participants", f"/participants/{pid}/honoraria", coordinator,
+                                   params={"year": datetime.now(UTC).year})
+            mine = [a for a in ledger["accruals"] if a["recruitment_id"] == rid]
 
     # -- erasure -----------------------------------------------------------------------------
     def erasure(self) -> None:
