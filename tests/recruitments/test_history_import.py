@@ -16,6 +16,7 @@ from services.dashboards.service import Dashboards
 from services.recruitments.history import recruitment_id
 from services.recruitments.service import Recruitments
 from shared.config import Settings
+from tests.dashboards.recount import recount
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "history" / "helsingborg-2017.csv"
 SOC = "socialforvaltningen"
@@ -89,6 +90,8 @@ def test_a_good_file_is_imported_with_its_original_dates_marked_and_shown(
     assert [(m["month"], m["rating"], m["imported"], m["rating_live"]) for m in page["effect"]["managers"]] == [
         ("2017-09", 4, 1, None), ("2017-12", 3, 1, None)]
     assert [(p["month"], p["rating"], p["imported"]) for p in page["effect"]["participants"]] == [("2017-04", 4, 2)]
+    counted = recount(events, SOC, datetime.now(UTC).date())  # the same, counted from the events alone
+    assert (page["effect"], page["imported"]) == (counted["effect"], counted["imported"])
 
 
 BAD_ROWS = {
