@@ -21,6 +21,7 @@ from shared.auth import Principal
 from shared.config import Settings
 from tests.audit.helpers import BASE_TIME, new_id
 from tests.audit.test_decision_record import _recruitment
+from tests.audit.test_replay import _env
 from tests.conftest import bearer
 
 SOC = "socialforvaltningen"
@@ -30,14 +31,6 @@ SCORECARD = [
     {"key": "empathy", "label": "Bemötande"},
     {"key": "collaboration", "label": "Samverkan"},
 ]
-
-
-def _env(monkeypatch: pytest.MonkeyPatch, settings: Settings) -> None:
-    monkeypatch.setenv("DATA_DIR", str(settings.data_dir))
-    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", settings.kafka_bootstrap)
-    monkeypatch.setenv("TOPIC_PREFIX", settings.topic_prefix)
-    monkeypatch.setenv("DATABASE_URL", settings.database_url or "")
-    monkeypatch.setenv("DB_NAMESPACE", settings.db_namespace)
 
 
 def _open(service: Recruitments, unit: str) -> UUID:

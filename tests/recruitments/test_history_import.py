@@ -16,18 +16,11 @@ from services.dashboards.service import Dashboards
 from services.recruitments.history import recruitment_id
 from services.recruitments.service import Recruitments
 from shared.config import Settings
+from tests.audit.test_replay import _env
 from tests.dashboards.recount import recount
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "history" / "helsingborg-2017.csv"
 SOC = "socialforvaltningen"
-
-
-def _env(monkeypatch: pytest.MonkeyPatch, settings: Settings) -> None:
-    monkeypatch.setenv("DATA_DIR", str(settings.data_dir))
-    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", settings.kafka_bootstrap)
-    monkeypatch.setenv("TOPIC_PREFIX", settings.topic_prefix)
-    monkeypatch.setenv("DATABASE_URL", settings.database_url or "")
-    monkeypatch.setenv("DB_NAMESPACE", settings.db_namespace)
 
 
 def _stored(settings: Settings) -> list[dict]:
