@@ -17,7 +17,10 @@ from services.recruitments.history import recruitment_id
 from services.recruitments.service import Recruitments
 from shared.config import Settings
 from tests.audit.test_replay import _env
+from tests.conftest import bearer
 from tests.dashboards.recount import recount
+from tests.dashboards.scenario import onboard
+from tests.eventwriter import EventWriter
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "history" / "helsingborg-2017.csv"
 SOC = "socialforvaltningen"
@@ -36,7 +39,7 @@ def _import(path: Path, *extra: str) -> int:
 
 
 def test_a_good_file_is_imported_with_its_original_dates_marked_and_shown(
-    settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], serve, token, http
 ) -> None:
     _env(monkeypatch, settings)
     assert _import(EXAMPLE, "--actor", "coord-eva") == 0
@@ -72,12 +75,21 @@ def test_a_good_file_is_imported_with_its_original_dates_marked_and_shown(
     assert all(i["imported"]["by"] == "coord-eva" for i in record["inputs"])
 
     # The dashboards: the trend is in 2017's months, and told apart from live recruitments.
+    writer = EventWriter(settings)  # the department, as participants announces it
+    onboard(writer, SOC, "Socialförvaltningen")
+    writer.close()
     dashboards = Dashboards.build(settings)
     try:
         dashboards.catch_up()
         page = department_dashboard(load_facts(dashboards.db), SOC, datetime.now(UTC).date())
+        url = serve(dashboards.http())
+        html = http.get(f"{url}/departments/{SOC}", headers=bearer(token(departments=(SOC,)))).text
+        english = http.get(f"{url}/departments/{SOC}?lang=en", headers=bearer(token(departments=(SOC,)))).text
     finally:
         dashboards.close()
+    # The page says which part is imported history, and draws it as a line of its own.
+    assert "2 av rekryteringarna är historik från tiden före Delaktig (2017-02 till 2017-05)" in html
+    assert "Importerad historik" in html and "Imported history" in english
     assert page["recruitments_total"] == 2 and page["hires"] == 2
     assert page["imported"] == {"recruitments": 2, "from": "2017-02", "to": "2017-05"}
     assert [(m["month"], m["rating"], m["imported"], m["rating_live"]) for m in page["effect"]["managers"]] == [
