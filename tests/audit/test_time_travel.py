@@ -82,7 +82,9 @@ def test_until_reproduces_exactly_an_earlier_snapshot_of_a_read_model(
     assert {t: rebuilt["snapshot"][t] for t in tables} == then
 
 
-def test_as_of_shows_the_decision_record_as_it_was(sqlite_settings: Settings, serve, token, http) -> None:
+def test_as_of_shows_the_decision_record_as_it_was(sqlite_settings: Settings, serve, token, http,
+                                                   monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
     settings = sqlite_settings
     case = _recruitment(settings)  # events one minute apart from BASE_TIME; the decision at minute 12
     audit = Audit.build(settings)
@@ -127,3 +129,10 @@ def test_as_of_shows_the_decision_record_as_it_was(sqlite_settings: Settings, se
     assert http.get(f"{url}/recruitments/{new_id()}/decision-record", params={"as_of": decided_at},
                     headers=auditor).status_code == 404
     audit.close()
+
+    # The same from the command line.
+    _env(monkeypatch, settings)
+    capsys.readouterr()
+    assert main(["audit", "decision", case["id"], "--as-of", decided_at]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert {i["event_id"] for i in printed["inputs"]} == seen
