@@ -227,6 +227,7 @@ class Demo:
             return "Demo already loaded (" + self.summary() + ")."
         for department in DEPARTMENTS:
             self.step(f"settings:{department}", partial(self.department_settings, department))
+        self.step("history", self.history)
         for index in range(len(PEOPLE)):
             self.participant(index)
         for spec in RECRUITMENTS:
@@ -255,7 +256,8 @@ class Demo:
     def summary(self) -> str:
         s = self.state
         hires = sum(1 for name in s["done"] if name.startswith("decision:"))
-        return (f"{len(s['participants'])} participants, {len(s['recruitments'])} recruitments in "
+        return (f"{s.get('history', 0)} past recruitments imported, "
+                f"{len(s['participants'])} participants, {len(s['recruitments'])} recruitments in "
                 f"{len({r['department'] for r in s['recruitments'].values()})} departments, {hires} hiring "
                 f"decisions, {len(s['paid'])} honorarium payments, {1 if 'erasure' in s['done'] else 0} erasure")
 
@@ -574,6 +576,23 @@ class Demo:
                                    params={"year": datetime.now(UTC).year})
             mine = [a for a in ledger["accruals"] if a["recruitment_id"] == rid]
 
+    # -- history from before Delaktig -------------------------------------------------------------
+    def history(self) -> None:
+        """Three years of past recruitments, imported as a municipality would (``delaktig import
+        history``), so the dashboards' trends start years back. Dated from the demo's anchor, so a
+        repeat writes the same file and the import skips what it holds."""
+        from services.recruitments.service import Recruitments
+
+        path = Path(self.settings.data_dir) / "demo-history.csv"
+        path.write_text(history_csv(self.anchor), encoding="utf-8")
+        service = Recruitments.build(self.settings)
+        try:  # the running recruitments worker publishes the events
+            result = service.app.import_history(path.read_text(encoding="utf-8"),
+                                                {"id": "demo-importer", "role": "importer"}, path.name)
+        finally:
+            service.close()
+        self.state["history"] = result["recruitments"] + result["already_imported"]
+
     # -- erasure -----------------------------------------------------------------------------
     def erasure(self) -> None:
         pid = self.pid(ERASED)
@@ -589,6 +608,55 @@ class Demo:
             if all(p["id"] != pid for p in listed):
                 return
             time.sleep(0.3)
+
+
+HISTORY_YEARS = 3
+
+
+def _history_row(writer: Any, ref: str, opened: date, kind: str, offset: int, **values: str) -> None:
+    writer.writerow({"kind": kind, "recruitment": ref, "date": (opened + timedelta(days=offset)).isoformat(),
+                     **values})
+HISTORY_UNITS = {SOC: "ekonomiskt-bistand", ARB: "jobbtorget", SKOL: "fritidsgardar"}
+
+
+def history_csv(anchor: date) -> str:
+    """The demo's past: per department one recruitment a quarter for ``HISTORY_YEARS`` years
+    before ``anchor``, with panels, decisions and feedback whose ratings grow as user
+    participation matures. Deterministic: the same anchor gives the same file."""
+    import csv
+    import io
+
+    from services.recruitments.history import COLUMNS
+
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    start = anchor - timedelta(days=365 * HISTORY_YEARS)
+    for d, department in enumerate(DEPARTMENTS):
+        for quarter in range(4 * HISTORY_YEARS):
+            ref = f"{SHORT[department].upper()}-H{quarter + 1:02d}"
+            opened = start + timedelta(days=91 * quarter + 9 * d)
+            year = quarter // 4  # ratings improve year on year, with a little spread
+            row = partial(_history_row, writer, ref, opened)
+            row("recruitment", 0, department=department, unit=HISTORY_UNITS[department],
+                position="Socialsekreterare" if department == SOC else "Handläggare",
+                hiring_manager=f"chef-{SHORT[department]}-{quarter % 3 + 1}")
+            if (quarter + d) % 7 == 6:
+                row("closed", 30, outcome="cancelled", text="Tjänsten drogs in")
+                continue
+            panel = [f"brukare-{SHORT[department]}-{(quarter * 2 + i) % 9 + 1}" for i in range(2 + quarter % 2)]
+            for member in panel:
+                row("panel_member", 14, participant=member)
+            against = (quarter + d) % 5 == 4
+            row("decision", 35, candidate=f"kandidat-{ref}", recommendation="maybe" if against else "hire",
+                text="Erfarenheten vägde tyngst" if against else "Bäst bemötande enligt panelen")
+            row("closed", 45, outcome="filled")
+            for i, member in enumerate(panel):
+                row("participant_feedback", 40 + i, participant=member,
+                    rating=str(min(5, 2 + year + (quarter + i) % 2)))
+            if opened + timedelta(days=120) < anchor:
+                row("manager_feedback", 120, rating=str(min(5, 3 + year - (quarter + d) % 2)))
+    return out.getvalue()
 
 
 def load_demo(settings: Settings) -> str:

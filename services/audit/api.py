@@ -10,7 +10,14 @@ from flask_smorest import Blueprint
 
 from services.audit.application import AuditApp
 from services.audit.decision import decision_html
-from services.audit.schemas import AccessLogOut, AccessLogQuery, CheckpointsOut, CheckpointsQuery, DecisionRecordOut
+from services.audit.schemas import (
+    AccessLogOut,
+    AccessLogQuery,
+    CheckpointsOut,
+    CheckpointsQuery,
+    DecisionRecordOut,
+    DecisionRecordQuery,
+)
 from shared.auth import current_principal, requires
 from shared.openapi import document
 
@@ -23,11 +30,13 @@ def app() -> AuditApp:
 
 
 @blp.route("/recruitments/<uuid:recruitment_id>/decision-record", methods=["GET"])
+@blp.arguments(DecisionRecordQuery(), location="query")
 @blp.doc(responses={"200": document(DecisionRecordOut, text_html={"type": "string"}), "404": "NOT_FOUND"})
 @requires("auditor")
-def get_decision_record(recruitment_id: UUID) -> Any:
-    """Who influenced this hiring decision, with proofs (JSON, or HTML with ``Accept: text/html``)."""
-    record = app().decision_record(str(recruitment_id), current_principal())
+def get_decision_record(query: dict[str, Any], recruitment_id: UUID) -> Any:
+    """Who influenced this hiring decision, with proofs (JSON, or HTML with ``Accept: text/html``);
+    ``?as_of=`` shows it as it stood at a moment, e.g. when the decision was made."""
+    record = app().decision_record(str(recruitment_id), current_principal(), query["as_of"])
     if request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html":
         return Response(decision_html(record), mimetype="text/html")
     return jsonify(record)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -35,12 +36,15 @@ class AuditApp:
         whole history verified again with our public key."""
         return verify_records(self.topics.records(), self.key.public_key())
 
-    def decision_record(self, recruitment_id: str, by: Principal | None = None) -> dict[str, Any]:
-        """The record of one recruitment; over HTTP (``by``) only for an auditor whose token covers
-        its department (otherwise "not found", as recruitments' ``/influence`` answers)."""
+    def decision_record(self, recruitment_id: str, by: Principal | None = None,
+                        as_of: datetime | None = None) -> dict[str, Any]:
+        """The record of one recruitment (as it stood ``as_of``); over HTTP (``by``) only for an
+        auditor whose token covers its department (otherwise "not found", as recruitments'
+        ``/influence`` answers)."""
         report, history = self.verified_history()
-        record = decision_record(history, recruitment_id)
-        if not record["inputs"] or (by is not None and not by.can_see_department(record["department"])):
+        record = decision_record(history, recruitment_id, as_of)
+        unknown = not record["inputs"] and record["department"] is None
+        if unknown or (by is not None and not by.can_see_department(record["department"])):
             raise NotFound(f"no recruitment with id {recruitment_id}")
         record["history_verified"] = report.ok
         record["first_problem"] = report.first.describe() if report.first else None

@@ -41,6 +41,9 @@ def register(subparsers: Any) -> None:
     verify.set_defaults(func=cmd_verify)
 
     replay = sub.add_parser("replay", help="rebuild read models from offset zero and compare with the live ones")
+    replay.add_argument("--until", type=_moment, metavar="DATE",
+                        help="rebuild them as they were then (events with occurred_at up to DATE, ISO 8601; a "
+                             "date means the end of that day, UTC) and print their rows instead of comparing")
     replay.set_defaults(func=cmd_replay)
 
     decision = sub.add_parser("decision", help="the decision-influence record of a recruitment")
@@ -48,6 +51,8 @@ def register(subparsers: Any) -> None:
     decision.add_argument("--html", action="store_true", help="print the readable HTML page")
     decision.add_argument("--export", type=Path, help="read an export file instead of Kafka")
     decision.add_argument("--public-key", type=Path)
+    decision.add_argument("--as-of", type=_moment, metavar="DATE", default=None,
+                          help="the record as it stood then (events with occurred_at up to DATE, ISO 8601)")
     decision.set_defaults(func=cmd_decision)
 
     key = sub.add_parser("public-key", help="print the checkpoint-signing public key (PEM) for outside verifiers")
@@ -64,6 +69,15 @@ def register(subparsers: Any) -> None:
         cmd = dead_sub.add_parser(name, help=text)
         cmd.add_argument("--service", help="only this service's consumers")
         cmd.set_defaults(func=func)
+
+
+def _moment(text: str) -> Any:
+    from services.audit.moments import parse_moment
+
+    try:
+        return parse_moment(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 date or time: {text!r}") from None
 
 
 def consumer_loops(service: Any) -> list[Any]:
@@ -200,7 +214,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     try:
         for service in services:
             pairs = service.projections() if hasattr(service, "projections") else []
-            results.extend(r.as_dict() for r in replay(pairs))
+            results.extend(r.as_dict() for r in replay(pairs, until=args.until))
     finally:
         for service in services:
             service.close()
@@ -215,7 +229,7 @@ def cmd_decision(args: argparse.Namespace) -> int:
 
     settings = Settings.from_env()
     report, history = verify_records(_records(settings, args.export), _public_key(settings, args.public_key))
-    record = decision_record(history, args.recruitment_id)
+    record = decision_record(history, args.recruitment_id, args.as_of)
     record["history_verified"] = report.ok
     if args.html:
         print(decision_html(record))

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import html
 from collections import Counter
+from datetime import datetime
 from typing import Any
 
 from services.audit.merkle import inclusion_proof_hashes, leaf_hash, verify_inclusion
+from services.audit.moments import occurred_by
 from services.audit.verify import History, full_envelope
 from shared.envelope import Envelope
 
@@ -102,9 +104,12 @@ def _summary(env: Envelope) -> dict[str, Any]:
     return p
 
 
-def decision_record(history: History, recruitment_id: str) -> dict[str, Any]:
-    """The decision-influence record (JSON-ready) of one recruitment."""
-    events = _events_of(history, recruitment_id)
+def decision_record(history: History, recruitment_id: str, as_of: datetime | None = None) -> dict[str, Any]:
+    """The decision-influence record (JSON-ready) of one recruitment; ``as_of``: as it stood at
+    that moment, from the events that had happened then (what the hiring manager and the panel
+    could see when the decision was made)."""
+    everything = _events_of(history, recruitment_id)
+    events = [e for e in everything if occurred_by(e, as_of)]
     inputs: list[dict[str, Any]] = []
     people: dict[str, dict[str, Any]] = {}
     decisions = [e for e in events if e["event_type"] == "HiringDecisionMade"]
@@ -124,6 +129,7 @@ def decision_record(history: History, recruitment_id: str) -> dict[str, Any]:
             "actor": env.get("actor"),
             "people": [{**person, "as": how} for person, how in persons],
             "details": _summary(env),
+            "imported": (env.get("payload") or {}).get("imported"),
             "proof": proof_for(history, env),
         }
         inputs.append(entry)
@@ -147,14 +153,17 @@ def decision_record(history: History, recruitment_id: str) -> dict[str, Any]:
         if against:
             flags.append({"flag": "decision_against_participants", "event_id": decision["event_id"],
                           "detail": against})
-    departments = sorted({str(e["department"]) for e in events if e.get("department")})
+    departments = sorted({str(e["department"]) for e in everything if e.get("department")})
     return {
         "recruitment_id": recruitment_id,
+        "as_of": as_of.isoformat() if as_of else None,
         "department": departments[0] if departments else None,
+        "imported": any(i["imported"] for i in inputs),
         "decided": bool(decisions),
         "decision": [{"event_id": d["event_id"], "time": d["occurred_at"], "by": d.get("actor"),
                       "candidate_id": d["payload"].get("candidate_id"),
-                      "motivation": d["payload"].get("motivation")} for d in decisions],
+                      "motivation": d["payload"].get("motivation"),
+                      "imported": d["payload"].get("imported")} for d in decisions],
         "people": sorted(people.values(), key=lambda p: (p["role"], p["id"])),
         "inputs": inputs,
         "flags": flags,
@@ -204,7 +213,10 @@ def decision_html(record: dict[str, Any]) -> str:
         "<style>body{font-family:sans-serif;max-width:70em;margin:2em auto}table{border-collapse:collapse}"
         "td,th{border:1px solid #ccc;padding:.3em;vertical-align:top}</style></head><body>"
         f"<h1>Decision-influence record</h1><p>Recruitment <code>{e(record['recruitment_id'])}</code></p>"
-        f"{decisions}<h2>Flags</h2><ul>{flags}</ul><h2>People who took part</h2><ul>{people}</ul>"
+        + (f"<p>As it stood at {e(str(record['as_of']))}.</p>" if record.get("as_of") else "")
+        + ("<p>Imported history: dated as it originally happened; each input says who imported it.</p>"
+           if record.get("imported") else "")
+        + f"{decisions}<h2>Flags</h2><ul>{flags}</ul><h2>People who took part</h2><ul>{people}</ul>"
         "<h2>Inputs</h2><table><tr><th>Time</th><th>Input</th><th>People</th><th>Event</th><th>Proof</th></tr>"
         f"{rows}</table></body></html>"
     )

@@ -12,8 +12,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
+from services.audit.moments import AsOf
 from shared.consumer import BOOKKEEPING_TABLES, ConsumerLoop, Projection
 from shared.db import Database
 
@@ -34,6 +36,8 @@ class ReplayResult:
     rows: int
     events: int
     diffs: list[TableDiff]
+    as_of: datetime | None = None
+    snapshot: dict[str, list[dict[str, str]]] = field(default_factory=dict)  # with --until: every row
 
     @property
     def identical(self) -> bool:
@@ -42,7 +46,13 @@ class ReplayResult:
     def as_dict(self) -> dict[str, Any]:
         return {"projection": self.projection, "tables": self.tables, "rows": self.rows, "identical": self.identical,
                 "differences": [{"table": d.table, "only_live": d.only_live[:20],
-                                 "only_replayed": d.only_replayed[:20]} for d in self.diffs]}
+                                 "only_replayed": d.only_replayed[:20]} for d in self.diffs],
+                **({"as_of": self.as_of.isoformat(), "snapshot": self.snapshot} if self.as_of else {})}
+
+
+def snapshot(db: Database, tables: Sequence[str]) -> dict[str, list[dict[str, str]]]:
+    """Every row of ``tables``, as text, in a stable order: what ``--until`` prints and compares."""
+    return {table: [dict(r) for r in _rows(db, table)] for table in tables}
 
 
 def _rows(db: Database, table: str) -> list[tuple[tuple[str, str], ...]]:
@@ -58,8 +68,13 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def replay_one(factory: Callable[[], Projection], live: Database, timeout: float = 120.0) -> ReplayResult:
-    """Rebuild one projection from offset zero into a fresh database and diff it with ``live``."""
+def replay_one(factory: Callable[[], Projection], live: Database, timeout: float = 120.0,
+               until: datetime | None = None) -> ReplayResult:
+    """Rebuild one projection from offset zero into a fresh database and diff it with ``live``;
+    with ``until``, from the events that had happened then (``services/audit/moments.py``), and
+    return its rows instead of comparing them with today's."""
+    if until is not None:
+        return _replay_until(factory, live, until, timeout)
     # Compare at the same point of the topics: first let the live model apply what it has not yet
     # (safe beside a running worker: position and effect commit together, and event ids dedupe).
     live_loop = ConsumerLoop(live.settings, live, factory())
@@ -95,6 +110,22 @@ def replay_one(factory: Callable[[], Projection], live: Database, timeout: float
         _drop(fresh)
 
 
+def _replay_until(factory: Callable[[], Projection], live: Database, until: datetime,
+                  timeout: float) -> ReplayResult:
+    fresh = Database(live.settings.with_(db_namespace=f"{live.settings.db_namespace}asof{uuid.uuid4().hex[:8]}_"),
+                     live.store)
+    projection = AsOf(factory(), until)
+    loop = ConsumerLoop(fresh.settings, fresh, projection)
+    try:
+        loop.catch_up(timeout=timeout)
+        tables = sorted(t for t in fresh.tables() if t not in BOOKKEEPING)
+        rows = snapshot(fresh, tables)
+        return ReplayResult(projection.name, tables, sum(map(len, rows.values())), 0, [], until, rows)
+    finally:
+        loop.close()
+        _drop(fresh)
+
+
 def _drop(db: Database) -> None:
     """Remove the scratch database."""
     if db.postgres:
@@ -110,6 +141,7 @@ def _drop(db: Database) -> None:
                 path.unlink()
 
 
-def replay(pairs: Sequence[tuple[Callable[[], Projection], Database]], timeout: float = 120.0) -> list[ReplayResult]:
+def replay(pairs: Sequence[tuple[Callable[[], Projection], Database]], timeout: float = 120.0,
+           until: datetime | None = None) -> list[ReplayResult]:
     """Replay every pair; see the module docstring."""
-    return [replay_one(factory, live, timeout) for factory, live in pairs]
+    return [replay_one(factory, live, timeout, until) for factory, live in pairs]

@@ -2,7 +2,34 @@
 
 from __future__ import annotations
 
-from marshmallow import INCLUDE, Schema, fields, validate
+from typing import Any
+
+from marshmallow import INCLUDE, Schema, ValidationError, fields, validate
+
+from services.audit.moments import parse_moment
+
+
+class Moment(fields.Field):
+    """An ISO 8601 date or date-time (a date: the end of that day, UTC)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        try:
+            return parse_moment(str(value))
+        except ValueError:
+            raise ValidationError("an ISO 8601 date or date-time, e.g. 2024-05-31 or 2024-05-31T14:00:00Z") from None
+
+
+class DecisionRecordQuery(Schema):
+    as_of = Moment(
+        load_default=None,
+        metadata={
+            "type": "string",
+            "description": "the record as it stood at this moment: only events whose occurred_at is at or "
+                           "before it (ISO 8601; a date means the end of that day, UTC). Imported history "
+                           "is dated as it originally happened.",
+            "example": "2024-05-31T14:00:00Z",
+        },
+    )
 
 
 class AccessLogQuery(Schema):
@@ -23,6 +50,8 @@ class Document(Schema):
 
 class DecisionRecordOut(Document):
     recruitment_id = fields.String(required=True)
+    as_of = fields.String(allow_none=True, metadata={"description": "the moment asked for, or null for now"})
+    imported = fields.Boolean(metadata={"description": "whether any input is imported history"})
     department = fields.String(allow_none=True)
     decided = fields.Boolean(required=True)
     decision = fields.List(fields.Dict(), required=True)

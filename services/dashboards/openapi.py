@@ -71,6 +71,19 @@ class RatingSchema(Schema):
     month = fields.String(required=True)
     rating = fields.Float(required=True, allow_none=True)
     n = fields.Integer(required=True)
+    imported = fields.Integer(
+        required=True, metadata={"description": "how many of the n come from imported history"}
+    )
+    rating_live = fields.Float(required=True, allow_none=True, metadata={"description": "recruitments in Delaktig"})
+    rating_imported = fields.Float(
+        required=True, allow_none=True, metadata={"description": "imported history, by its original dates"}
+    )
+
+
+class ImportedHistorySchema(Schema):
+    recruitments = fields.Integer(required=True)
+    from_ = fields.String(required=True, allow_none=True, data_key="from", metadata={"description": "first month"})
+    to = fields.String(required=True, allow_none=True, metadata={"description": "last month"})
 
 
 class EffectSchema(Schema):
@@ -91,6 +104,11 @@ class DepartmentDashboardSchema(Schema):
     budget_ore_per_month = fields.Integer(required=True, allow_none=True)
     hires = fields.Integer(required=True)
     effect = fields.Nested(EffectSchema, required=True)
+    imported = fields.Nested(
+        ImportedHistorySchema,
+        required=True,
+        metadata={"description": "recruitments imported from before Delaktig (delaktig import history)"},
+    )
     lag = fields.List(fields.Nested(LagSchema), required=True)
 
 

@@ -104,6 +104,11 @@ LABELS: dict[str, dict[str, str]] = {
         "effect2": "Mål 2: chefers bedömning av vad delaktigheten tillförde",
         "rating": "Betyg (1-5)",
         "effect3": "Mål 3: deltagarnas bedömning av sitt inflytande",
+        "imported": "Importerad historik",
+        "live": "I Delaktig",
+        "imported_note": "{n} av rekryteringarna är historik från tiden före Delaktig ({first} till {last}), "
+                         "inlagd i efterhand från papper och kalkylblad. Trenderna visar den med sina "
+                         "ursprungliga datum, som en egen linje.",
         "hires": "Anställningar",
         "open": "Pågående",
         "manager_rating": "Chefers betyg",
@@ -170,6 +175,11 @@ LABELS: dict[str, dict[str, str]] = {
         "effect2": "Goal 2: managers' rating of what participation added",
         "rating": "Rating (1-5)",
         "effect3": "Goal 3: participants' rating of their influence",
+        "imported": "Imported history",
+        "live": "In Delaktig",
+        "imported_note": "{n} of the recruitments are history from before Delaktig ({first} to {last}), "
+                         "added afterwards from paper and spreadsheets. The trends show it with its "
+                         "original dates, as a line of its own.",
         "hires": "Hires",
         "open": "Open",
         "manager_rating": "Managers' rating",
@@ -505,6 +515,13 @@ def department_page(code: str) -> Any:
     return render_template("department.html", d=d, charts=department_charts(d, ctx["t"]), **ctx)
 
 
+def _origin_series(t: dict[str, str], rows: list[dict[str, Any]]) -> list[tuple[str, list[Any]]]:
+    """One line for every rating; with imported history, one for live and one for imported."""
+    if not any(r["imported"] for r in rows):
+        return [(t["rating"], [r["rating"] for r in rows])]
+    return [(t["live"], [r["rating_live"] for r in rows]), (t["imported"], [r["rating_imported"] for r in rows])]
+
+
 def department_charts(d: dict[str, Any], t: dict[str, str]) -> dict[str, Markup]:
     """The SVG charts of a department page."""
     months = [h["month"] for h in d["honoraria"]]
@@ -553,14 +570,14 @@ def department_charts(d: dict[str, Any], t: dict[str, str]) -> dict[str, Markup]
         "effect2": charts.line_chart(
             t["effect2"],
             [m["month"] for m in managers],
-            [(t["rating"], [m["rating"] for m in managers])],
+            _origin_series(t, managers),
             y_label=t["rating"],
             y_max=5,
         ),
         "effect3": charts.line_chart(
             t["effect3"],
             [p["month"] for p in participants],
-            [(t["rating"], [p["rating"] for p in participants])],
+            _origin_series(t, participants),
             y_label=t["rating"],
             y_max=5,
         ),

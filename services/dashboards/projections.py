@@ -125,6 +125,11 @@ CREATE TABLE IF NOT EXISTS dash_participant_feedback (
     department TEXT,
     month TEXT NOT NULL,
     rating INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS dash_imported (
+    recruitment_id TEXT PRIMARY KEY,
+    imported_by TEXT NOT NULL,
+    imported_at TEXT NOT NULL
 )
 """
 
@@ -283,6 +288,13 @@ class RecruitmentsProjection(Projection):
                 "ON CONFLICT DO NOTHING",
                 (rid, at),
             )
+            imported = payload.get("imported")
+            if imported:  # history from before Delaktig: dated as it happened, shown apart
+                tx.execute(
+                    "INSERT INTO dash_imported (recruitment_id, imported_by, imported_at) VALUES (?, ?, ?) "
+                    "ON CONFLICT DO NOTHING",
+                    (rid, str(imported["by"]), str(imported["at"])),
+                )
         elif kind == "PanelLearned":
             tx.execute(
                 "UPDATE dash_recruitments SET panel_learned = ? WHERE recruitment_id = ?",

@@ -32,6 +32,7 @@ class Facts:
     manager_feedback: list[dict[str, Any]]
     participant_feedback: list[dict[str, Any]]
     consents: list[dict[str, Any]] = field(default_factory=list)
+    imported: set[str] = field(default_factory=set)  # recruitments imported from before Delaktig
 
     def department_of(self, recruitment_id: str | None, department: str | None) -> str | None:
         """An event's own department, else its recruitment's."""
@@ -75,6 +76,7 @@ def _load(tx: Tx) -> Facts:
         manager_feedback=tx.all("SELECT * FROM dash_manager_feedback"),
         participant_feedback=tx.all("SELECT * FROM dash_participant_feedback"),
         consents=tx.all("SELECT * FROM dash_consents"),
+        imported={r["recruitment_id"] for r in tx.all("SELECT recruitment_id FROM dash_imported")},
     )
 
 
@@ -173,7 +175,14 @@ def department_dashboard(facts: Facts, code: str, today: date) -> dict[str, Any]
         "budget_ore_per_month": budget,
         "hires": sum(1 for h in facts.hires if facts.department_of(h["recruitment_id"], h["department"]) == code),
         "effect": effect_goals(facts, code),
+        "imported": imported_history(facts, recruitments),
     }
+
+
+def imported_history(facts: Facts, recruitments: list[dict[str, Any]]) -> dict[str, Any]:
+    """How many of the recruitments are imported history, and the months they span."""
+    months = sorted(str(r["opened_at"])[:7] for r in recruitments if r["recruitment_id"] in facts.imported)
+    return {"recruitments": len(months), "from": months[0] if months else None, "to": months[-1] if months else None}
 
 
 def effect_goals(facts: Facts, code: str) -> dict[str, list[dict[str, Any]]]:
@@ -198,11 +207,22 @@ def effect_goals(facts: Facts, code: str) -> dict[str, list[dict[str, Any]]]:
     ]
 
     def ratings(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        per: dict[str, list[int]] = defaultdict(list)
+        # Per month: every rating, and apart those from live recruitments and from imported history.
+        per: dict[str, dict[bool, list[int]]] = defaultdict(lambda: {True: [], False: []})
         for row in rows:
             if facts.department_of(row["recruitment_id"], row["department"]) == code:
-                per[row["month"]].append(int(row["rating"]))
-        return [{"month": m, "rating": _mean(per[m]), "n": len(per[m])} for m in sorted(per)]
+                per[row["month"]][row["recruitment_id"] in facts.imported].append(int(row["rating"]))
+        return [
+            {
+                "month": m,
+                "rating": _mean(per[m][True] + per[m][False]),
+                "n": len(per[m][True]) + len(per[m][False]),
+                "imported": len(per[m][True]),
+                "rating_live": _mean(per[m][False]),
+                "rating_imported": _mean(per[m][True]),
+            }
+            for m in sorted(per)
+        ]
 
     return {
         "hires": hires,

@@ -16,6 +16,7 @@ from eventsourcing.utils import get_topic
 
 from services.recruitments.domain import ALL_CANDIDATES, Recruitment
 from services.recruitments.events import catalogue
+from services.recruitments.history import HistoryInvalid, RowError, read_history
 from shared.application import ServiceApplication
 from shared.auth import Principal
 from shared.config import Settings
@@ -466,6 +467,32 @@ class RecruitmentsApp(ServiceApplication):
             "interviewed_or_hired": interviewed,
             "decision": {"decided_on": rec.decision["decided_on"], "motivation": rec.decision["motivation"]},
         }
+
+    # -- history import (services/recruitments/history.py, docs/history-import.md) ----------------
+    def import_history(self, text: str, actor: dict[str, str], source: str) -> dict[str, int]:
+        """Import a history file: every row checked first; then, only if none has an error, every
+        new recruitment saved in one transaction. One already imported (same department and
+        reference) is skipped when its rows are unchanged, and an error when they are not."""
+        built, errors = read_history(text, actor, datetime.now(UTC).isoformat(timespec="seconds"), source)
+        new = []
+        for past, rec in built:
+            if not self.exists(past.id):
+                new.append(rec)
+            elif (self.recruitment(past.id).imported or {}).get("digest") != past.digest:
+                errors.append(RowError(past.opening.line, "recruitment", f"{past.ref} was imported before "
+                                       "with other rows; imported history is not changed by a new import"))
+        if errors:
+            raise HistoryInvalid(sorted(errors, key=lambda e: (e.line, e.field)))
+        atomic = self.begin_atomic()
+        try:
+            for rec in new:
+                self.save(rec)
+            atomic.commit()
+        except BaseException:
+            atomic.rollback()
+            raise
+        events = sum(r.version for r in new)
+        return {"recruitments": len(new), "events": events, "already_imported": len(built) - len(new)}
 
     # -- retention -------------------------------------------------------------------------------
     def place_legal_hold(self, by: Principal, rid: UUID, candidate_id: str, reason: str) -> None:

@@ -12,6 +12,7 @@ about candidates arrives here already encrypted (vault tokens under the candidat
 from __future__ import annotations
 
 from collections import Counter
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -650,3 +651,159 @@ class Recruitment(Aggregate):
         self, candidate_id: str, legal_basis: str, actor: Actor, department: str | None
     ) -> None:
         self.candidates[candidate_id]["shredded"] = True
+
+    # -- history import (issue 14): past recruitments from paper, with their original dates ----
+    # A recruitment that began before Delaktig is opened by ``import_history`` and receives only
+    # these commands. Each one takes the date it originally happened (``timestamp``, the event's
+    # ``occurred_at``) and ``imported``: who recorded it here, when, and from which line of which
+    # file. Live commands and imported ones never mix on one recruitment.
+    imported: dict[str, Any] | None = None
+
+    @classmethod
+    def import_history(
+        cls,
+        id: UUID,
+        *,
+        unit: str,
+        position: str,
+        hiring_manager: str,
+        panel_size: int,
+        department: str,
+        imported: dict[str, Any],
+        timestamp: datetime,
+        actor: Actor,
+    ) -> Recruitment:
+        """Open a past recruitment as it was opened on ``timestamp``."""
+        cls.check_panel_size(panel_size)
+        recruitment: Recruitment = cls._create(
+            HistoryOpened,
+            id=id,
+            timestamp=timestamp,
+            unit=unit,
+            position=position,
+            hiring_manager=hiring_manager,
+            coordinator=actor["id"],
+            interview_format="joint",
+            planned={"advert_on": None, "interviews_from": None, "interviews_to": None, "decision_by": None},
+            scorecard=[],  # paper recruitments had no structured scorecard
+            needs={"experience_areas": [], "languages": [], "panel_size": panel_size},
+            actor=actor,
+            department=department,
+            imported=imported,
+        )
+        return recruitment
+
+    @staticmethod
+    def check_panel_size(size: int) -> None:
+        if not 1 <= size <= 3:
+            raise InvalidInput("a panel has 1 to 3 participants", field="participant")
+
+    def check_history(self, timestamp: datetime, after_close: bool = False) -> None:
+        """Imported events only on an imported recruitment, still open (feedback may come
+        ``after_close``), never dated before the event before them."""
+        if self.imported is None:
+            raise Conflict("this recruitment is live; history is imported only into imported recruitments")
+        if not after_close:
+            self.check_open()
+        if timestamp < self.modified_on:
+            raise InvalidInput(
+                f"the date is before the recruitment's previous event ({self.modified_on.date().isoformat()})",
+                field="date",
+            )
+
+    @event("PanelImported")
+    def import_panel(
+        self, members: list[str], imported: dict[str, Any], timestamp: datetime, actor: Actor,
+        department: str | None,
+    ) -> None:
+        """One more member of a past panel: ``members`` is the whole panel so far, in order."""
+        self.check_history(timestamp)
+        self.check_undecided("adding to the panel")
+        if members[:-1] != self.panel or len(members) != len(self.panel) + 1:
+            raise InvalidInput("a panel grows by one member at a time", field="participant")
+        if members[-1] in self.panel:
+            raise Conflict(f"{members[-1]} is already on this panel", field="participant")
+        self.check_panel_size(len(members))
+        self.panel = list(members)
+
+    @event("DecisionImported")
+    def import_decision(
+        self, candidate_id: str, motivation: str, participants_recommendation: str | None,
+        imported: dict[str, Any], timestamp: datetime, actor: Actor, department: str | None,
+    ) -> None:
+        """The hiring decision of a past recruitment, as it was recorded then."""
+        self.check_history(timestamp)
+        if self.decision is not None:
+            raise Conflict("this recruitment already has its decision", field="kind")
+        if participants_recommendation is not None and participants_recommendation not in RECOMMENDATIONS:
+            raise InvalidInput(f"one of {', '.join(RECOMMENDATIONS)}", field="recommendation")
+        against = participants_recommendation not in (None, "hire")
+        if against and not motivation.strip():
+            raise InvalidInput("a decision against the participants' recommendation must say why", field="text")
+        self.decision = {
+            "candidate_id": candidate_id,
+            "motivation": motivation,
+            "participants_recommendation": participants_recommendation,
+            "against_participants": against,
+            "deviation_reason": motivation if against else None,
+            "decided_on": timestamp.date().isoformat(),
+            "by": dict(actor),
+        }
+
+    @event("ManagerFeedbackImported")
+    def import_manager_feedback(
+        self, rating: int, text: str, imported: dict[str, Any], timestamp: datetime, actor: Actor,
+        department: str | None,
+    ) -> None:
+        """The hiring manager's feedback (effect goal 2) on a past recruitment."""
+        self.check_history(timestamp, after_close=True)
+        self.check_decided("manager feedback")
+        self.check_rating(rating)
+        if self.manager_feedback is not None:
+            raise Conflict("the manager's feedback is already recorded", field="kind")
+        self.manager_feedback = {"rating": rating, "text": text}
+
+    @event("ParticipantFeedbackImported")
+    def import_participant_feedback(
+        self, participant_id: str, rating: int, text: str, imported: dict[str, Any], timestamp: datetime,
+        actor: Actor, department: str | None,
+    ) -> None:
+        """A panel participant's feedback (effect goal 3) on a past recruitment."""
+        self.check_history(timestamp, after_close=True)
+        self.check_decided("participant feedback")
+        self.check_rating(rating)
+        if participant_id not in self.panel:
+            raise InvalidInput(f"{participant_id} is not on this recruitment's panel", field="participant")
+        if participant_id in self.participant_feedback:
+            raise Conflict(f"{participant_id}'s feedback is already recorded", field="participant")
+        self.participant_feedback[participant_id] = {"rating": rating, "text": text}
+
+    @event("ClosedImported")
+    def import_close(
+        self, outcome: str, reason: str | None, imported: dict[str, Any], timestamp: datetime, actor: Actor,
+        department: str | None,
+    ) -> None:
+        """How a past recruitment ended: filled (after its decision) or cancelled (with a reason)."""
+        self.check_history(timestamp)
+        if outcome == "filled":
+            self.check_decided("closing as filled")
+        elif outcome == "cancelled":
+            if not (reason or "").strip():
+                raise InvalidInput("a cancelled recruitment needs a reason", field="text")
+        else:
+            raise InvalidInput("filled or cancelled", field="outcome")
+        self.closed = {"outcome": outcome, "reason": reason, "closed_on": timestamp.date().isoformat()}
+
+    @staticmethod
+    def check_rating(rating: int) -> None:
+        if not 1 <= rating <= 5:
+            raise InvalidInput("a rating is 1 to 5", field="rating")
+
+
+class HistoryOpened(Recruitment.Opened):  # type: ignore[name-defined,misc]
+    """A past recruitment opened by the history import: ``Opened`` plus who imported it."""
+
+    imported: dict[str, Any]
+
+    def apply(self, aggregate: Any) -> None:
+        aggregate.imported = dict(self.imported)

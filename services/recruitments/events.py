@@ -10,7 +10,7 @@ from typing import Any
 
 from marshmallow import Schema, fields, validate
 
-from services.recruitments.domain import FORMATS, RECOMMENDATIONS, SHORTLIST, Recruitment
+from services.recruitments.domain import FORMATS, RECOMMENDATIONS, SHORTLIST, HistoryOpened, Recruitment
 from shared.events import EventCatalogue
 
 catalogue = EventCatalogue("recruitments")
@@ -257,3 +257,92 @@ for domain_event, name, schema, text in (
     ),
 ):
     catalogue.register(domain_event, name, schema, description=text)
+
+
+# -- imported history (``delaktig import history``): version 2 of five event types --------------
+class ImportedSchema(Schema):
+    """Who recorded a past event in Delaktig, when, and from which line of which file."""
+
+    by = fields.String(required=True, metadata={"description": "the importer's pseudonymous id (--actor)"})
+    at = fields.String(required=True, metadata={"description": "when it was imported (ISO 8601, UTC)"})
+    source = fields.String(required=True, metadata={"description": "the CSV file's name"})
+    line = fields.Integer(required=True, metadata={"description": "the file's line this event comes from"})
+    digest = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "on the opening: SHA-256 of the recruitment's rows (a re-run checks it)"},
+    )
+
+
+IMPORTED = fields.Nested(
+    ImportedSchema,
+    required=True,
+    metadata={"description": "imported history: occurred_at is the original date, not the import's"},
+)
+
+
+class RecruitmentOpenedV2(RecruitmentOpenedV1):
+    scorecard = fields.List(fields.Nested(FocusAttributeSchema), required=True, validate=validate.Length(max=6))
+    imported = IMPORTED
+
+
+class PanelLearnedV2(Schema):
+    members = fields.List(fields.Nested(PanelMemberSchema), required=True)
+    imported = IMPORTED
+
+
+class HiringDecisionMadeV2(HiringDecisionMadeV1):
+    imported = IMPORTED
+
+
+class ManagerFeedbackGivenV2(ManagerFeedbackGivenV1):
+    imported = IMPORTED
+
+
+class ParticipantFeedbackGivenV2(ParticipantFeedbackGivenV1):
+    imported = IMPORTED
+
+
+class RecruitmentClosedV2(RecruitmentClosedV1):
+    imported = IMPORTED
+
+
+def _panel_v2(e: Any) -> dict[str, Any]:
+    return {"members": [{"participant_id": m} for m in e.members], "imported": e.imported}
+
+
+def _decision_v2(e: Any) -> dict[str, Any]:
+    against = e.participants_recommendation not in (None, "hire")
+    return {
+        "candidate_id": e.candidate_id,
+        "motivation": e.motivation,
+        "participants_recommendation": e.participants_recommendation,
+        "against_participants": against,
+        "deviation_reason": e.motivation if against else None,
+        "decided_on": e.timestamp.date().isoformat(),
+        "imported": e.imported,
+    }
+
+
+def _closed_v2(e: Any) -> dict[str, Any]:
+    return {
+        "outcome": e.outcome,
+        "reason": e.reason,
+        "closed_on": e.timestamp.date().isoformat(),
+        "imported": e.imported,
+    }
+
+
+HISTORY_TEXT = " Version 2: imported history, dated as it originally happened, with who imported it."
+HISTORY: list[tuple[Any, str, type[Schema], Any, str]] = [
+    (HistoryOpened, "RecruitmentOpened", RecruitmentOpenedV2, None, "A past recruitment (no scorecard)."),
+    (R.PanelImported, "PanelLearned", PanelLearnedV2, _panel_v2, "A past panel, the whole panel so far."),
+    (R.DecisionImported, "HiringDecisionMade", HiringDecisionMadeV2, _decision_v2, "A past decision."),
+    (R.ManagerFeedbackImported, "ManagerFeedbackGiven", ManagerFeedbackGivenV2, None, "Past feedback, goal 2."),
+    (R.ParticipantFeedbackImported, "ParticipantFeedbackGiven", ParticipantFeedbackGivenV2, None,
+     "Past feedback, goal 3."),
+    (R.ClosedImported, "RecruitmentClosed", RecruitmentClosedV2, _closed_v2, "How a past recruitment ended."),
+]
+for history_event, history_name, history_schema, to_payload, history_text in HISTORY:
+    catalogue.register(history_event, history_name, history_schema, version=2, payload=to_payload,
+                       description=history_text + HISTORY_TEXT)

@@ -87,6 +87,9 @@ def test_every_message_of_a_demo_run_is_a_valid_contract_message(demo: Settings)
     department = requests.get(f"{base}/api/departments/socialforvaltningen", headers=headers, timeout=10)
     assert department.status_code == 200, department.text
     assert openapi_errors(spec, "/api/departments/{code}", department.json()) == []
+    # The demo imports three years of history (one recruitment a quarter): the trends span them.
+    assert department.json()["imported"]["recruitments"] == 12
+    assert len({m["month"][:4] for m in department.json()["effect"]["participants"]}) >= 3
     wrong = dict(department.json(), rotation={"in_bank": "many"})
     assert openapi_errors(spec, "/api/departments/{code}", wrong)  # the check can fail
 

@@ -100,12 +100,24 @@ def recount(envelopes: list[dict[str, Any]], code: str, today: date) -> dict[str
     available = {p for p in bank if status.get(p, "available") not in ("do_not_contact", "opted_out", "paused")}
     waiting = available - open_panel
 
+    # Imported history: recruitments whose opening says so; their events count apart.
+    imported = {e["aggregate_id"] for e in events
+                if e["event_type"] == "RecruitmentOpened" and e["payload"].get("imported")}
+
+    def mean(values: list[int]) -> float | None:
+        return round(sum(values) / len(values), 2) if values else None
+
     def ratings(kind: str) -> list[dict[str, Any]]:
-        per: dict[str, list[int]] = defaultdict(list)
+        per: dict[str, list[tuple[int, bool]]] = defaultdict(list)
         for e in events:
             if e["event_type"] == kind and dept(e, e["aggregate_id"]) == code:
-                per[e["occurred_at"][:7]].append(e["payload"]["rating"])
-        return [{"month": m, "rating": round(sum(v) / len(v), 2), "n": len(v)} for m, v in sorted(per.items())]
+                per[e["occurred_at"][:7]].append((e["payload"]["rating"], e["aggregate_id"] in imported))
+        return [{"month": m, "rating": mean([r for r, _ in v]), "n": len(v), "imported": sum(i for _, i in v),
+                 "rating_live": mean([r for r, i in v if not i]), "rating_imported": mean([r for r, i in v if i])}
+                for m, v in sorted(per.items())]
+
+    opened_months = sorted(e["occurred_at"][:7] for e in events if e["event_type"] == "RecruitmentOpened"
+                           and e["aggregate_id"] in imported and e["department"] == code)
 
     follow: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for e in events:
@@ -148,4 +160,6 @@ def recount(envelopes: list[dict[str, Any]], code: str, today: date) -> dict[str
             "managers": ratings("ManagerFeedbackGiven"),
             "participants": ratings("ParticipantFeedbackGiven"),
         },
+        "imported": {"recruitments": len(opened_months), "from": opened_months[0] if opened_months else None,
+                     "to": opened_months[-1] if opened_months else None},
     }

@@ -36,6 +36,7 @@ def _comparable(view: dict) -> dict:
         "budget": view["budget_ore_per_month"],
         "hires": view["hires"],
         "effect": view["effect"],
+        "imported": view["imported"],
     }
 
 
