@@ -217,10 +217,10 @@ class Demo:
             return False
         try:
             listed = self.api.call("GET", "participants", "/participants", self.api.admin(),
-                                   params={"department": SOC})
+                                   params={"department": SOC, "limit": 1})
         except (requests.RequestException, DemoError):
             return False
-        return bool(listed)
+        return bool(listed["items"])
 
     def load(self) -> str:
         if self.already_loaded():
@@ -604,8 +604,8 @@ class Demo:
         deadline = time.monotonic() + WAIT_SECONDS
         while time.monotonic() < deadline:  # until the bank's list no longer shows the person
             listed = self.api.call("GET", "participants", "/participants", self.api.admin(),
-                                   params={"department": PEOPLE[ERASED][1][0]})
-            if all(p["id"] != pid for p in listed):
+                                   params={"department": PEOPLE[ERASED][1][0], "q": pid})
+            if all(p["id"] != pid for p in listed["items"]):
                 return
             time.sleep(0.3)
 

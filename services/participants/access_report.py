@@ -23,9 +23,12 @@ RECIPIENTS = [
 ]
 
 
-def access_report(held: SubjectAccess) -> dict[str, Any]:
+def access_report(held: SubjectAccess, read_log: list[dict[str, Any]]) -> dict[str, Any]:
     """The report's sections: the record, readiness, contact status, limits, honoraria, purposes,
-    recipients, retention, legal holds and who read the data."""
+    recipients, retention, legal holds and who read the data (``read_log``, from the access log's
+    read model, ends with this request's own read even before the read model has it)."""
+    logged = {entry["access_id"] for entry in read_log}
+    reads = [*read_log, *([held.this_read] if held.this_read["access_id"] not in logged else [])]
     participant, months = held.participant, held.retention_months
     return {
         "subject": held.record,
@@ -47,7 +50,7 @@ def access_report(held: SubjectAccess) -> dict[str, Any]:
                       "rule": f"erased after {months} months without activity or renewed consent; "
                               "honoraria and panel participation kept pseudonymously as records law requires"},
         "legal_holds": sorted(participant.legal_holds.values()),
-        "read_log": held.read_log,
+        "read_log": reads,
     }
 
 

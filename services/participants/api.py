@@ -9,8 +9,8 @@ from flask import Response, current_app, request
 from flask_smorest import Blueprint
 
 from services.participants.access_report import access_report, render_html
-from services.participants.application import ParticipantsApp, payroll_csv
-from services.participants.projections import list_participants, payable_accruals
+from services.participants.application import ParticipantsApp, payroll_csv, today
+from services.participants.projections import access_log, participants_page, payable_accruals
 from services.participants.schemas import (
     ApprovalIn,
     AvailabilityIn,
@@ -36,7 +36,7 @@ from services.participants.schemas import (
     LimitOverrideIn,
     ListQuery,
     ParticipantDetailOut,
-    ParticipantSummaryOut,
+    ParticipantPageOut,
     PaymentIn,
     PaymentOut,
     PaymentTermsAnswerIn,
@@ -104,12 +104,12 @@ def register_participant(body: dict[str, Any]) -> Any:
 
 @blp.route("/participants", methods=["GET"])
 @blp.arguments(ListQuery(), location="query")
-@blp.response(200, ParticipantSummaryOut(many=True))
+@blp.response(200, ParticipantPageOut)
 @requires("coordinator", "administrator")
 def list_department_participants(query: dict[str, Any]) -> Any:
-    """Pseudonymous list of the participants of one department (from the read model)."""
+    """A department's bank, pseudonymous, a page at a time in id order (from the read model)."""
     current_principal().check_department(query["department"])
-    return list_participants(db(), query["department"])
+    return participants_page(db(), query, int(today()[:4]))
 
 
 @blp.route("/participants/<uuid:participant_id>", methods=["GET"])
@@ -327,7 +327,8 @@ def erase(body: dict[str, Any], participant_id: UUID) -> Any:
 @requires(*ANYONE_ON_RECORD)
 def access_request(participant_id: UUID) -> Any:
     """Art. 15: everything held, as JSON (``?format=html`` or ``Accept: text/html`` for a page)."""
-    report = access_report(app().subject_access(current_principal(), participant_id))
+    held = app().subject_access(current_principal(), participant_id)
+    report = access_report(held, access_log(db(), str(participant_id)))
     wants_html = request.args.get("format") == "html" or request.accept_mimetypes.best == "text/html"
     if wants_html:
         return Response(render_html(report), mimetype="text/html")

@@ -6,26 +6,29 @@ import contextlib
 import csv
 import io
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID, uuid4, uuid5
 
 from services.participants.domain import (
     DEFAULT_EXPERIENCE_AREAS,
+    SNAPSHOT_EVERY,
     VOCABULARY_ID,
     DataAccess,
     Department,
     ExperienceVocabulary,
     Participant,
     department_id,
+    retention_cutoff,
 )
 from services.participants.events import catalogue
 from shared.application import ServiceApplication
 from shared.auth import Principal
 from shared.config import DEFAULT_DEPARTMENTS, Settings
 from shared.contract import PaidActivity
+from shared.envelope import iso_utc
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
 from shared.vault import Vault
 
@@ -66,7 +69,7 @@ class SubjectAccess:
     record: dict[str, Any]  # the decrypted personal record (a logged read)
     reveal: Callable[[str | None], str | None]  # a vault token in clear (None stays None)
     retention_months: int
-    read_log: list[dict[str, Any]]
+    this_read: dict[str, Any]  # the read this request made, as the access log shows a read
     payee_ref: str
 
 
@@ -74,6 +77,8 @@ class SubjectAccess:
 class ParticipantsApp(ServiceApplication):
     source = "participants"
     catalogue = catalogue
+    # A person's aggregate grows for years (consents, seats, accruals): load it from a snapshot.
+    snapshotting_intervals = {Participant: SNAPSHOT_EVERY}
 
     def __init__(self, settings: Settings, vault: Vault) -> None:
         super().__init__(settings)
@@ -180,9 +185,13 @@ class ParticipantsApp(ServiceApplication):
         return "participant" if by.sub == str(participant.id) and by.has("participant") else by.role
 
     def _log_read(self, by: Principal, pid: UUID, purpose: str, categories: list[str],
-                  department: str | None) -> None:
-        self.save(DataAccess(id=uuid4(), subject_id=str(pid), purpose=purpose, categories=categories,
-                             actor=by.actor(), department=department))
+                  department: str | None) -> dict[str, Any]:
+        """Record a read of the person's data; return it as the access log shows it."""
+        access = DataAccess(id=uuid4(), subject_id=str(pid), purpose=purpose, categories=categories,
+                            actor=by.actor(), department=department)
+        self.save(access)
+        return {"access_id": str(access.id), "at": iso_utc(access.created_on), "by": by.actor(),
+                "purpose": purpose, "categories": list(categories)}
 
     # -- registration and contact details ------------------------------------
     def register_participant(
@@ -220,12 +229,15 @@ class ParticipantsApp(ServiceApplication):
     def read_participant(self, by: Principal, pid: UUID, purpose: str) -> dict[str, Any]:
         """The decrypted record, for the person themself or a coordinator of a consented department.
         Every such read is recorded as an event."""
+        return self._read_logged(by, pid, purpose)[0]
+
+    def _read_logged(self, by: Principal, pid: UUID, purpose: str) -> tuple[dict[str, Any], dict[str, Any]]:
         participant = self.participant(pid)
         department = self._visible(by, participant)
         personal = self.vault.decrypt_or(str(pid), participant.personal, erased=None) if participant.personal else None
         if personal is None:
             raise NotFound(f"no participant with id {pid}")
-        self._log_read(by, pid, purpose, ["name", "email", "phone", "profile"], department)
+        logged = self._log_read(by, pid, purpose, ["name", "email", "phone", "profile"], department)
         profile = participant.profile
         return {
             "id": str(pid),
@@ -246,7 +258,7 @@ class ParticipantsApp(ServiceApplication):
             "contact_until": participant.contact["until"],
             "restricted": participant.restricted,
             "version": participant.version,
-        }
+        }, logged
 
     def update_contact_details(self, by: Principal, pid: UUID, details: dict[str, Any],
                                expected_version: int | None) -> int:
@@ -289,16 +301,14 @@ class ParticipantsApp(ServiceApplication):
     def update_profile(self, by: Principal, pid: UUID, profile: dict[str, Any],
                        expected_version: int | None) -> int:
         participant, department = self._load_for(by, pid, expected_version)
-        areas = sorted(set(profile["experience_areas"]))
-        shared = sorted(set(profile["shared_tags"]))
-        participant.check_experience(areas, shared, set(self.vocabulary()))
-        accessibility = profile.get("accessibility")
+        declared = participant.declared_profile(profile, set(self.vocabulary()))
+        accessibility = declared["accessibility"]
         participant.update_profile(
-            experience=self.vault.encrypt(str(pid), areas),
-            shared_tags=shared,
-            languages=sorted(set(profile["languages"])),
+            experience=self.vault.encrypt(str(pid), declared["experience_areas"]),
+            shared_tags=declared["shared_tags"],
+            languages=declared["languages"],
             accessibility=self.vault.encrypt(str(pid), accessibility) if accessibility else None,
-            excluded_units=sorted(set(profile["excluded_units"])),
+            excluded_units=declared["excluded_units"],
             actor=by.actor(self._role(by, participant)),
             department=department,
         )
@@ -334,14 +344,13 @@ class ParticipantsApp(ServiceApplication):
         return int(participant.version)
 
     def change_contact_status(self, by: Principal, pid: UUID, status: str, until: date | None,
-                              reason: str | None) -> int:
+                              reason: str | None, on: date | None = None) -> int:
+        """``on``: the day the change is asked for (today unless told)."""
         participant, department = self._load_for(by, pid)
-        role = self._role(by, participant)
-        until_text = until.isoformat() if until else None
-        participant.check_contact_status(status, role, until_text, bool(reason), today())
         token = self.vault.encrypt(str(pid), reason) if reason else None
-        participant.change_contact_status(status=status, until=until_text if status == "cooldown" else None,
-                                          reason=token, actor=by.actor(role), department=department)
+        participant.change_contact_status(status=status, until=until.isoformat() if until else None, reason=token,
+                                          requested_on=(on or date.fromisoformat(today())).isoformat(),
+                                          actor=by.actor(self._role(by, participant)), department=department)
         self.save(participant)
         return int(participant.version)
 
@@ -566,59 +575,48 @@ class ParticipantsApp(ServiceApplication):
         self.save(participant)
         return {"participant_id": str(pid), "status": "erased", "erased": erased, "kept": kept}
 
-    def access_log(self, pid: UUID) -> list[dict[str, Any]]:
-        """Who read this person's personal data, when and why (from the event store)."""
-        out = []
-        for envelope in self.envelopes():
-            if envelope["event_type"] == "PersonalDataAccessed" and envelope["payload"]["subject_id"] == str(pid):
-                out.append({"at": envelope["occurred_at"], "by": envelope["actor"],
-                            "purpose": envelope["payload"]["purpose"],
-                            "categories": envelope["payload"]["categories"]})
-        return out
-
     def subject_access(self, by: Principal, pid: UUID) -> SubjectAccess:
         """Art. 15: everything held about the person, decrypted, with the retention that applies
-        and the log of reads (``access_report.py`` presents it). The request is itself a logged read."""
+        (``access_report.py`` presents it, with the access log's read model). The request is
+        itself a logged read."""
         participant = self.participant(pid)
         self._visible(by, participant)
         if participant.forgotten:
             raise NotFound(f"no participant with id {pid}")
-        record = self.read_participant(by, pid, "data subject access request (Art. 15)")
-        months = max((self.existing_department(d).settings["retention"]["inactive_profile_months"]
-                      for d in participant.departments), default=24)
+        record, this_read = self._read_logged(by, pid, "data subject access request (Art. 15)")
         return SubjectAccess(participant, record, lambda token: self.vault.decrypt_or(str(pid), token),
-                             months, self.access_log(pid), payee_ref(pid))
+                             self.retention_months(participant.departments), this_read, payee_ref(pid))
+
+    def retention_months(self, departments: list[str]) -> int:
+        """The longest retention period of the departments (24 months with none)."""
+        return max((self.existing_department(d).retention_months for d in departments), default=24)
 
     # -- retention -----------------------------------------------------------------
-    def due_for_retention(self, on: date) -> list[UUID]:
-        """Participants whose last event (registration, consent renewal, any activity) is older
-        than their departments' retention period."""
-        last: dict[str, str] = {}
-        registered: set[str] = set()
-        forgotten: set[str] = set()
-        for envelope in self.envelopes():
-            kind = envelope["event_type"]
-            if kind == "UserRegistered":
-                registered.add(envelope["aggregate_id"])
-            if kind == "ParticipantForgotten":
-                forgotten.add(envelope["aggregate_id"])
-            if envelope["aggregate_id"] in registered:
-                last[envelope["aggregate_id"]] = envelope["occurred_at"][:10]
-        due = []
-        for aggregate_id in sorted(registered - forgotten):
-            participant = self.participant(UUID(aggregate_id))
-            months = max((self.existing_department(d).settings["retention"]["inactive_profile_months"]
-                          for d in participant.departments), default=24)
-            cutoff = (on - timedelta(days=round(months * 30.44))).isoformat()
-            if last[aggregate_id] < cutoff and not participant.legal_holds:
-                due.append(UUID(aggregate_id))
-        return due
+    def due_for_retention(self, on: date, inactive: Iterable[tuple[str, list[str], str]]) -> list[UUID]:
+        """Of the people the read model says were ``inactive`` (id, departments, last event day),
+        those whose last event is older than their departments' retention period ``on``.
+        Loads each department once (a bounded number of aggregates)."""
+        months: dict[str, int] = {}
 
-    def run_retention(self, on: date | None = None) -> list[str]:
-        """Erase every participant the retention rules say are due; returns their ids."""
-        day = on or date.fromisoformat(today())
+        def period(departments: list[str]) -> int:
+            for code in departments:
+                if code not in months:
+                    months[code] = self.retention_months([code])
+            return max((months[code] for code in departments), default=24)
+
+        return [UUID(pid) for pid, departments, last in inactive
+                if last < retention_cutoff(on, period(departments))]
+
+    def run_retention(self, on: date, inactive: Iterable[tuple[str, list[str], str]]) -> list[str]:
+        """Erase every participant the retention rules say are due; returns their ids. Each is
+        checked on its own aggregate first, so an activity the read model has not seen yet, or
+        a legal hold placed meanwhile, keeps the person."""
         done = []
-        for pid in self.due_for_retention(day):
+        for pid in self.due_for_retention(on, inactive):
+            participant = self.participant(pid)
+            cutoff = retention_cutoff(on, self.retention_months(participant.departments))
+            if participant.forgotten or participant.legal_holds or not participant.inactive_before(cutoff):
+                continue
             self.erase(None, pid, "retention rule: profile inactive without renewed consent (GDPR Art. 5(1)(e))")
             done.append(str(pid))
         return done

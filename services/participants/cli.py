@@ -17,7 +17,12 @@ def cmd_retention_run(args: argparse.Namespace) -> int:
     service = Participants.build(Settings.from_env())
     try:
         on = date.fromisoformat(args.on) if args.on else None
-        erased = service.app.run_retention(on)
+        bank = service.bank()
+        try:
+            bank.catch_up()  # the read model as far as the topic goes; each aggregate confirms
+        finally:
+            bank.close()
+        erased = service.run_retention(on)
     finally:
         service.close()
     print(json.dumps({"erased": erased, "count": len(erased)}))

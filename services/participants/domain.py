@@ -66,6 +66,15 @@ class AccrualAlreadyPaid(Conflict):
 class PaymentAmountWrong(InvalidInput):
     """A payment's amount is not the sum of the accruals it pays."""
 
+
+class CooldownNotInFuture(InvalidInput):
+    """A cooldown must end after the day it is set."""
+
+
+# How many events of a participant between two snapshots: a long-lived person loads from the
+# latest snapshot and at most this many events after it.
+SNAPSHOT_EVERY = 50
+
 PURPOSES = ("recruitment", "matching", "research", "contact")
 CONTACT_STATUSES = ("available", "cooldown", "paused", "do_not_contact", "opted_out")
 
@@ -91,6 +100,12 @@ DEFAULT_SETTINGS: dict[str, Any] = {
 }
 
 
+def retention_cutoff(on: date, months: int) -> str:
+    """The first day a profile must have been active on to be kept ``on``, under a retention
+    period of ``months`` (a month counted as 30.44 days)."""
+    return (on - timedelta(days=round(months * 30.44))).isoformat()
+
+
 def department_id(code: str) -> UUID:
     """Departments have ids derived from their code, so onboarding twice is detectable."""
     return uuid5(DEPARTMENT_NAMESPACE, code)
@@ -98,6 +113,11 @@ def department_id(code: str) -> UUID:
 
 class Department(Aggregate):
     """An administration that uses Delaktig (socialförvaltningen, ...)."""
+
+    @property
+    def retention_months(self) -> int:
+        """How long an inactive profile is kept in this department's bank."""
+        return int(self.settings["retention"]["inactive_profile_months"])
 
     @event("Onboarded")
     def __init__(self, id: UUID, code: str, name: str, actor: Actor, department: str | None) -> None:
@@ -199,6 +219,11 @@ class Participant(Aggregate):
                 field="expected_version",
             )
 
+    def inactive_before(self, cutoff: str) -> bool:
+        """Whether the person's latest event (registration, consent, any activity) was before the
+        day ``cutoff`` (the retention rules' measure of an inactive profile)."""
+        return self.modified_on.date().isoformat() < cutoff
+
     def check_not_restricted(self) -> None:
         if self.restricted:
             raise ProcessingRestricted("processing of this participant's data is restricted", field="restricted")
@@ -278,14 +303,20 @@ class Participant(Aggregate):
             self.profile = {**self.profile, "shared_tags": []}
 
     @staticmethod
-    def check_experience(areas: list[str], shared_tags: list[str], vocabulary: set[str]) -> None:
-        """The declared areas (in clear, before the vault encrypts them for the event) come from
-        the vocabulary, and only declared areas are shared."""
+    def declared_profile(profile: dict[str, Any], vocabulary: set[str]) -> dict[str, Any]:
+        """A profile as the person declares it (in clear, before the vault encrypts the areas for
+        the event), each list without repeats and in order: the areas come from the vocabulary,
+        and only declared areas are shared."""
+        areas = sorted(set(profile["experience_areas"]))
+        shared = sorted(set(profile["shared_tags"]))
         for area in areas:
             if area not in vocabulary:
                 raise NotInVocabulary(f"{area!r} is not in the experience vocabulary", field="experience_areas")
-        if not set(shared_tags) <= set(areas):
+        if not set(shared) <= set(areas):
             raise InvalidInput("shared tags must be among the declared areas", field="shared_tags")
+        return {"experience_areas": areas, "shared_tags": shared, "languages": sorted(set(profile["languages"])),
+                "accessibility": profile.get("accessibility") or None,
+                "excluded_units": sorted(set(profile["excluded_units"]))}
 
     @event("ProfileUpdated")
     def update_profile(
@@ -318,23 +349,44 @@ class Participant(Aggregate):
         self.windows = [dict(w) for w in windows]
 
     def check_contact_status(self, status: str, by_role: str, until: str | None, has_reason: bool,
-                             today: str) -> None:
-        """Who may set which status, with what."""
+                             today: str | None) -> None:
+        """Who may set which status, with what. ``today``: the day the change was asked for (a
+        cooldown ends after it); ``None`` for changes stored before that day was recorded."""
         if status not in CONTACT_STATUSES:
             raise InvalidInput(f"unknown status {status!r}", field="status")
         if status in ("do_not_contact", "cooldown") and by_role != "coordinator":
             raise Forbidden(f"only a coordinator may set {status}", field="status")
         if status == "do_not_contact" and not has_reason:
             raise InvalidInput("do_not_contact needs a reason", field="reason")
-        if status == "cooldown" and (until is None or until <= today):
-            raise InvalidInput("a cooldown needs an end date in the future", field="until")
+        if status == "cooldown" and (until is None or (today is not None and until <= today)):
+            raise CooldownNotInFuture("a cooldown needs an end date in the future", field="until")
         if by_role == "participant" and self.contact["status"] == "do_not_contact":
             raise Forbidden("a coordinator set do-not-contact; ask them to lift it", field="status")
 
-    @event("ContactStatusChanged")
-    def change_contact_status(self, status: str, until: str | None, reason: str | None, actor: Actor,
-                              department: str | None) -> None:
-        self.contact = {"status": status, "until": until, "reason": reason}
+    class ContactStatusChanged(Aggregate.Event):
+        """The contact status changed. Version 2 records ``requested_on``, the day the change was
+        asked for, so the rule that depends on the date is checked again on replay with the same
+        day; version 1 events are upcast with ``requested_on=None`` (not recorded then). The
+        public event (``ContactStatusChanged`` v1) does not carry it."""
+
+        status: str
+        until: str | None
+        reason: str | None
+        requested_on: str | None
+        actor: Actor
+        department: str | None
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["requested_on"] = None
+
+    @event(ContactStatusChanged)
+    def change_contact_status(self, status: str, until: str | None, reason: str | None, requested_on: str | None,
+                              actor: Actor, department: str | None) -> None:
+        """``until`` is kept for a cooldown only (its last day, inclusive: the contract)."""
+        self.check_contact_status(status, actor["role"], until, reason is not None, requested_on)
+        self.contact = {"status": status, "until": until if status == "cooldown" else None, "reason": reason}
 
     @event("ParticipationLimitOverridden")
     def override_limit(self, extra_engagements: int, valid_until: str, reason: str, actor: Actor,

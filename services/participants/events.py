@@ -207,6 +207,12 @@ def of(aggregate: type, name: str) -> type:
     return event_class
 
 
+def _contact_status(event: Any) -> dict[str, Any]:
+    """The public v1 payload: ``until`` for a cooldown only; the day it was asked stays inside."""
+    return {"status": event.status, "until": event.until if event.status == "cooldown" else None,
+            "reason": event.reason}
+
+
 def _with_department(event: Any) -> dict[str, Any]:
     return {"purpose": event.purpose, "department": event.department}
 
@@ -236,6 +242,7 @@ catalogue.register(of(Participant, "IntroductionTrainingCompleted"), "Introducti
 catalogue.register(of(Participant, "AvailabilityChanged"), "AvailabilityChanged", AvailabilityChangedV1,
                    description="Date windows (inclusive) when the person can take part.")
 catalogue.register(of(Participant, "ContactStatusChanged"), "ContactStatusChanged", ContactStatusChangedV1,
+                   payload=_contact_status,
                    description="available, cooldown (until), paused, do_not_contact (reason), opted_out.")
 catalogue.register(of(Participant, "ParticipationLimitOverridden"), "ParticipationLimitOverridden",
                    ParticipationLimitOverriddenV1, description="A coordinator allowed extra engagements.")

@@ -9,11 +9,13 @@ It masks a person as soon as ``ParticipantForgotten`` arrives.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from shared.consumer import Projection, dumps
 from shared.db import Database, Tx
 from shared.envelope import Envelope
+from shared.pagination import decode_cursor, page_of
 
 DIRECTORY_DDL = """
 CREATE TABLE IF NOT EXISTS participant_directory (
@@ -43,6 +45,19 @@ CREATE TABLE IF NOT EXISTS honoraria_ledger (
     payroll_ref TEXT
 )
 """
+
+
+def consents_after(consents: list[str], departments: list[str], kind: str,
+                   payload: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """Consents ("purpose:department") and bank departments after ``ConsentGiven`` or
+    ``ConsentWithdrawn``: withdrawing the last consent in a department leaves that department's bank
+    (as ``Participant.withdraw_consent`` does)."""
+    key = f"{payload['purpose']}:{payload['department']}"
+    held = set(consents) | {key} if kind == "ConsentGiven" else set(consents) - {key}
+    banks = set(departments)
+    if kind == "ConsentWithdrawn" and not any(c.endswith(f":{payload['department']}") for c in held):
+        banks.discard(payload["department"])
+    return sorted(held), sorted(banks)
 
 
 class ParticipantDirectory(Projection):
@@ -75,13 +90,9 @@ class ParticipantDirectory(Projection):
         self._apply_ledger(tx, kind, pid, envelope)
         changes: dict[str, Any] = {"last_event_at": at}
         if kind in ("ConsentGiven", "ConsentWithdrawn"):
-            consents = set(json.loads(row["consents"]))
-            key = f"{payload['purpose']}:{payload['department']}"
-            consents = consents | {key} if kind == "ConsentGiven" else consents - {key}
-            changes["consents"] = dumps(sorted(consents))
-            if kind == "ConsentWithdrawn" and not any(c.endswith(f":{payload['department']}") for c in consents):
-                departments = set(json.loads(row["departments"])) - {payload["department"]}
-                changes["departments"] = dumps(sorted(departments))
+            consents, departments = consents_after(json.loads(row["consents"]), json.loads(row["departments"]),
+                                                   kind, payload)
+            changes.update(consents=dumps(consents), departments=dumps(departments))
             if not any(c.startswith("matching:") for c in consents):
                 changes["shared_tags"] = "[]"
         elif kind == "ProfileUpdated":
@@ -125,29 +136,6 @@ class ParticipantDirectory(Projection):
                            (payload["payroll_ref"], ref))
 
 
-def list_participants(db: Database, department: str) -> list[dict[str, Any]]:
-    """Participants visible to a department's coordinators: registered there or consented there."""
-    with db.transaction() as tx:
-        rows = tx.all("SELECT * FROM participant_directory WHERE forgotten = 0 ORDER BY participant_id")
-    out = []
-    for row in rows:
-        consents = json.loads(row["consents"])
-        visible = set(json.loads(row["departments"])) | {c.split(":", 1)[1] for c in consents}
-        if department not in visible:
-            continue
-        out.append({
-            "id": row["participant_id"],
-            "consents": [c.split(":", 1)[0] for c in consents if c.endswith(":" + department)],
-            "shared_tags": json.loads(row["shared_tags"]) if f"matching:{department}" in consents else [],
-            "languages": json.loads(row["languages"]),
-            "contact_status": row["contact_status"],
-            "contact_until": row["contact_until"],
-            "ready": bool(row["confidentiality_signed"] and row["training_completed"]),
-            "restricted": bool(row["restricted"]),
-        })
-    return out
-
-
 def payable_accruals(db: Database, department: str) -> list[dict[str, Any]]:
     """Approved, unpaid accruals of a department, for people who have not declined payment."""
     with db.transaction() as tx:
@@ -158,3 +146,263 @@ def payable_accruals(db: Database, department: str) -> list[dict[str, Any]]:
             "ORDER BY l.activity_ref",
             (department,),
         )
+
+
+# -- the brukarbank: the coordinators' paginated list, the access log and retention -------------
+BANK_DDL = """
+CREATE TABLE IF NOT EXISTS bank_people (
+    participant_id TEXT PRIMARY KEY,
+    state TEXT NOT NULL,
+    forgotten INTEGER NOT NULL,
+    on_hold INTEGER NOT NULL,
+    last_event_on TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS bank_people_inactive ON bank_people (forgotten, on_hold, last_event_on);
+CREATE TABLE IF NOT EXISTS bank_members (
+    department TEXT NOT NULL,
+    participant_id TEXT NOT NULL,
+    consents TEXT NOT NULL,
+    shared_tags TEXT NOT NULL,
+    languages TEXT NOT NULL,
+    contact_status TEXT NOT NULL,
+    contact_until TEXT,
+    ready INTEGER NOT NULL,
+    restricted INTEGER NOT NULL,
+    last_engaged TEXT,
+    PRIMARY KEY (department, participant_id)
+);
+CREATE TABLE IF NOT EXISTS bank_honoraria (
+    activity_ref TEXT PRIMARY KEY,
+    participant_id TEXT NOT NULL,
+    department TEXT,
+    amount_ore BIGINT NOT NULL,
+    accrued_on TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS bank_honoraria_person ON bank_honoraria (participant_id, department, accrued_on);
+CREATE TABLE IF NOT EXISTS bank_access_log (
+    access_id TEXT PRIMARY KEY,
+    subject_id TEXT NOT NULL,
+    position BIGINT NOT NULL,
+    occurred_at TEXT NOT NULL,
+    actor_id TEXT NOT NULL,
+    actor_role TEXT NOT NULL,
+    purpose TEXT NOT NULL,
+    categories TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS bank_access_log_subject ON bank_access_log (subject_id, position)
+"""
+
+# The events of a person's aggregate that are activity in the sense of retention: all of them.
+# Lists in ``bank_members`` are stored as ",a,b," so that one LIKE '%,a,%' finds a member.
+SEP = ","
+
+
+def _joined(values: list[str]) -> str:
+    return SEP + SEP.join(values) + SEP if values else ""
+
+
+def _split(value: str) -> list[str]:
+    return [v for v in value.split(SEP) if v]
+
+
+def new_person(payload: dict[str, Any]) -> dict[str, Any]:
+    """What the bank holds about a person just registered (pseudonymous only)."""
+    return {"departments": sorted(payload["departments"]), "consents": [], "shared_tags": [], "languages": [],
+            "contact_status": "available", "contact_until": None, "confidentiality": False, "training": False,
+            "restricted": False, "forgotten": False, "legal_holds": [], "last_engaged": None}
+
+
+def person_after(state: dict[str, Any], kind: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """The bank's view of a person after one of their events (a pure function of the events, so
+    the read model equals a recomputation from them)."""
+    s = dict(state)
+    if kind in ("ConsentGiven", "ConsentWithdrawn"):
+        s["consents"], s["departments"] = consents_after(s["consents"], s["departments"], kind, payload)
+        if not any(c.startswith("matching:") for c in s["consents"]):
+            s["shared_tags"] = []
+    elif kind == "ProfileUpdated":
+        s.update(shared_tags=list(payload["shared_tags"]), languages=list(payload["languages"]))
+    elif kind == "ContactStatusChanged":
+        s.update(contact_status=payload["status"], contact_until=payload["until"])
+    elif kind == "ConfidentialityUndertakingSigned":
+        s["confidentiality"] = True
+    elif kind == "IntroductionTrainingCompleted":
+        s["training"] = True
+    elif kind == "ProcessingRestrictionChanged":
+        s["restricted"] = bool(payload["restricted"])
+    elif kind == "LegalHoldPlaced":
+        s["legal_holds"] = sorted({*s["legal_holds"], payload["hold_id"]})
+    elif kind == "LegalHoldReleased":
+        s["legal_holds"] = [h for h in s["legal_holds"] if h != payload["hold_id"]]
+    elif kind in ("PanelMembershipRecorded", "HonorariumAccrued"):
+        # The latest panel seat or paid activity (the events carry their own dates).
+        day = payload["assigned_on"] if kind == "PanelMembershipRecorded" else payload["accrued_on"]
+        s["last_engaged"] = max(day, s["last_engaged"] or day)
+    elif kind == "ParticipantForgotten":
+        s.update(forgotten=True, shared_tags=[], languages=[])
+    return s
+
+
+def members_of(pid: str, state: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """The person's rows in ``bank_members``: one per department whose coordinators may see them."""
+    if state["forgotten"]:
+        return []
+    consents = state["consents"]
+    visible = set(state["departments"]) | {c.split(":", 1)[1] for c in consents}
+    rows = []
+    for department in sorted(visible):
+        purposes = sorted(c.split(":", 1)[0] for c in consents if c.endswith(":" + department))
+        tags = state["shared_tags"] if f"matching:{department}" in consents else []
+        rows.append((department, pid, _joined(purposes), _joined(sorted(tags)), _joined(sorted(state["languages"])),
+                     state["contact_status"], state["contact_until"],
+                     int(state["confidentiality"] and state["training"]), int(state["restricted"]),
+                     state["last_engaged"]))
+    return rows
+
+
+class ParticipantBank(Projection):
+    """The brukarbank's read models: the department lists coordinators page through (with the
+    date each person last took part and their honoraria), the log of reads of each person's
+    data (for the Art. 15 report) and what the retention rules need (last activity, holds)."""
+
+    name = "participants-bank"
+    topics = ("participants.events",)
+
+    def migrate(self, db: Database) -> None:
+        db.migrate(BANK_DDL)
+
+    def apply(self, tx: Tx, envelope: Envelope) -> None:
+        kind = envelope["event_type"]
+        payload = envelope["payload"]
+        if kind == "PersonalDataAccessed":
+            actor = envelope["actor"] or {}
+            tx.execute(
+                "INSERT INTO bank_access_log (access_id, subject_id, position, occurred_at, actor_id, actor_role, "
+                "purpose, categories) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (access_id) DO NOTHING",
+                (envelope["aggregate_id"], payload["subject_id"], envelope["position"], envelope["occurred_at"],
+                 str(actor.get("id")), str(actor.get("role")), payload["purpose"], dumps(payload["categories"])),
+            )
+            return
+        pid = envelope["aggregate_id"]
+        day = str(envelope["occurred_at"])[:10]
+        if kind == "UserRegistered":
+            state = new_person(payload)
+        else:
+            row = tx.one("SELECT state FROM bank_people WHERE participant_id = ?", (pid,))
+            if row is None:
+                return  # not a participant (a department, the vocabulary)
+            state = person_after(json.loads(row["state"]), kind, payload)
+        if kind == "HonorariumAccrued":
+            tx.execute("INSERT INTO bank_honoraria (activity_ref, participant_id, department, amount_ore, accrued_on) "
+                       "VALUES (?, ?, ?, ?, ?) ON CONFLICT (activity_ref) DO NOTHING",
+                       (payload["activity_ref"], pid, envelope["department"], payload["amount_ore"],
+                        payload["accrued_on"]))
+        tx.execute("DELETE FROM bank_people WHERE participant_id = ?", (pid,))
+        tx.execute("INSERT INTO bank_people (participant_id, state, forgotten, on_hold, last_event_on) "
+                   "VALUES (?, ?, ?, ?, ?)",
+                   (pid, dumps(state), int(state["forgotten"]), int(bool(state["legal_holds"])), day))
+        tx.execute("DELETE FROM bank_members WHERE participant_id = ?", (pid,))
+        rows = members_of(pid, state)
+        if rows:
+            tx.executemany("INSERT INTO bank_members (department, participant_id, consents, shared_tags, languages, "
+                           "contact_status, contact_until, ready, restricted, last_engaged) "
+                           "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+
+
+@dataclass(frozen=True)
+class BankFilter:
+    """The filters of a department's list (all optional but the department)."""
+
+    department: str
+    ready: bool | None = None
+    contact_status: str | None = None
+    consent: str | None = None
+    language: str | None = None
+    shared_tag: str | None = None
+    q: str | None = None
+
+
+def _like(value: str) -> str:
+    """A LIKE pattern (``ESCAPE '!'``) that finds ``value`` anywhere, its wildcards taken literally."""
+    return "%" + value.replace("!", "!!").replace("%", "!%").replace("_", "!_") + "%"
+
+
+def bank_page(db: Database, where: BankFilter, after: str | None, limit: int, year: int) -> list[dict[str, Any]]:
+    """Up to ``limit`` summaries of the department's bank after participant id ``after``, in id
+    order, each with the person's honoraria accrued in ``year`` in this department (öre).
+
+    Read in key order from the department's rows only (index on ``(department, participant_id)``):
+    the cost of a page does not grow with the history or the size of other departments."""
+    sql = "SELECT * FROM bank_members WHERE department = ?"
+    params: list[Any] = [where.department]
+    if after is not None:
+        sql += " AND participant_id > ?"
+        params.append(after)
+    if where.ready is not None:
+        sql += " AND ready = ?"
+        params.append(int(where.ready))
+    if where.contact_status:
+        sql += " AND contact_status = ?"
+        params.append(where.contact_status)
+    for column, member in (("consents", where.consent), ("languages", where.language),
+                           ("shared_tags", where.shared_tag)):
+        if member:
+            sql += f" AND {column} LIKE ? ESCAPE '!'"
+            params.append(_like(SEP + member + SEP))
+    text = (where.q or "").strip().lower()
+    if text:
+        # Free text over the pseudonymous fields only: id, shared tags, languages (no names here).
+        sql += " AND (" + " OR ".join(f"{c} LIKE ? ESCAPE '!'" for c in ("participant_id", "shared_tags",
+                                                                          "languages")) + ")"
+        params.extend([_like(text)] * 3)
+    sql += " ORDER BY participant_id LIMIT ?"
+    params.append(limit)
+    with db.transaction() as tx:
+        rows = tx.all(sql, params)
+        ids = [r["participant_id"] for r in rows]
+        paid: dict[str, int] = {}
+        if ids:
+            marks = ", ".join("?" for _ in ids)
+            for r in tx.all(f"SELECT participant_id, SUM(amount_ore) AS total FROM bank_honoraria "
+                            f"WHERE department = ? AND accrued_on >= ? AND accrued_on < ? "
+                            f"AND participant_id IN ({marks}) GROUP BY participant_id",
+                            (where.department, f"{year}-01-01", f"{year + 1}-01-01", *ids)):
+                paid[r["participant_id"]] = int(r["total"])
+    return [{
+        "id": r["participant_id"],
+        "consents": _split(r["consents"]),
+        "shared_tags": _split(r["shared_tags"]),
+        "languages": _split(r["languages"]),
+        "contact_status": r["contact_status"],
+        "contact_until": r["contact_until"],
+        "ready": bool(r["ready"]),
+        "restricted": bool(r["restricted"]),
+        "last_engaged": r["last_engaged"],
+        "honoraria_this_year": paid.get(r["participant_id"], 0),
+    } for r in rows]
+
+
+def participants_page(db: Database, query: dict[str, Any], year: int) -> dict[str, Any]:
+    """One page of ``GET /participants`` (``query``: the loaded ``ListQuery``)."""
+    after = decode_cursor(query.get("cursor"), arity=1)
+    where = BankFilter(query["department"], query.get("ready"), query.get("contact_status"), query.get("consent"),
+                       query.get("language"), query.get("shared_tag"), query.get("q"))
+    rows = bank_page(db, where, str(after[0]) if after else None, query["limit"] + 1, year)
+    return page_of(rows, query["limit"], lambda item: (item["id"],))
+
+
+def access_log(db: Database, subject_id: str) -> list[dict[str, Any]]:
+    """Who read this person's personal data, when and why, in the order it happened."""
+    with db.transaction() as tx:
+        rows = tx.all("SELECT * FROM bank_access_log WHERE subject_id = ? ORDER BY position", (subject_id,))
+    return [{"access_id": r["access_id"], "at": r["occurred_at"], "by": {"id": r["actor_id"], "role": r["actor_role"]},
+             "purpose": r["purpose"], "categories": json.loads(r["categories"])} for r in rows]
+
+
+def inactive_people(db: Database, before: str) -> list[tuple[str, list[str], str]]:
+    """People not erased, without a legal hold, whose last event was before ``before`` (a date):
+    ``(id, departments, last event day)``, in id order."""
+    with db.transaction() as tx:
+        rows = tx.all("SELECT participant_id, state, last_event_on FROM bank_people "
+                      "WHERE forgotten = 0 AND on_hold = 0 AND last_event_on < ? ORDER BY participant_id", (before,))
+    return [(r["participant_id"], list(json.loads(r["state"])["departments"]), r["last_event_on"]) for r in rows]

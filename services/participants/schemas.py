@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from marshmallow import INCLUDE, Schema, fields, validate
+from typing import Any
+
+from marshmallow import INCLUDE, Schema, ValidationError, fields, validate, validates
+
+from services.participants.domain import CONTACT_STATUSES, PURPOSES
+from shared.pagination import PageQuery, decode_cursor, page_schema
 
 LANGUAGE = validate.Regexp(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$", error="use a language code such as 'sv' or 'ar'")
 MAX_BUDGET_ORE_PER_MONTH = 100_000_000_000
@@ -55,7 +60,7 @@ class DepartmentOut(Schema):
 
 
 # -- participant commands ---------------------------------------------------------------
-PURPOSE = validate.OneOf(("recruitment", "matching", "research", "contact"))
+PURPOSE = validate.OneOf(PURPOSES)
 UNIT_CODE = validate.Regexp(r"^[a-z0-9][a-z0-9-]{1,62}$", error="lower-case letters, digits and '-'")
 AREA_CODE = validate.Regexp(r"^[a-z][a-z0-9_-]{1,62}$", error="lower-case letters, digits, '_' and '-'")
 
@@ -79,8 +84,27 @@ class ParticipantDetailOut(ParticipantOut):
     restricted = fields.Boolean()
 
 
-class ListQuery(Schema):
+class ListQuery(PageQuery):
+    """A department's bank, a page at a time, with the coordinators' filters."""
+
     department = fields.String(required=True, validate=DEPARTMENT_CODE)
+    ready = fields.Boolean(load_default=None, metadata={"description": "signed and trained (or not)"})
+    contact_status = fields.String(load_default=None, validate=validate.OneOf(CONTACT_STATUSES),
+                                   metadata={"description": "the recorded contact status"})
+    consent = fields.String(load_default=None, validate=PURPOSE,
+                            metadata={"description": "has consented to this purpose in the department"})
+    language = fields.String(load_default=None, validate=LANGUAGE)
+    shared_tag = fields.String(load_default=None, validate=AREA_CODE,
+                               metadata={"description": "an experience area shared for matching"})
+    q = fields.String(load_default=None, validate=validate.Length(max=100),
+                      metadata={"description": "free text over the pseudonymous fields: id, shared tags, languages"})
+
+    @validates("cursor")
+    def _cursor_is_an_id(self, value: str | None, **_: Any) -> None:
+        """This list's key is the participant id alone."""
+        key = decode_cursor(value, arity=1)
+        if key is not None and not isinstance(key[0], str):
+            raise ValidationError("not a cursor this service issued", field_name="cursor")
 
 
 class ParticipantSummaryOut(Schema):
@@ -92,6 +116,13 @@ class ParticipantSummaryOut(Schema):
     contact_until = fields.String(allow_none=True)
     ready = fields.Boolean()
     restricted = fields.Boolean()
+    last_engaged = fields.String(allow_none=True, metadata={
+        "description": "the day of the person's latest panel seat or paid activity (any department)"})
+    honoraria_this_year = fields.Integer(metadata={
+        "description": "honoraria accrued this calendar year in this department, in öre"})
+
+
+ParticipantPageOut = page_schema(ParticipantSummaryOut, "ParticipantPageOut")
 
 
 class ContactDetailsIn(Schema):
@@ -138,8 +169,7 @@ class AvailabilityIn(Schema):
 
 
 class ContactStatusIn(Schema):
-    status = fields.String(required=True, validate=validate.OneOf(
-        ("available", "cooldown", "paused", "do_not_contact", "opted_out")))
+    status = fields.String(required=True, validate=validate.OneOf(CONTACT_STATUSES))
     until = fields.Date(load_default=None, allow_none=True)
     reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=3, max=1000))
 

@@ -31,7 +31,8 @@ staff = Blueprint("staff", __name__)
 
 STAFF_ROLES = ("coordinator", "hiring_manager", "administrator", "auditor", "researcher")
 PURPOSES = ("recruitment", "matching", "research", "contact")
-PAGE_SIZE = 15  # the participants API has no pagination: the page slices its answer
+MAX_API_PAGE = 200  # the most a list endpoint answers at once
+PAGE_SIZE = 15  # people per page of the brukarbank (the participants API pages with a cursor)
 STAGES = ("drafting", "advertised", "interviewing", "decided", "closed")
 READ_PURPOSE = "brukarbank"  # every name shown is a logged read with this purpose
 
@@ -87,56 +88,64 @@ def start() -> Any:
 
 
 # -- the brukarbank ---------------------------------------------------------------------------
-def _matches(person: dict[str, Any], args: dict[str, str]) -> bool:
-    """The list's filters, applied to the pseudonymous summaries the participants API returns."""
-    if args.get("ready") == "yes" and not person["ready"]:
-        return False
-    if args.get("ready") == "no" and person["ready"]:
-        return False
-    if args.get("contact") and person["contact_status"] != args["contact"]:
-        return False
-    if args.get("consent") and args["consent"] not in person["consents"]:
-        return False
-    if args.get("language") and args["language"] not in person["languages"]:
-        return False
-    query = (args.get("q") or "").strip().lower()
-    if query:
-        haystack = " ".join([person["id"], *person["shared_tags"], *person["languages"]]).lower()
-        if query not in haystack:
-            return False
-    return True
+# The page's filters (query names) and the participants API's names for them.
+BANK_FILTERS = {"q": "q", "ready": "ready", "contact": "contact_status", "consent": "consent", "language": "language"}
+CONTACT_STATUSES = ("available", "cooldown", "paused", "do_not_contact", "opted_out")
+# Languages offered in the filter: the ones most people in the banks speak; any other stays choosable once chosen.
+BANK_LANGUAGES = ("ar", "bs", "en", "fa", "fi", "ku", "pl", "so", "sv", "ti")
+
+
+def _bank_query(args: dict[str, str]) -> dict[str, str]:
+    """The page's filters as the participants API takes them (empty ones left out)."""
+    query = {BANK_FILTERS[k]: v for k, v in args.items() if v and k != "ready"}
+    if args.get("ready") in ("yes", "no"):
+        query["ready"] = "true" if args["ready"] == "yes" else "false"
+    return query
+
+
+def whole_bank(department: str) -> list[dict[str, Any]]:
+    """Every summary of the department's bank, page after page (for pages that go through all)."""
+    people: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while True:
+        page = backend.get("participants", "/participants", department=department, limit=MAX_API_PAGE,
+                           **({"cursor": cursor} if cursor else {}))
+        people.extend(page["items"])
+        cursor = page["next_cursor"]
+        if not cursor:
+            return people
 
 
 @staff.get("/brukarbank")
 @staff_only("coordinator", "administrator")
 def bank() -> Any:
-    """The department's bank: filtered, paginated, names read (and logged) for this page only."""
+    """The department's bank: filtered by the participants API, one page at a time with its
+    cursor; names read (and logged) for this page only."""
     department = chosen_department()
-    everyone: list[dict[str, Any]] = backend.get("participants", "/participants", department=department)
-    args = {k: request.args.get(k, "") for k in ("q", "ready", "contact", "consent", "language")}
-    found = [p for p in everyone if _matches(p, args)]
-    pages = max(1, -(-len(found) // PAGE_SIZE))
+    args = {k: request.args.get(k, "").strip() for k in BANK_FILTERS}
+    cursor = request.args.get("cursor", "")
     try:
-        page = min(max(1, int(request.args.get("page", "1"))), pages)
-    except ValueError:
-        page = 1
-    shown = found[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
+        found = backend.get("participants", "/participants", department=department, limit=PAGE_SIZE,
+                            **({"cursor": cursor} if cursor else {}), **_bank_query(args))
+    except Refused:
+        abort(400)  # an address this page never makes (a changed cursor or filter)
+    shown: list[dict[str, Any]] = found["items"]
     for person in shown:
         try:
             person["name"] = backend.get("participants", f"/participants/{person['id']}", purpose=READ_PURPOSE)["name"]
         except NotFound:
             person["name"] = None  # erased meanwhile
-    languages = sorted({lang for p in everyone for lang in p["languages"]})
-    statuses = sorted({p["contact_status"] for p in everyone})
 
-    def page_url(n: int) -> str:
-        values: dict[str, Any] = {**{k: v for k, v in args.items() if v}, "department": department, "page": n}
+    def page_url(next_cursor: str | None) -> str:
+        values: dict[str, Any] = {**{k: v for k, v in args.items() if v}, "department": department}
+        if next_cursor:
+            values["cursor"] = next_cursor
         return url_for("staff.bank", **values)
 
-    return render_template("staff_bank.html", people=shown, total=len(found), all_count=len(everyone), page=page,
-                           pages=pages, page_url=page_url, args=args, department=department,
-                           departments=my_departments(), languages=languages, statuses=statuses,
-                           purposes=PURPOSES)
+    languages = sorted({*BANK_LANGUAGES, *([args["language"]] if args["language"] else [])})
+    return render_template("staff_bank.html", people=shown, next_cursor=found["next_cursor"], first=not cursor,
+                           page_url=page_url, args=args, department=department, departments=my_departments(),
+                           languages=languages, statuses=CONTACT_STATUSES, purposes=PURPOSES)
 
 
 def register_form(departments: list[str]) -> FlaskForm:
@@ -280,7 +289,7 @@ def _proposal_page(rid: UUID, rec: dict[str, Any], proposal: dict[str, Any], err
                    picked: list[str], reasons: dict[str, str], status: int = 200) -> Any:
     """The proposal with each person's explanation, and everyone else in the bank with why not."""
     proposed = [m["participant_id"] for m in proposal["members"]]
-    bank_ids = [p["id"] for p in backend.get("participants", "/participants", department=rec["department"])]
+    bank_ids = [p["id"] for p in whole_bank(rec["department"])]
     others = []
     for pid in bank_ids:
         if pid in proposed:
@@ -468,7 +477,7 @@ def honoraria() -> Any:
     """Everyone in the department's bank with honoraria in the period, to approve and to pay."""
     department, period = chosen_department(), _period()
     people = []
-    for person in backend.get("participants", "/participants", department=department):
+    for person in whole_bank(department):
         ledger = _ledger(person["id"], department, period)
         if ledger and ledger["accruals"]:
             people.append(ledger)

@@ -86,6 +86,16 @@ def interview_scored(recruitment_id: str, version: int, pid: str) -> dict[str, A
     )
 
 
+def catch_up_bank(service: Participants) -> None:
+    """Publish the service's events and let the bank's read model apply them."""
+    service.relay().drain()
+    loop = service.bank()
+    try:
+        loop.catch_up()
+    finally:
+        loop.close()
+
+
 def build(settings: Settings) -> Participants:
     return Participants.build(settings)
 

@@ -12,6 +12,7 @@ from services.participants.domain import (
     AccrualAlreadyApproved,
     AccrualAlreadyPaid,
     AccrualNotApproved,
+    CooldownNotInFuture,
     MatchingConsentMissing,
     NoSuchAccrual,
     NotInVocabulary,
@@ -22,7 +23,7 @@ from services.participants.domain import (
     PaymentTermsNotAcknowledged,
     ProcessingRestricted,
 )
-from shared.errors import Conflict, InvalidInput
+from shared.errors import Conflict, Forbidden, InvalidInput
 from tests.aggregates import refused, replayed
 
 COORDINATOR = {"id": "coord-1", "role": "coordinator"}
@@ -106,12 +107,16 @@ def test_an_erased_participant_is_not_paid() -> None:
 # -- profile ---------------------------------------------------------------------------------
 def test_profile_areas_come_from_the_vocabulary_and_only_declared_ones_are_shared() -> None:
     vocabulary = {"homelessness", "mental_ill_health"}
-    Participant.check_experience(["homelessness"], ["homelessness"], vocabulary)
+    declared = Participant.declared_profile(
+        {"experience_areas": ["homelessness", "homelessness"], "shared_tags": ["homelessness"],
+         "languages": ["sv", "ar", "sv"], "accessibility": "", "excluded_units": []}, vocabulary)
+    assert declared == {"experience_areas": ["homelessness"], "shared_tags": ["homelessness"],
+                        "languages": ["ar", "sv"], "accessibility": None, "excluded_units": []}
     with pytest.raises(NotInVocabulary) as caught:
-        Participant.check_experience(["astrology"], [], vocabulary)
+        Participant.declared_profile({**declared, "experience_areas": ["astrology"], "shared_tags": []}, vocabulary)
     assert caught.value.field == "experience_areas"
     with pytest.raises(InvalidInput) as shared:
-        Participant.check_experience(["homelessness"], ["mental_ill_health"], vocabulary)
+        Participant.declared_profile({**declared, "shared_tags": ["mental_ill_health"]}, vocabulary)
     assert shared.value.field == "shared_tags"
 
 
@@ -152,9 +157,29 @@ def test_eligibility_names_every_reason() -> None:
 
 def test_a_cooldown_holds_through_its_last_day() -> None:
     p = ready(registered())
-    p.change_contact_status("cooldown", "2026-03-10", None, COORDINATOR, DEPT)
+    p.change_contact_status("cooldown", "2026-03-10", None, "2026-03-01", COORDINATOR, DEPT)
     assert p.eligibility(DEPT, "2026-03-10", LIMIT)["reasons"] == ["contact_status_cooldown"]
     assert p.eligibility(DEPT, "2026-03-11", LIMIT)["assignable"] is True
+    assert replayed(p).contact == p.contact
+
+
+def test_a_cooldown_must_end_after_the_day_it_is_set() -> None:
+    p = ready(registered())
+    for last_day in ("2026-03-01", "2026-02-28"):  # ending the day it is set, or before: refused
+        refused(p, CooldownNotInFuture,
+                lambda last_day=last_day: p.change_contact_status("cooldown", last_day, None, "2026-03-01",
+                                                                  COORDINATOR, DEPT))
+    p.change_contact_status("cooldown", "2026-03-02", None, "2026-03-01", COORDINATOR, DEPT)
+    assert p.contact["until"] == "2026-03-02"
+    # Replayed on any later day, the recorded day is what the rule is checked against.
+    assert replayed(p).contact == {"status": "cooldown", "until": "2026-03-02", "reason": None}
+
+
+def test_only_a_coordinator_sets_a_cooldown_and_a_pause_keeps_no_end_date() -> None:
+    p = ready(registered())
+    refused(p, Forbidden, lambda: p.change_contact_status("cooldown", "2026-04-01", None, "2026-03-01", ME, DEPT))
+    p.change_contact_status("paused", "2026-04-01", None, "2026-03-01", ME, DEPT)
+    assert p.contact == {"status": "paused", "until": None, "reason": None}
 
 
 def test_the_participation_limit_counts_recruitments_and_overrides_add_to_it() -> None:

@@ -84,7 +84,10 @@ def test_brukarbank_end_to_end(settings: Settings, serve, token, http) -> None:
     # The read model (from participants.events) gives the list and the payroll export.
     service.relay().drain()
     ConsumerLoop(settings, service.db, service.directory().projection).catch_up()
-    listed = http.get(f"{url}/participants", params={"department": DEP}, headers=bearer(coordinator)).json()
+    ConsumerLoop(settings, service.db, service.bank().projection).catch_up()
+    page = http.get(f"{url}/participants", params={"department": DEP}, headers=bearer(coordinator)).json()
+    assert page["next_cursor"] is None
+    listed = page["items"]
     assert [p["id"] for p in listed] == [pid]
     assert listed[0]["shared_tags"] == ["economic_assistance"] and listed[0]["ready"] is True
     r = http.get(f"{url}/honoraria/payroll-export", params={"department": DEP, "period": "2026-11"},

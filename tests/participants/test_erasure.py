@@ -89,10 +89,10 @@ def test_erasure_leaves_nothing_readable(settings: Settings, serve, token, http,
     assert report["contact_status"]["reason"] == STATUS_TEXT
     assert any(entry["purpose"].startswith("data subject access") for entry in report["read_log"])
     service.relay().drain()
-    directory = ConsumerLoop(settings, service.db, service.directory().projection)
+    directory = ConsumerLoop(settings, service.db, service.bank().projection)
     directory.catch_up()
     assert [p["id"] for p in http.get(f"{url}/participants", params={"department": DEP},
-                                      headers=bearer(coordinator)).json()] == [pid]
+                                      headers=bearer(coordinator)).json()["items"]] == [pid]
 
     # A legal hold blocks erasure until released.
     r = http.post(f"{url}/participants/{pid}/legal-holds", headers=bearer(coordinator),
@@ -112,7 +112,8 @@ def test_erasure_leaves_nothing_readable(settings: Settings, serve, token, http,
 
     service.relay().drain()
     directory.catch_up()
-    assert http.get(f"{url}/participants", params={"department": DEP}, headers=bearer(coordinator)).json() == []
+    assert http.get(f"{url}/participants", params={"department": DEP},
+                    headers=bearer(coordinator)).json() == {"items": [], "next_cursor": None}
 
     records = read_all(settings, settings.topic("participants.events"))
     raw_topic = b"".join(rec.value for rec in records)

@@ -1,4 +1,4 @@
-"""The participants worker runs the relay, the directory and the participation consumer."""
+"""The participants worker runs the relay, the directory, the bank and the participation consumer."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ def test_worker_accrues_and_updates_the_directory(sqlite_settings: Settings, ser
     pid = register(http, url, coordinator)
     make_ready(http, url, coordinator, token(role="participant", departments=(), sub=pid), pid)
     worker = service.worker()
-    assert {type(p).__name__ for p in worker.parts} == {"OutboxRelay", "ConsumerLoop"} and len(worker.parts) == 3
+    assert {type(p).__name__ for p in worker.parts} == {"OutboxRelay", "ConsumerLoop"} and len(worker.parts) == 4
     stop = threading.Event()
     thread = threading.Thread(target=worker.run, args=(stop,), daemon=True)
     thread.start()
@@ -28,12 +28,15 @@ def test_worker_accrues_and_updates_the_directory(sqlite_settings: Settings, ser
         listed: list[dict[str, object]] = []
         while time.monotonic() < deadline:
             accrued = bool(service.app.participant(uuid.UUID(pid)).accruals)
-            listed = http.get(f"{url}/participants", params={"department": DEP}, headers=bearer(coordinator)).json()
-            if accrued and listed and listed[0]["ready"]:
+            listed = http.get(f"{url}/participants", params={"department": DEP},
+                              headers=bearer(coordinator)).json()["items"]
+            if accrued and listed and listed[0]["ready"] and listed[0]["honoraria_this_year"]:
                 break
             time.sleep(0.2)
         assert service.app.participant(uuid.UUID(pid)).accruals, "the worker did not accrue the interview"
         assert [p["id"] for p in listed] == [pid] and listed[0]["ready"] is True
+        # The interview (half a day at the default rate) is this year's honoraria, today the last engagement.
+        assert listed[0]["honoraria_this_year"] == 103100 and listed[0]["last_engaged"] is not None
     finally:
         stop.set()
         thread.join(timeout=15)

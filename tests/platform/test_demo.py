@@ -25,10 +25,16 @@ def census(settings: Settings, ports: dict[str, int]) -> dict[str, Any]:
     participants: set[str] = set()
     erased = json.loads((settings.data_dir / "demo-loaded.json").read_text())["erased"]
     for department in DEPARTMENTS:
-        r = requests.get(f"http://127.0.0.1:{ports['participants']}/participants",
-                         params={"department": department}, headers=headers, timeout=10)
-        assert r.status_code == 200, r.text
-        participants |= {p["id"] for p in r.json()}
+        cursor = None
+        while True:  # every page of the department's bank
+            r = requests.get(f"http://127.0.0.1:{ports['participants']}/participants",
+                             params={"department": department, "limit": 200, "cursor": cursor},
+                             headers=headers, timeout=10)
+            assert r.status_code == 200, r.text
+            participants |= {p["id"] for p in r.json()["items"]}
+            cursor = r.json()["next_cursor"]
+            if cursor is None:
+                break
     r = requests.get(f"http://127.0.0.1:{ports['recruitments']}/recruitments", headers=headers, timeout=10)
     assert r.status_code == 200, r.text
     recruitments = r.json()["items"]

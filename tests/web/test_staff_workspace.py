@@ -92,6 +92,19 @@ def other_department(system: System) -> dict[str, str]:
     return {"person": person, "recruitment": rid, "later": later, "applicant": applicant}
 
 
+def bank_of(system: System, department: str) -> list[dict[str, Any]]:
+    """Every summary the participants service lists for the department, page after page."""
+    people: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        page = system.call("GET", "participants", "/participants", system.coordinator(), department=department,
+                           limit=200, **({"cursor": cursor} if cursor else {}))
+        people.extend(page["items"])
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return people
+
+
 def overridable(system: System, rid: str) -> list[str]:
     """Names of the people in the bank whom only soft rules keep off this panel (an earlier
     journey may have erased someone or withdrawn a consent)."""
@@ -143,17 +156,21 @@ def test_coordinator_works_the_bank_and_the_board_within_their_department(
     nav.get_by_role("link", name="Brukarbanken").click()
     table = page.get_by_test_id("bank-table")
     # Everyone the participants service lists for the department (an earlier journey may have erased one).
-    listed = {p["id"] for p in
-              system.call("GET", "participants", "/participants", system.coordinator(), department=SOC)}
+    listed = {p["id"] for p in bank_of(system, SOC)}
     for name, pid in system.participants.items():
         if pid in listed:
             expect(table).to_contain_text(name)
     expect(page.locator("body")).not_to_contain_text("Birgitta")
-    expect(page.get_by_test_id("bank-count")).to_contain_text(f"{len(listed)} av {len(listed)}")
+    # Each row says when the person last took part and their honoraria this year (in kronor).
+    expect(table.get_by_role("columnheader", name="Senast med")).to_be_visible()
+    expect(table.get_by_role("columnheader", name="Arvoden i år")).to_be_visible()
+    expect(table.locator("tbody tr").first).to_contain_text(" kr")
+    expect(page.get_by_test_id("bank-count")).to_contain_text(f"{len(listed)} personer på den här sidan")
     audited.check("brukarbanken")
     page.get_by_label("Redo att delta").select_option("no")
     page.get_by_role("button", name="Visa").click()
-    expect(page.get_by_test_id("bank-count")).to_contain_text(f"0 av {len(listed)}")
+    expect(page.get_by_test_id("bank-count")).to_contain_text("0 personer på den här sidan")
+    expect(page.get_by_test_id("bank-table")).to_contain_text("Ingen person matchar")
     audited.check()
 
     # Register a person with two consents; the page shows what was recorded.
@@ -173,7 +190,7 @@ def test_coordinator_works_the_bank_and_the_board_within_their_department(
     expect(page.get_by_test_id("ready")).to_contain_text("Inte redo")
     audited.check("brukarbanken-person")
     new_id = page.url.split("/brukarbank/")[1].split("?")[0]
-    listed = system.call("GET", "participants", "/participants", system.coordinator(), department=SOC)
+    listed = bank_of(system, SOC)
     assert {c for p in listed if p["id"] == new_id for c in p["consents"]} == {"recruitment", "matching"}
 
     # The same page in English (the language choice is in the header).
@@ -433,7 +450,7 @@ def test_auditor_lands_on_what_they_may_read(system: System, browser: Any, other
 
 def test_registering_needs_the_csrf_token_and_the_departments_own(system: System,
                                                                  other_department: dict[str, str]) -> None:
-    before = system.call("GET", "participants", "/participants", system.coordinator(), department=SOC)
+    before = bank_of(system, SOC)
     s = sign_in(system, COORDINATOR)
     form = s.get(system.web + "/brukarbank/ny")
     assert form.status_code == 200
@@ -442,6 +459,6 @@ def test_registering_needs_the_csrf_token_and_the_departments_own(system: System
     other = s.post(system.web + "/brukarbank/ny", data={"csrf_token": csrf_of(form.text), "name": "Fel Förvaltning",
                                                        "department": OTHER, "preferred_language": "sv"})
     assert other.status_code == 400  # not one of the choices this coordinator is offered
-    after = system.call("GET", "participants", "/participants", system.coordinator(), department=SOC)
+    after = bank_of(system, SOC)
     assert len(after) == len(before)  # neither post registered anyone
     assert requests.get(system.web + "/brukarbank", timeout=10, allow_redirects=False).status_code == 302
