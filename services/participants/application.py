@@ -360,11 +360,9 @@ class ParticipantsApp(ServiceApplication):
         by.check_department(department)
         if not reason.strip():
             raise InvalidInput("an override needs a reason", field="reason")
-        if valid_until.isoformat() < today():
-            raise InvalidInput("valid_until is in the past", field="valid_until")
         participant.override_limit(extra_engagements=extra_engagements, valid_until=valid_until.isoformat(),
-                                   reason=self.vault.encrypt(str(pid), reason), actor=by.actor(),
-                                   department=department)
+                                   reason=self.vault.encrypt(str(pid), reason), requested_on=today(),
+                                   actor=by.actor(), department=department)
         self.save(participant)
         return int(participant.version)
 

@@ -71,6 +71,10 @@ class CooldownNotInFuture(InvalidInput):
     """A cooldown must end after the day it is set."""
 
 
+class OverrideInPast(InvalidInput):
+    """A participation-limit override that would already have ended on the day it is granted."""
+
+
 # How many events of a participant between two snapshots: a long-lived person loads from the
 # latest snapshot and at most this many events after it.
 SNAPSHOT_EVERY = 50
@@ -388,9 +392,33 @@ class Participant(Aggregate):
         self.check_contact_status(status, actor["role"], until, reason is not None, requested_on)
         self.contact = {"status": status, "until": until if status == "cooldown" else None, "reason": reason}
 
-    @event("ParticipationLimitOverridden")
-    def override_limit(self, extra_engagements: int, valid_until: str, reason: str, actor: Actor,
-                       department: str | None) -> None:
+    def check_override(self, valid_until: str, today: str | None) -> None:
+        """An override ends on ``valid_until`` (inclusive), which may not be before the day it was
+        granted. ``today``: that day; ``None`` for overrides stored before it was recorded."""
+        if today is not None and valid_until < today:
+            raise OverrideInPast("valid_until is in the past", field="valid_until")
+
+    class ParticipationLimitOverridden(Aggregate.Event):
+        """A coordinator allowed extra engagements. Version 2 records ``requested_on``, the day it
+        was granted, so the date rule is checked again on replay with the same day; version 1
+        events are upcast with ``requested_on=None``. The public event (v1) does not carry it."""
+
+        extra_engagements: int
+        valid_until: str
+        reason: str
+        requested_on: str | None
+        actor: Actor
+        department: str | None
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["requested_on"] = None
+
+    @event(ParticipationLimitOverridden)
+    def override_limit(self, extra_engagements: int, valid_until: str, reason: str, requested_on: str | None,
+                       actor: Actor, department: str | None) -> None:
+        self.check_override(valid_until, requested_on)
         self.limit_overrides.append({"department": department, "extra_engagements": extra_engagements,
                                      "valid_until": valid_until, "reason": reason})
 

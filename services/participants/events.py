@@ -213,6 +213,11 @@ def _contact_status(event: Any) -> dict[str, Any]:
             "reason": event.reason}
 
 
+def _limit_override(event: Any) -> dict[str, Any]:
+    """The public v1 payload: the day the override was granted stays inside."""
+    return {"extra_engagements": event.extra_engagements, "valid_until": event.valid_until, "reason": event.reason}
+
+
 def _with_department(event: Any) -> dict[str, Any]:
     return {"purpose": event.purpose, "department": event.department}
 
@@ -245,7 +250,8 @@ catalogue.register(of(Participant, "ContactStatusChanged"), "ContactStatusChange
                    payload=_contact_status,
                    description="available, cooldown (until), paused, do_not_contact (reason), opted_out.")
 catalogue.register(of(Participant, "ParticipationLimitOverridden"), "ParticipationLimitOverridden",
-                   ParticipationLimitOverriddenV1, description="A coordinator allowed extra engagements.")
+                   ParticipationLimitOverriddenV1, payload=_limit_override,
+                   description="A coordinator allowed extra engagements.")
 catalogue.register(of(Participant, "PanelMembershipRecorded"), "PanelMembershipRecorded", PanelMembershipRecordedV1,
                    description="Seated on a recruitment panel (learnt from matching.events); kept under records law.")
 catalogue.register(of(Participant, "HonorariumAccrued"), "HonorariumAccrued", HonorariumAccruedV1,

@@ -16,6 +16,7 @@ from services.participants.domain import (
     MatchingConsentMissing,
     NoSuchAccrual,
     NotInVocabulary,
+    OverrideInPast,
     Participant,
     ParticipantErased,
     PaymentAmountWrong,
@@ -188,6 +189,15 @@ def test_the_participation_limit_counts_recruitments_and_overrides_add_to_it() -
         p.record_panel_membership(rid, f"panel-{rid}", "2026-02-01", COORDINATOR, DEPT)
     answer = p.eligibility(DEPT, "2026-03-01", LIMIT)
     assert answer["reasons"] == ["participation_limit_reached"] and answer["engagements"] == 2
-    p.override_limit(1, "2026-12-31", "vault:reason", COORDINATOR, DEPT)
+    p.override_limit(1, "2026-12-31", "vault:reason", "2026-03-01", COORDINATOR, DEPT)
     assert p.eligibility(DEPT, "2026-03-01", LIMIT)["allowed_engagements"] == 3
     assert p.eligibility(DEPT, "2027-01-01", LIMIT)["allowed_engagements"] == 2  # the override ended
+
+
+def test_an_override_may_end_on_the_day_it_is_granted_but_not_before() -> None:
+    p = ready(registered())
+    refused(p, OverrideInPast, lambda: p.override_limit(1, "2026-02-28", "vault:reason", "2026-03-01",
+                                                         COORDINATOR, DEPT))
+    p.override_limit(1, "2026-03-01", "vault:reason", "2026-03-01", COORDINATOR, DEPT)
+    assert p.eligibility(DEPT, "2026-03-01", LIMIT)["allowed_engagements"] == 3
+    assert replayed(p).limit_overrides == p.limit_overrides  # replay checks it again with the same day
