@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 HIRING_SV: dict[str, str] = {
-    "nav_hiring": "Mina rekryteringar",
+    "nav_hiring": "Anställa",
     "hiring_start_title": "Mina rekryteringar",
     "hiring_start_lead": "Rekryteringar där du är chef som anställer, och vad som är nästa steg.",
     "hiring_start_what": "Öppna en rekrytering, skriv texterna med brukarna, läs vem som sa vad och fatta beslut.",
@@ -141,7 +141,7 @@ HIRING_SV: dict[str, str] = {
 }
 
 HIRING_EN: dict[str, str] = {
-    "nav_hiring": "My recruitments",
+    "nav_hiring": "Hiring",
     "hiring_start_title": "My recruitments",
     "hiring_start_lead": "Recruitments where you are the hiring manager, and what comes next.",
     "hiring_start_what": "Open a recruitment, write the texts with the service users, read who said what and decide.",
