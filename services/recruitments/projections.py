@@ -234,16 +234,22 @@ CREATE TABLE IF NOT EXISTS rm_public_adverts (
     advert_version INTEGER NOT NULL,
     advert_text TEXT,
     participation_text TEXT,
+    users_wrote INTEGER NOT NULL DEFAULT 0,
     published_at TEXT,
     open INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS rm_public_adverts_order ON rm_public_adverts (published_at, recruitment_id)
 """
 
+USER_WRITING = frozenset({"JobDescriptionContributed", "AdvertContributed", "ParticipationTextContributed"})
 PUBLIC_ADVERT_COLUMNS = (
     "recruitment_id AS id, department, unit, position, interview_format, users_on_panel, interviews_from, "
-    "interviews_to, advert_version, advert_text, participation_text, published_at"
+    "interviews_to, advert_version, advert_text, participation_text, users_wrote, published_at"
 )
+
+
+def public_advert(row: dict[str, Any]) -> dict[str, Any]:
+    return {**row, "users_wrote": bool(row["users_wrote"])}
 
 
 class PublicAdverts(Projection):
@@ -286,6 +292,9 @@ class PublicAdverts(Projection):
             )
         elif kind in ("HiringDecisionMade", "RecruitmentClosed"):
             tx.execute("UPDATE rm_public_adverts SET open = 0 WHERE recruitment_id = ?", (rid,))
+        elif kind in USER_WRITING and p["contributor_role"] == "participant":
+            # Whether service users wrote any of the texts: the page says so only when they did.
+            tx.execute("UPDATE rm_public_adverts SET users_wrote = 1 WHERE recruitment_id = ?", (rid,))
 
     # -- reading -------------------------------------------------------------------------
     @staticmethod
@@ -301,11 +310,12 @@ class PublicAdverts(Projection):
             where.append("(published_at, recruitment_id) > (?, ?)")
             params.extend(after_key)
         with db.transaction() as tx:
-            return tx.all(
+            rows = tx.all(
                 f"SELECT {PUBLIC_ADVERT_COLUMNS} FROM rm_public_adverts WHERE {' AND '.join(where)} "
                 "ORDER BY published_at, recruitment_id LIMIT ?",
                 (*params, limit),
             )
+        return [public_advert(row) for row in rows]
 
     @staticmethod
     def one(db: Database, recruitment_id: str) -> dict[str, Any]:
@@ -318,4 +328,4 @@ class PublicAdverts(Projection):
             )
         if row is None:
             raise NotFound(f"no published advert with id {recruitment_id}")
-        return row
+        return public_advert(row)

@@ -278,6 +278,8 @@ class PublicAdvertOut(Document):
         metadata={"description": "co-written: how service users take part and what the user-driven way of "
                                  "working means in practice"},
     )
+    users_wrote = fields.Boolean(required=True,
+                                 metadata={"description": "service users wrote some of the texts (recorded)"})
     published_at = fields.String(required=True)
 
 

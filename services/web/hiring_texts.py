@@ -124,9 +124,10 @@ HIRING_SV: dict[str, str] = {
                      "socialtjänsten. De är med och skriver annonsen, läser ansökningarna och intervjuar."),
     "adverts_none": "Inga lediga jobb just nu.",
     "advert_how_title": "Så är brukare med i den här rekryteringen",
-    "advert_how_steps": ("Brukare, alltså personer med egen erfarenhet av socialtjänsten, har varit med och "
-                         "skrivit den här annonsen. De läser ansökningarna och intervjuar de sökande."),
-    "advert_how_panel": "I intervjupanelen sitter {count} brukare.",
+    "advert_how_steps": ("Brukare är personer med egen erfarenhet av socialtjänsten. I den här rekryteringen "
+                         "är de med i intervjupanelen och får läsa ansökningarna."),
+    "advert_how_wrote": "Brukare har varit med och skrivit texterna om jobbet.",
+    "advert_how_panel": "Planen är att {count} brukare sitter i intervjupanelen.",
     "advert_how_joint": "Du intervjuas av brukarna och chefen samtidigt.",
     "advert_how_split": "Du träffar brukarna i en egen intervju, och chefen i en annan.",
     "advert_how_decision": ("Chefen fattar beslutet. Om chefen går emot brukarnas rekommendation måste chefen "
@@ -262,9 +263,10 @@ HIRING_EN: dict[str, str] = {
                      "services. They help write the advert, read the applications and interview."),
     "adverts_none": "No vacancies right now.",
     "advert_how_title": "How service users take part in this recruitment",
-    "advert_how_steps": ("Service users, people with their own experience of social services, helped write this "
-                         "advert. They read the applications and interview the applicants."),
-    "advert_how_panel": "{count} service users sit on the interview panel.",
+    "advert_how_steps": ("Service users are people with their own experience of social services. In this "
+                         "recruitment they sit on the interview panel and may read the applications."),
+    "advert_how_wrote": "Service users helped write the texts about the job.",
+    "advert_how_panel": "The plan is for {count} service users to sit on the interview panel.",
     "advert_how_joint": "The service users and the manager interview you together.",
     "advert_how_split": "You meet the service users in one interview, and the manager in another.",
     "advert_how_decision": ("The manager makes the decision. If the manager goes against the service users' "

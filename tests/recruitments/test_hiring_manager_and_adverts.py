@@ -95,6 +95,7 @@ def test_how_users_take_part_is_co_written_recorded_and_public_with_the_advert(s
     assert (advert["position"], advert["unit"], advert["department"]) == (
         "Socialsekreterare", "ekonomiskt-bistand", DEPARTMENT)
     assert advert["interview_format"] == "joint" and advert["users_on_panel"] == 3
+    assert advert["users_wrote"] is True  # a panel member's contribution is recorded
     listed = public(rig, "/adverts")
     assert [a["id"] for a in listed["items"]] == [rid] and listed["next_cursor"] is None
     # Nothing personal: no one's id, name or contact, and not the people who wrote the text.
@@ -135,7 +136,8 @@ def test_the_participation_text_is_published_with_the_advert_or_not_at_all(setti
     # Published without the text, the advert says nothing made up about it.
     rig.publish(rid)
     caught_up(rig)
-    assert public(rig, f"/adverts/{rid}")["participation_text"] is None
+    published = public(rig, f"/adverts/{rid}")
+    assert published["participation_text"] is None and published["users_wrote"] is False
 
 
 def test_public_adverts_page_by_cursor_while_new_ones_are_published(settings: Settings, make_rig) -> None:

@@ -112,9 +112,12 @@ def test_hiring_manager_opens_co_writes_publishes_and_decides_against_the_users_
     eventually(listed, timeout=60)  # the public read model learns the advert over Kafka
     seen.check("annonser")
     visitor.get_by_role("link", name="Personlig assistent, LSS").click()
-    expect(visitor.get_by_test_id("how-users-take-part")).to_contain_text("I intervjupanelen sitter 2 brukare.")
-    expect(visitor.get_by_test_id("how-users-take-part")).to_contain_text("Du träffar brukarna i en egen intervju")
+    how = visitor.get_by_test_id("how-users-take-part")
+    expect(how).to_contain_text("Planen är att 2 brukare sitter i intervjupanelen.")
+    expect(how).to_contain_text("Du träffar brukarna i en egen intervju")
     expect(visitor.get_by_test_id("participation-text")).to_have_text(HOW)
+    # Only the manager wrote so far: the page does not claim the users did.
+    expect(how).not_to_contain_text("har varit med och skrivit")
     expect(visitor.get_by_test_id("advert-text")).to_contain_text("Vi söker en boendestödjare")
     expect(visitor.get_by_role("button", name="Logga ut")).to_have_count(0)
     expect(visitor.locator("main")).not_to_contain_text(MANAGER)
@@ -144,6 +147,8 @@ def test_hiring_manager_opens_co_writes_publishes_and_decides_against_the_users_
         if n == 0:
             system.call("POST", "recruitments", base + "/candidates/" + dana + "/assessments", me,
                         {"shortlist": "yes", "motivation": "Brevet visar respekt"})
+            system.call("POST", "recruitments", base + "/participation-text/contributions", me,
+                        {"text": "Vi i panelen har själva fått ekonomiskt bistånd."})
         system.call("POST", "recruitments", f"{base}/candidates/{dana}/conflicts", me, {"has_conflict": False})
         system.call("POST", "recruitments", f"{base}/candidates/{dana}/scores", me,
                     {"scores": {a["key"]: 2 for a in view["scorecard"]}, "recommendation": "no_hire"})
@@ -151,6 +156,8 @@ def test_hiring_manager_opens_co_writes_publishes_and_decides_against_the_users_
     context, page = signed_in_page(system, browser, MANAGER)
     audited = Audited(page, screenshots)
     page.goto(f"{system.web}/chef/rekryteringar/{rid}")
+    written = page.get_by_test_id("text-participation").locator("li", has_text="Vi i panelen")
+    expect(written).to_contain_text("Skrivet av: en brukare")  # who wrote what, pseudonymously
     assessed = f"en brukare: Gå vidare {DASH} Brevet visar respekt"  # who assessed, how and why
     expect(page.get_by_test_id(f"candidate-{dana}")).to_contain_text(assessed)
     audited.check()
