@@ -386,7 +386,10 @@ class Demo:
                 return
             self.api.call("POST", "recruitments", base + "/advert/publish", coordinator,
                           {"text": f"Vi söker {position.lower()}. Brukare med egen erfarenhet deltar i "
-                                   "rekryteringen och sitter med vid intervjuerna."})
+                                   "rekryteringen och sitter med vid intervjuerna.",
+                           "participation_text": "Brukare läser ansökningarna och intervjuar tillsammans med "
+                                                 "chefen. I jobbet planerar du insatserna tillsammans med den "
+                                                 "du möter, och brukarrådet följer upp arbetet."})
 
         def applications() -> None:
             ids = []

@@ -256,8 +256,12 @@ def authorize_request() -> None:
 
 
 def public(view: F) -> F:
-    """Declare an endpoint that needs no token (e.g. a login page)."""
+    """Declare an endpoint that needs no token (e.g. a login page, a published advert); its
+    OpenAPI operation says so (``security: []``, ``x-public: true``)."""
     view._delaktig_public = True  # type: ignore[attr-defined]
+    apidoc = dict(getattr(view, "_apidoc", {}))
+    apidoc["manual_doc"] = {**apidoc.get("manual_doc", {}), "x-public": True, "security": []}
+    view._apidoc = apidoc  # type: ignore[attr-defined]
     return view
 
 

@@ -68,7 +68,8 @@ def paid_activity(envelope: Mapping[str, Any]) -> PaidActivity | None:
 
     ``InterviewScored`` by a participant member pays an interview, ``ApplicationAssessed`` by a
     participant assessor pays an assessment, and a participant's own contribution to the job
-    description or advert pays writing (``job_description``). Staff work pays nothing here.
+    description, the advert or the text on how service users take part pays writing
+    (``job_description``). Staff work pays nothing here.
     """
     if envelope.get("source") not in (None, "recruitments"):
         return None
@@ -84,7 +85,7 @@ def paid_activity(envelope: Mapping[str, Any]) -> PaidActivity | None:
         assessor = payload.get("assessor") or {}
         if assessor.get("role") == "participant":
             return PaidActivity(str(assessor["id"]), "assessment", recruitment_id)
-    elif kind in ("JobDescriptionContributed", "AdvertContributed"):
+    elif kind in ("JobDescriptionContributed", "AdvertContributed", "ParticipationTextContributed"):
         if payload.get("contributor_role") == "participant" and actor.get("role") == "participant":
             return PaidActivity(str(actor["id"]), "job_description", recruitment_id)
     return None

@@ -27,6 +27,11 @@ def test_what_a_recruitment_event_pays() -> None:
                            "payload": {"contributor_role": "participant"},
                            "actor": {"id": "p3", "role": "participant"}})
     assert wrote is not None and wrote.activity_ref == "recruitment:r1:writing:p3"
+    # Writing how service users take part is the same writing work: one honorarium, not two.
+    told = paid_activity({"source": "recruitments", "event_type": "ParticipationTextContributed",
+                          "aggregate_id": "r1", "payload": {"contributor_role": "participant"},
+                          "actor": {"id": "p3", "role": "participant"}})
+    assert told is not None and told.activity_ref == wrote.activity_ref
     staff = paid_activity({"source": "recruitments", "event_type": "InterviewScored", "aggregate_id": "r1",
                            "payload": {"member": {"id": "s1", "role": "hiring_manager"}}, "actor": {}})
     assert staff is None

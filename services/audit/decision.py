@@ -21,6 +21,8 @@ INPUT_KINDS = {
     "JobDescriptionContributed": "job description contribution",
     "AdvertContributed": "advert contribution",
     "AdvertPublished": "advert published",
+    "ParticipationTextContributed": "contribution to how service users take part",
+    "ParticipationTextPublished": "how service users take part published",
     "ApplicationAssessed": "application assessment",
     "PanelProposed": "panel proposal",
     "PanelAssigned": "panel assignment",
@@ -37,7 +39,8 @@ INPUT_KINDS = {
     "HireFollowedUp": "hire followed up",
 }
 # Inputs that must come before the decision to count as having informed it.
-PRE_DECISION = frozenset({"JobDescriptionContributed", "AdvertContributed", "ApplicationAssessed", "PanelAssigned",
+PRE_DECISION = frozenset({"JobDescriptionContributed", "AdvertContributed", "ParticipationTextContributed",
+                          "ApplicationAssessed", "PanelAssigned",
                           "PanelMemberReplaced", "ConflictDeclared", "InterviewScored", "ScoreAmended"})
 SYSTEM_IDS = frozenset({"system", "", "None"})
 

@@ -7,9 +7,10 @@ from uuid import UUID
 
 from flask import current_app
 from flask_smorest import Blueprint
+from marshmallow import ValidationError
 
 from services.recruitments.application import RecruitmentsApp
-from services.recruitments.projections import DecisionInfluence
+from services.recruitments.projections import DecisionInfluence, PublicAdverts
 from services.recruitments.schemas import (
     AdvertPublishedOut,
     AmendIn,
@@ -31,6 +32,10 @@ from services.recruitments.schemas import (
     Ok,
     OpenRecruitmentIn,
     OutcomeOut,
+    PublicAdvertOut,
+    PublicAdvertPage,
+    PublicAdvertQuery,
+    PublishIn,
     RecruitmentListOut,
     RecruitmentOut,
     ScoreIn,
@@ -38,8 +43,10 @@ from services.recruitments.schemas import (
     SummaryOut,
     TextIn,
 )
-from shared.auth import current_principal, requires
+from shared.auth import current_principal, public, requires
+from shared.errors import InvalidInput
 from shared.openapi import document
+from shared.pagination import decode_cursor, page_of
 from shared.web import idempotent
 
 blp = Blueprint("recruitments", __name__, description="Recruitments with service users on the panel")
@@ -61,10 +68,11 @@ OK = {"ok": True}
 @blp.route("/recruitments", methods=["POST"])
 @blp.arguments(OpenRecruitmentIn())
 @blp.response(201, CreatedOut)
-@requires("coordinator", "administrator")
+@requires("coordinator", "hiring_manager", "administrator")
 @idempotent
 def open_recruitment(body: dict[str, Any]) -> Any:
-    """Open a recruitment; the scorecard has 3-6 focus attributes incl. motivation for participation."""
+    """Open a recruitment; the scorecard has 3-6 focus attributes incl. motivation for participation.
+    A hiring manager who opens one is its hiring manager."""
     return {"id": str(app().open_recruitment(current_principal(), **body))}
 
 
@@ -102,13 +110,48 @@ def contribute_advert(body: dict[str, Any], rid: UUID) -> Any:
     return {"id": app().contribute(current_principal(), rid, "advert", body["text"])}
 
 
-@blp.route(R + "/advert/publish", methods=["POST"])
+@blp.route(R + "/participation-text/contributions", methods=["POST"])
 @blp.arguments(TextIn())
+@blp.response(201, CreatedOut)
+@requires(*ANYONE)
+def contribute_participation_text(body: dict[str, Any], rid: UUID) -> Any:
+    """Add a contribution to the text on how service users take part (the applicant's page)."""
+    return {"id": app().contribute(current_principal(), rid, "participation", body["text"])}
+
+
+@blp.route(R + "/advert/publish", methods=["POST"])
+@blp.arguments(PublishIn())
 @blp.response(200, AdvertPublishedOut)
 @requires(*STAFF)
 def publish_advert(body: dict[str, Any], rid: UUID) -> Any:
-    """Publish (a new version of) the advert."""
-    return {"version": app().publish_advert(current_principal(), rid, body["text"])}
+    """Publish (a new version of) the advert, with how service users take part."""
+    return {"version": app().publish_advert(current_principal(), rid, body["text"], body["participation_text"])}
+
+
+def _db() -> Any:
+    return current_app.extensions["delaktig.db"]
+
+
+@blp.route("/adverts", methods=["GET"])
+@blp.arguments(PublicAdvertQuery(), location="query")
+@blp.doc(responses={"200": document(PublicAdvertPage)})
+@public
+def list_adverts(query: dict[str, Any]) -> Any:
+    """Published adverts of open recruitments, for anyone (no sign-in, nothing personal)."""
+    try:
+        after = decode_cursor(query["cursor"], arity=2)
+    except ValidationError as error:
+        raise InvalidInput("not a cursor this service issued", field="cursor") from error
+    rows = PublicAdverts.page(_db(), query["limit"] + 1, after, query["department"])
+    return page_of(rows, query["limit"], key=lambda row: (row["published_at"], row["id"]))
+
+
+@blp.route("/adverts/<uuid:rid>", methods=["GET"])
+@blp.doc(responses={"200": document(PublicAdvertOut)})
+@public
+def get_advert(rid: UUID) -> Any:
+    """One published advert with how service users take part, for anyone."""
+    return PublicAdverts.one(_db(), str(rid))
 
 
 @blp.route(R + "/applications", methods=["POST"])
@@ -191,7 +234,7 @@ def get_summary(rid: UUID, cid: str) -> Any:
 def get_influence(rid: UUID) -> Any:
     """Who influenced the decision: each input with its actor, time, event id and hash."""
     app().influence_reader(current_principal(), rid)
-    return {"items": DecisionInfluence.influence(current_app.extensions["delaktig.db"], str(rid))}
+    return {"items": DecisionInfluence.influence(_db(), str(rid))}
 
 
 @blp.route(R + "/decision", methods=["POST"])

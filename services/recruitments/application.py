@@ -36,6 +36,11 @@ def today() -> date:
     return datetime.now(UTC).date()
 
 
+def text_hash(text: str) -> str:
+    """The hash a published text is recorded with (anyone can check a copy against it)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def add_years(day: date, years: int) -> date:
     try:
         return day.replace(year=day.year + years)
@@ -93,14 +98,15 @@ class RecruitmentsApp(ServiceApplication):
         department: str,
         unit: str,
         position: str,
-        hiring_manager: str,
         interview_format: str,
         planned: dict[str, Any],
         scorecard: list[dict[str, str]],
         needs: dict[str, Any],
+        hiring_manager: str | None = None,
         coordinator: str | None = None,
     ) -> UUID:
         by.check_department(department)
+        hiring_manager, coordinator = self.opener_roles(by, hiring_manager, coordinator)
         Recruitment.check_scorecard(scorecard)
         rid = uuid4()
         rec = Recruitment(
@@ -108,7 +114,7 @@ class RecruitmentsApp(ServiceApplication):
             unit=unit,
             position=position,
             hiring_manager=hiring_manager,
-            coordinator=coordinator or by.sub,
+            coordinator=coordinator,
             interview_format=interview_format,
             planned={k: (v.isoformat() if isinstance(v, date) else v) for k, v in planned.items()},
             scorecard=scorecard,
@@ -118,6 +124,23 @@ class RecruitmentsApp(ServiceApplication):
         )
         self.save(rec)
         return rid
+
+    @staticmethod
+    def opener_roles(by: Principal, hiring_manager: str | None, coordinator: str | None) -> tuple[str, str]:
+        """Who manages and who coordinates a new recruitment. A hiring manager who opens one owns
+        it (DOMAIN.md: the hiring manager owns the recruitment); a coordinator names its manager
+        and coordinates it unless they name another coordinator."""
+        if by.has("coordinator", "administrator"):
+            if not hiring_manager:
+                raise InvalidInput("name the recruitment's hiring manager", field="hiring_manager")
+            return hiring_manager, coordinator or by.sub
+        if hiring_manager not in (None, by.sub):
+            raise InvalidInput(
+                "a hiring manager opens a recruitment as its own hiring manager; leave hiring_manager "
+                "out or give your own id",
+                field="hiring_manager",
+            )
+        return by.sub, coordinator or ""  # no coordinator named yet
 
     def recruitment_ids(self) -> list[UUID]:
         """Every recruitment, from the notification log (opening events only)."""
@@ -168,6 +191,8 @@ class RecruitmentsApp(ServiceApplication):
         out["job_description"] = rec.job_description
         out["advert"] = rec.advert
         out["published_advert"] = rec.published_advert
+        out["participation_text"] = rec.participation_contributions
+        out["published_participation"] = rec.published_participation
         out["closed"] = rec.closed
         if self.is_staff_of(by, rec):
             out["decision"] = rec.decision
@@ -180,14 +205,20 @@ class RecruitmentsApp(ServiceApplication):
         cid = str(uuid4())
         if kind == "job_description":
             rec.contribute_job_description(cid, text, actor["role"], actor)
+        elif kind == "participation":
+            rec.contribute_participation_text(cid, text, actor["role"], actor, rec.department)
         else:
             rec.contribute_advert(cid, text, actor["role"], actor)
         self.save(rec)
         return cid
 
-    def publish_advert(self, by: Principal, rid: UUID, text: str) -> int:
+    def publish_advert(self, by: Principal, rid: UUID, text: str, participation_text: str | None = None) -> int:
+        """Publish the advert and, with it, how service users take part (one save: both or neither)."""
         rec = self.staff_only(by, rid)
-        version = rec.publish_advert(text, hashlib.sha256(text.encode("utf-8")).hexdigest(), by.actor())
+        version = rec.publish_advert(text, text_hash(text), by.actor())
+        if participation_text:
+            rec.publish_participation_text(version, participation_text, text_hash(participation_text),
+                                           by.actor(), rec.department)
         self.save(rec)
         return version
 
@@ -235,8 +266,21 @@ class RecruitmentsApp(ServiceApplication):
                 item["ats_ref"] = c["ats_ref"]
                 item["email"] = personal["email"] if personal else None
                 item["phone"] = personal["phone"] if personal else None
+                item["assessments"] = self.assessments_of(cid, c)
             out.append(item)
         return out
+
+    def assessments_of(self, candidate_id: str, candidate: dict[str, Any]) -> list[dict[str, Any]]:
+        """Who assessed the application how (for staff): the motivation is read under the
+        candidate's key, so it is gone once the candidate's data is shredded."""
+        return [
+            {
+                "assessor": {"id": assessor, "role": a["role"]},
+                "shortlist": a["shortlist"],
+                "motivation": self.vault.decrypt_or(candidate_id, a["motivation"], erased=None),
+            }
+            for assessor, a in candidate["assessments"].items()
+        ]
 
     def assess_application(
         self, by: Principal, rid: UUID, candidate_id: str, shortlist: str, motivation: str

@@ -800,6 +800,48 @@ class Recruitment(Aggregate):
             raise InvalidInput("a rating is 1 to 5", field="rating")
 
 
+    # -- how service users take part: the applicant's page (issue 13) ---------------------------
+    # Added after the rest: recruitments recorded before these events existed have none of this
+    # state, so it lives behind properties instead of in ``__init__``.
+    @property
+    def participation_contributions(self) -> list[dict[str, Any]]:
+        """Who wrote what in the text on how service users take part (same shape as the advert's)."""
+        contributions: list[dict[str, Any]] = self.__dict__.setdefault("_participation_contributions", [])
+        return contributions
+
+    @property
+    def published_participation(self) -> dict[str, Any] | None:
+        """The published text on how service users take part, with the advert version it belongs to."""
+        published: dict[str, Any] | None = self.__dict__.get("_published_participation")
+        return published
+
+    @event("ParticipationTextContributed")
+    def contribute_participation_text(
+        self, contribution_id: str, text: str, contributor_role: str, actor: Actor, department: str | None
+    ) -> None:
+        self.check_undecided("writing how service users take part")
+        self.participation_contributions.append(
+            {"contribution_id": contribution_id, "text": text, "by": dict(actor)}
+        )
+
+    def check_publishes_with_advert(self, advert_version: int) -> None:
+        """The text belongs to one published advert version (it is published in the same command)."""
+        if advert_version != self.advert_version or not advert_version:
+            raise Conflict(
+                "how service users take part is published together with the advert", field="participation_text"
+            )
+
+    @event("ParticipationTextPublished")
+    def publish_participation_text(
+        self, advert_version: int, text: str, text_hash: str, actor: Actor, department: str | None
+    ) -> None:
+        self.check_undecided("publishing how service users take part")
+        self.check_publishes_with_advert(advert_version)
+        self.__dict__["_published_participation"] = {
+            "advert_version": advert_version, "text": text, "text_hash": text_hash,
+        }
+
+
 class HistoryOpened(Recruitment.Opened):  # type: ignore[name-defined,misc]
     """A past recruitment opened by the history import: ``Opened`` plus who imported it."""
 

@@ -66,6 +66,16 @@ class AdvertPublishedV1(Schema):
     text_hash = fields.String(required=True)
 
 
+class ParticipationTextPublishedV1(Schema):
+    advert_version = fields.Integer(required=True, metadata={"description": "the advert version it belongs to"})
+    text = fields.String(
+        required=True,
+        metadata={"description": "how service users take part and what the user-driven way of working "
+                                 "means in practice (public text)"},
+    )
+    text_hash = fields.String(required=True)
+
+
 class ApplicationReceivedV1(Schema):
     candidate_id = fields.String(required=True)
     ats_ref = fields.String(required=True)
@@ -195,6 +205,18 @@ for domain_event, name, schema, text in (
     ),
     (R.AdvertContributed, "AdvertContributed", ContributionV1, "Who wrote what in the advert."),
     (R.AdvertPublished, "AdvertPublished", AdvertPublishedV1, "A version of the advert is published."),
+    (
+        R.ParticipationTextContributed,
+        "ParticipationTextContributed",
+        ContributionV1,
+        "Who wrote what in the text on how service users take part (the applicant's page).",
+    ),
+    (
+        R.ParticipationTextPublished,
+        "ParticipationTextPublished",
+        ParticipationTextPublishedV1,
+        "How service users take part, published with a version of the advert.",
+    ),
     (
         R.ApplicationReceived,
         "ApplicationReceived",

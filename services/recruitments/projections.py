@@ -1,6 +1,7 @@
 """Read models of the recruitments service (the API reads them directly, as Cosmic Python's
 ``views.py``; reactions that issue commands live in ``reactions.py``).
 
+- ``PublicAdverts``: the published adverts anyone may read (the applicant's page).
 - ``DecisionInfluence`` rebuilds, from ``recruitments.events`` alone, the who-said-what analysis
   and the decision-influence record (who contributed what, with event id and hash). Fed from
   offset zero into a fresh database it gives the same analysis as the live aggregate.
@@ -67,6 +68,7 @@ INFLUENCE = frozenset(
     {
         "JobDescriptionContributed",
         "AdvertContributed",
+        "ParticipationTextContributed",
         "ApplicationAssessed",
         "PanelLearned",
         "ConflictDeclared",
@@ -217,3 +219,113 @@ class DecisionInfluence(Projection):
                 "FROM rm_influence WHERE recruitment_id = ? ORDER BY position",
                 (recruitment_id,),
             )
+
+
+PUBLIC_ADVERTS_DDL = """
+CREATE TABLE IF NOT EXISTS rm_public_adverts (
+    recruitment_id TEXT PRIMARY KEY,
+    department TEXT NOT NULL,
+    unit TEXT NOT NULL,
+    position TEXT NOT NULL,
+    interview_format TEXT NOT NULL,
+    users_on_panel INTEGER NOT NULL,
+    interviews_from TEXT,
+    interviews_to TEXT,
+    advert_version INTEGER NOT NULL,
+    advert_text TEXT,
+    participation_text TEXT,
+    users_wrote INTEGER NOT NULL DEFAULT 0,
+    published_at TEXT,
+    open INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS rm_public_adverts_order ON rm_public_adverts (published_at, recruitment_id)
+"""
+
+USER_WRITING = frozenset({"JobDescriptionContributed", "AdvertContributed", "ParticipationTextContributed"})
+PUBLIC_ADVERT_COLUMNS = (
+    "recruitment_id AS id, department, unit, position, interview_format, users_on_panel, interviews_from, "
+    "interviews_to, advert_version, advert_text, participation_text, users_wrote, published_at"
+)
+
+
+def public_advert(row: dict[str, Any]) -> dict[str, Any]:
+    return {**row, "users_wrote": bool(row["users_wrote"])}
+
+
+class PublicAdverts(Projection):
+    """The applicant's page: published adverts of open recruitments, with the public texts only.
+
+    Built from public facts of ``recruitments.events`` (position, unit, interview format, panel
+    size, the advert and the text on how service users take part); no person's id or name. An
+    advert leaves the list when the hiring decision is made or the recruitment closes."""
+
+    name = "recruitments-public-adverts"
+    topics = ("recruitments.events",)
+
+    def migrate(self, db: Database) -> None:
+        db.migrate(PUBLIC_ADVERTS_DDL)
+
+    def apply(self, tx: Tx, envelope: Envelope) -> None:
+        kind = envelope["event_type"]
+        rid = envelope["aggregate_id"]
+        p = envelope["payload"]
+        if kind == "RecruitmentOpened":
+            planned = p["planned"]
+            tx.execute(
+                "INSERT INTO rm_public_adverts (recruitment_id, department, unit, position, interview_format, "
+                "users_on_panel, interviews_from, interviews_to, advert_version, open) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, 1) ON CONFLICT DO NOTHING",
+                (rid, envelope["department"] or "", p["unit"], p["position"], p["interview_format"],
+                 p["needs"]["panel_size"], planned["interviews_from"], planned["interviews_to"]),
+            )
+        elif kind == "AdvertPublished":
+            # The first publication fixes the list order; a new version only changes the text.
+            tx.execute(
+                "UPDATE rm_public_adverts SET advert_version = ?, advert_text = ?, "
+                "published_at = COALESCE(published_at, ?) WHERE recruitment_id = ?",
+                (p["version"], p["text"], envelope["occurred_at"], rid),
+            )
+        elif kind == "ParticipationTextPublished":
+            tx.execute(
+                "UPDATE rm_public_adverts SET participation_text = ? WHERE recruitment_id = ?",
+                (p["text"], rid),
+            )
+        elif kind in ("HiringDecisionMade", "RecruitmentClosed"):
+            tx.execute("UPDATE rm_public_adverts SET open = 0 WHERE recruitment_id = ?", (rid,))
+        elif kind in USER_WRITING and p["contributor_role"] == "participant":
+            # Whether service users wrote any of the texts: the page says so only when they did.
+            tx.execute("UPDATE rm_public_adverts SET users_wrote = 1 WHERE recruitment_id = ?", (rid,))
+
+    # -- reading -------------------------------------------------------------------------
+    @staticmethod
+    def page(db: Database, limit: int, after_key: tuple[Any, ...] | None,
+             department: str | None = None) -> list[dict[str, Any]]:
+        """``limit`` published adverts in publication order after ``after_key``."""
+        where = ["advert_version > 0", "open = 1"]
+        params: list[Any] = []
+        if department:
+            where.append("department = ?")
+            params.append(department)
+        if after_key is not None:
+            where.append("(published_at, recruitment_id) > (?, ?)")
+            params.extend(after_key)
+        with db.transaction() as tx:
+            rows = tx.all(
+                f"SELECT {PUBLIC_ADVERT_COLUMNS} FROM rm_public_adverts WHERE {' AND '.join(where)} "
+                "ORDER BY published_at, recruitment_id LIMIT ?",
+                (*params, limit),
+            )
+        return [public_advert(row) for row in rows]
+
+    @staticmethod
+    def one(db: Database, recruitment_id: str) -> dict[str, Any]:
+        """One published advert of an open recruitment; anything else is not found."""
+        with db.transaction() as tx:
+            row = tx.one(
+                f"SELECT {PUBLIC_ADVERT_COLUMNS} FROM rm_public_adverts "
+                "WHERE recruitment_id = ? AND advert_version > 0 AND open = 1",
+                (recruitment_id,),
+            )
+        if row is None:
+            raise NotFound(f"no published advert with id {recruitment_id}")
+        return public_advert(row)

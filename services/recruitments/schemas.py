@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import INCLUDE, Schema, fields, validate
 
 from services.recruitments.domain import FORMATS, RECOMMENDATIONS, SHORTLIST
+from shared.pagination import PageQuery, page_schema
 
 DEPARTMENT_CODE = validate.Regexp(r"^[a-z0-9][a-z0-9-]{1,62}$", error="lower-case letters, digits and '-'")
 KEY = validate.Regexp(r"^[a-z][a-z0-9_]{1,62}$", error="lower-case letters, digits and '_'")
@@ -40,9 +41,11 @@ class OpenRecruitmentIn(Schema):
     unit = fields.String(required=True, validate=validate.Length(min=1, max=100))
     position = fields.String(required=True, validate=validate.Length(min=2, max=200))
     hiring_manager = fields.String(
-        required=True,
+        load_default=None,
+        allow_none=True,
         validate=validate.Length(min=1, max=200),
-        metadata={"description": "the hiring manager's pseudonymous id (token sub)"},
+        metadata={"description": "the hiring manager's pseudonymous id (token sub); required from a "
+                                 "coordinator; a hiring manager who opens the recruitment is its hiring manager"},
     )
     coordinator = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=200))
     interview_format = fields.String(required=True, validate=validate.OneOf(FORMATS))
@@ -62,6 +65,20 @@ class CreatedOut(Schema):
 
 class TextIn(Schema):
     text = fields.String(required=True, validate=TEXT)
+
+
+class PublishIn(TextIn):
+    participation_text = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=TEXT,
+        metadata={"description": "how service users take part in this recruitment and what the job's "
+                                 "user-driven way of working means in practice (shown on the public advert)"},
+    )
+
+
+class PublicAdvertQuery(PageQuery):
+    department = fields.String(load_default=None, validate=DEPARTMENT_CODE)
 
 
 class AdvertPublishedOut(Schema):
@@ -174,6 +191,8 @@ class RecruitmentOut(RecruitmentSummaryOut):
     job_description = fields.Raw()
     advert = fields.Raw()
     published_advert = fields.Raw(allow_none=True)
+    participation_text = fields.Raw(metadata={"description": "who wrote what on how service users take part"})
+    published_participation = fields.Raw(allow_none=True)
     closed = fields.Raw(allow_none=True)
     decision = fields.Raw(allow_none=True)
 
@@ -186,6 +205,7 @@ class CandidateOut(Document):
     ats_ref = fields.String()
     email = fields.String(allow_none=True)
     phone = fields.String(allow_none=True)
+    assessments = fields.List(fields.Dict(), metadata={"description": "staff only: who assessed how"})
 
 
 class CandidatesOut(Document):
@@ -237,3 +257,30 @@ class MeritsExtractOut(Document):
     scorecard = fields.Dict()
     interviewed_or_hired = fields.List(fields.Dict(), required=True)
     decision = fields.Dict()
+
+
+class PublicAdvertOut(Document):
+    """A published advert as anyone may read it: no personal data, only public texts and facts."""
+
+    id = fields.String(required=True)
+    department = fields.String(required=True)
+    unit = fields.String(required=True)
+    position = fields.String(required=True)
+    interview_format = fields.String(required=True)
+    users_on_panel = fields.Integer(required=True, metadata={"description": "service users the panel seats"})
+    interviews_from = fields.String(allow_none=True)
+    interviews_to = fields.String(allow_none=True)
+    advert_version = fields.Integer(required=True)
+    advert_text = fields.String(required=True)
+    participation_text = fields.String(
+        allow_none=True,
+        required=True,
+        metadata={"description": "co-written: how service users take part and what the user-driven way of "
+                                 "working means in practice"},
+    )
+    users_wrote = fields.Boolean(required=True,
+                                 metadata={"description": "service users wrote some of the texts (recorded)"})
+    published_at = fields.String(required=True)
+
+
+PublicAdvertPage = page_schema(PublicAdvertOut, "PublicAdvertPage")

@@ -9,7 +9,7 @@ from typing import Any
 
 from services.recruitments.api import blp
 from services.recruitments.application import RecruitmentsApp
-from services.recruitments.projections import DecisionInfluence
+from services.recruitments.projections import DecisionInfluence, PublicAdverts
 from services.recruitments.reactions import PanelFeed
 from shared.config import Settings
 from shared.consumer import ConsumerLoop
@@ -36,6 +36,8 @@ class Recruitments(EventSourcedService):
     @classmethod
     def build(cls, settings: Settings) -> Recruitments:
         db = Database(settings, NAME)
+        for read_model in (DecisionInfluence(), PublicAdverts()):
+            read_model.migrate(db)  # the API reads them before the worker has consumed anything
         vault = Vault(settings, db)
         app = RecruitmentsApp(settings, vault)
         return cls(settings, db, vault, app)
@@ -48,14 +50,18 @@ class Recruitments(EventSourcedService):
         """The who-said-what / decision-influence read model, fed from recruitments.events."""
         return ConsumerLoop(self.settings, db or self.db, DecisionInfluence())
 
+    def public_adverts(self, db: Database | None = None) -> ConsumerLoop:
+        """The published adverts anyone may read, fed from recruitments.events."""
+        return ConsumerLoop(self.settings, db or self.db, PublicAdverts())
+
     def projections(self) -> list[tuple[Any, Database]]:
         """Pure read models, for ``delaktig audit replay`` (projection factory, live database)."""
-        return [(DecisionInfluence, self.db)]
+        return [(DecisionInfluence, self.db), (PublicAdverts, self.db)]
 
     def worker(self) -> Worker:
         return Worker(
             NAME,
-            parts=[self.relay(), self.panel_feed(), self.decision_influence()],
+            parts=[self.relay(), self.panel_feed(), self.decision_influence(), self.public_adverts()],
             periodic=[(RETENTION_EVERY_SECONDS, self.app.run_retention)],
         )
 

@@ -575,6 +575,10 @@ from services.web.staff_texts import STAFF_EN, STAFF_SV  # noqa: E402  (the staf
 
 SV.update(STAFF_SV)
 EN.update(STAFF_EN)
+from services.web.hiring_texts import HIRING_EN, HIRING_SV  # noqa: E402  (the hiring manager's words)
+
+SV.update(HIRING_SV)
+EN.update(HIRING_EN)
 
 TEXTS = {"sv": SV, "en": EN}
 

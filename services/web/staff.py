@@ -389,6 +389,19 @@ def decision_form() -> FlaskForm:
     return DecisionForm()
 
 
+def send_decision(rid: UUID | str, cid: str, form: FlaskForm) -> dict[str, str] | None:
+    """Send the decision form to the service; ``None`` when made, else the message beside its field
+    (the service's own refusal: a deviation reason is needed against the users' recommendation)."""
+    try:
+        backend.post("recruitments", f"/recruitments/{rid}/decision",
+                     {"candidate_id": cid, "motivation": form.motivation.data,  # type: ignore[attr-defined]
+                      "deviation_reason": (form.deviation_reason.data or "").strip() or None})  # type: ignore[attr-defined]
+    except Refused as error:
+        name = error.field if error.field in ("motivation", "deviation_reason") else "motivation"
+        return {name: tr("deviation_required") if name == "deviation_reason" else tr("refused", detail=error.detail)}
+    return None
+
+
 def _candidate_page(rid: UUID, cid: str, form: FlaskForm, errors: dict[str, str], status: int = 200) -> Any:
     rec = backend.get("recruitments", f"/recruitments/{rid}")
     candidate = next((c for c in backend.get("recruitments", f"/recruitments/{rid}/candidates")["items"]
@@ -418,14 +431,9 @@ def decide(rid: UUID, cid: str) -> Any:
     form = decision_form()
     if not form.validate_on_submit():
         return _candidate_page(rid, cid, form, errors_of(form), 400)
-    try:
-        backend.post("recruitments", f"/recruitments/{rid}/decision",
-                     {"candidate_id": cid, "motivation": form.motivation.data,  # type: ignore[attr-defined]
-                      "deviation_reason": (form.deviation_reason.data or "").strip() or None})  # type: ignore[attr-defined]
-    except Refused as error:
-        name = error.field if error.field in ("motivation", "deviation_reason") else "motivation"
-        detail = tr("deviation_required") if name == "deviation_reason" else tr("refused", detail=error.detail)
-        return _candidate_page(rid, cid, form, {**errors_of(form), name: detail}, 422)
+    refused = send_decision(rid, cid, form)
+    if refused:
+        return _candidate_page(rid, cid, form, {**errors_of(form), **refused}, 422)
     flash(tr("decided"))
     return redirect(url_for("staff.recruitment", rid=rid))
 

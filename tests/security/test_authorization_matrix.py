@@ -179,7 +179,8 @@ BUILDERS: dict[tuple[str, str], Build] = {
     ("recruitments", "GET /recruitments"): lambda w: [Probe("GET", "/recruitments")],
     ("recruitments", "GET /recruitments/{rid}"): lambda w: [Probe("GET", _r(w))],
     ("recruitments", "POST /recruitments"): lambda w: [Probe("POST", "/recruitments", json={
-        "department": OWN, "unit": "barn-och-unga", "position": "Socialsekreterare", "hiring_manager": "hm-x",
+        "department": OWN, "unit": "barn-och-unga", "position": "Socialsekreterare",
+        "hiring_manager": "hiring_manager-own",  # a hiring manager may open only as its own manager
         "interview_format": "split", "scorecard": [
             {"key": "motivation_user_participation", "label": "Motivation"}, {"key": "empathy", "label": "Empati"},
             {"key": "collaboration", "label": "Samarbete"}]})],
@@ -187,12 +188,17 @@ BUILDERS: dict[tuple[str, str], Build] = {
         Probe("POST", _r(w) + "/job-description/contributions", json={"text": "Erfarenhet av bistånd"})],
     ("recruitments", "POST /recruitments/{rid}/advert/contributions"): lambda w: [
         Probe("POST", _r(w) + "/advert/contributions", json={"text": "Skriv enkelt"})],
+    ("recruitments", "POST /recruitments/{rid}/participation-text/contributions"): lambda w: [
+        Probe("POST", _r(w) + "/participation-text/contributions", json={"text": "Brukare läser ansökningarna"})],
     ("recruitments", "POST /recruitments/{rid}/advert/publish"): lambda w: [
         Probe("POST", _r(w) + "/advert/publish", json={"text": "Vi söker dig"})],
     ("recruitments", "POST /recruitments/{rid}/applications"): lambda w: [
         Probe("POST", _r(w) + "/applications", json={"ats_ref": "varbi-" + uuid.uuid4().hex[:6],
                                                      "name": "Kandidat", "email": "k@example.se"})],
     ("recruitments", "GET /recruitments/{rid}/candidates"): lambda w: [Probe("GET", _r(w) + "/candidates")],
+    # Public while the recruitment is open (before the decision below takes the advert down).
+    ("recruitments", "GET /adverts"): lambda w: [Probe("GET", "/adverts")],
+    ("recruitments", "GET /adverts/{rid}"): lambda w: [Probe("GET", f"/adverts/{w.published()}")],
     ("recruitments", "POST /recruitments/{rid}/candidates/{cid}/assessments"): lambda w: [
         Probe("POST", _c1(w) + "/assessments", json={"shortlist": "yes", "motivation": "Lyhörd"})],
     ("recruitments", "POST /recruitments/{rid}/candidates/{cid}/conflicts"): lambda w: [
@@ -248,6 +254,8 @@ BUILDERS: dict[tuple[str, str], Build] = {
 
 def allowed(row: dict[str, Any], caller: Caller, probe: Probe) -> bool:
     """What the matrix says for this caller and this request."""
+    if row.get("public"):
+        return probe.exists
     scope = row["allow"].get(caller.role)
     if scope is None or not probe.exists:
         return False

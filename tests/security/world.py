@@ -226,6 +226,14 @@ class World:
                         who, json={"has_conflict": False})
         return self.ids["c1"], self.ids["c2"]
 
+    def published(self) -> str:
+        """REC with its advert published and in the public read model (the workers are stopped)."""
+        self.ensure_candidates()
+        recruitments = self.services["recruitments"]
+        recruitments.relay().drain()
+        recruitments.public_adverts().catch_up()
+        return self.ids["rec"]
+
 
 def start_world(settings: Settings, serve: Callable[[Any], str],
                 http: requests.Session) -> tuple[World, Callable[[], None]]:
