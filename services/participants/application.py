@@ -245,6 +245,12 @@ class ParticipantsApp(ServiceApplication):
             "contact_status": participant.contact["status"],
             "contact_until": participant.contact["until"],
             "restricted": participant.restricted,
+            # What blocks an erasure, with the ids a coordinator needs to lift one.
+            "legal_holds": [{"hold_id": h, "reason": r} for h, r in sorted(participant.legal_holds.items())],
+            # A person in several banks: staff see the overrides of their own departments only.
+            "limit_overrides": [{**o, "reason": self.vault.decrypt_or(str(pid), o["reason"], erased=None)}
+                                for o in participant.limit_overrides
+                                if by.sub == str(pid) or by.can_see_department(o["department"])],
             "version": participant.version,
         }
 

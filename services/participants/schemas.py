@@ -77,6 +77,9 @@ class ParticipantDetailOut(ParticipantOut):
     contact_status = fields.String()
     contact_until = fields.String(allow_none=True)
     restricted = fields.Boolean()
+    legal_holds = fields.List(fields.Dict(), metadata={"description": "hold_id and reason of each legal hold"})
+    limit_overrides = fields.List(fields.Dict(), metadata={
+        "description": "extra engagements per department, valid_until and reason"})
 
 
 class ListQuery(Schema):

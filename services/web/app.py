@@ -59,6 +59,9 @@ def create_app(config: WebConfig | None = None) -> Flask:
     from services.web.staff import staff
 
     app.register_blueprint(staff)
+    from services.web.staff_people import people
+
+    app.register_blueprint(people)
     idp_origin = "/".join(config.oidc_issuer.split("/", 3)[:3])
     csp = CSP.format(idp=idp_origin)
 

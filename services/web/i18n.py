@@ -576,6 +576,11 @@ from services.web.staff_texts import STAFF_EN, STAFF_SV  # noqa: E402  (the staf
 SV.update(STAFF_SV)
 EN.update(STAFF_EN)
 
+from services.web.people_texts import PEOPLE_EN, PEOPLE_SV  # noqa: E402  (rights pages and invitations)
+
+SV.update(PEOPLE_SV)
+EN.update(PEOPLE_EN)
+
 TEXTS = {"sv": SV, "en": EN}
 
 

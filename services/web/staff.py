@@ -256,8 +256,15 @@ def recruitment(rid: UUID) -> Any:
                 names[pid] = None
     candidates = backend.get("recruitments", f"/recruitments/{rid}/candidates")["items"]
     coordinator = bool(set(roles()) & {"coordinator", "administrator"})
+    try:
+        invitations = backend.get("matching", f"/recruitments/{rid}/invitations")
+    except (NotFound, Refused, Forbidden):
+        invitations = None  # not this caller's to follow (another hiring manager's), or not known yet
+    if invitations and coordinator:
+        seated = {i["participant_id"] for seat in invitations["seats"] for i in seat["invitations"]}
+        names.update(_names(sorted(seated - set(names))))
     return render_template("staff_recruitment.html", rec=rec, names=names, candidates=candidates,
-                           coordinator=coordinator)
+                           coordinator=coordinator, invitations=invitations)
 
 
 # -- a recruitment's panel: proposal, explanations, assignment with overrides, replacements ----

@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-from services.matching.projections import InvitationsProjection
 from shared.consumer import ConsumerLoop
 from tests.conftest import bearer
 from tests.matching.conftest import Bench

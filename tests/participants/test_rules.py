@@ -287,3 +287,27 @@ def test_administrators_manage_vocabulary_and_department_settings(running, http,
     assert http.put(f"{url}/departments/nowhere/settings", json=bad, headers=bearer(coordinator)).status_code == 403
     current = http.get(f"{url}/departments/{DEP}/settings", headers=bearer(coordinator)).json()
     assert current["rates"]["half_day_ore"] == 103100 and current["participation_limit"]["max_engagements"] == 4
+
+
+def test_the_record_shows_legal_holds_to_lift_and_only_the_callers_overrides(running, http, token) -> None:
+    """A coordinator sees each legal hold with the id to lift it by, and the limit overrides of
+    their own departments; a coordinator of the person's other bank sees only theirs."""
+    url, _service, pid, coordinator, me = running
+    other = token(departments=(OTHER_DEP,))
+    assert http.post(f"{url}/participants/{pid}/consents", json={"purpose": "recruitment", "department": OTHER_DEP},
+                     headers=bearer(me)).ok
+    hold = http.post(f"{url}/participants/{pid}/legal-holds", json={"reason": "Pågående tvist, dnr 2026-114"},
+                     headers=bearer(coordinator)).json()["hold_id"]
+    for tok, dep, why in ((coordinator, DEP, "only Arabic speaker"), (other, OTHER_DEP, "long wait in amf")):
+        r = http.post(f"{url}/participants/{pid}/limit-overrides", headers=bearer(tok),
+                      json={"department": dep, "extra_engagements": 1, "valid_until": day(30), "reason": why})
+        assert r.status_code == 201, r.text
+    record = http.get(f"{url}/participants/{pid}", headers=bearer(coordinator)).json()
+    assert record["legal_holds"] == [{"hold_id": hold, "reason": "Pågående tvist, dnr 2026-114"}]
+    assert [(o["department"], o["reason"]) for o in record["limit_overrides"]] == [(DEP, "only Arabic speaker")]
+    theirs = http.get(f"{url}/participants/{pid}", headers=bearer(other)).json()
+    assert [o["reason"] for o in theirs["limit_overrides"]] == ["long wait in amf"]
+    mine = http.get(f"{url}/participants/{pid}", headers=bearer(me)).json()
+    assert sorted(o["reason"] for o in mine["limit_overrides"]) == ["long wait in amf", "only Arabic speaker"]
+    assert http.delete(f"{url}/participants/{pid}/legal-holds/{hold}", headers=bearer(coordinator)).ok
+    assert http.get(f"{url}/participants/{pid}", headers=bearer(coordinator)).json()["legal_holds"] == []
