@@ -82,8 +82,7 @@ def errors_of(form: FlaskForm) -> dict[str, str]:
 @staff_only()
 def start() -> Any:
     """What this person may use, by role: the workspace pages and the dashboards."""
-    return render_template("staff_start.html", roles=roles(), dashboards=dashboards_url(),
-                           departments=my_departments())
+    return render_template("staff_start.html", roles=roles(), departments=my_departments())
 
 
 # -- the brukarbank ---------------------------------------------------------------------------
