@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from services.audit.replay import replay
+from services.matching.projections import InvitationsProjection
 from shared.consumer import ConsumerLoop
 from tests.conftest import bearer
 from tests.matching.conftest import Bench
@@ -72,6 +74,10 @@ def test_each_seat_shows_the_answer_since_when_and_the_replacement_chain(
     assert seat["current"]["participant_id"] == replaced.json()["replacement"]
     assert "Lena" not in _read(bench, loop, rid).text
     assert bench.get(f"/recruitments/{rid}/invitation", auth=third).status_code == 404  # no longer theirs
+
+    # Rebuilt from offset zero into a fresh database, the read model is the same row for row.
+    [rebuilt] = replay([(InvitationsProjection, bench.service.db)])
+    assert rebuilt.identical and rebuilt.rows >= 5, rebuilt
 
 
 def test_a_decline_nobody_can_fill_leaves_the_seat_open_for_the_coordinator(
