@@ -10,6 +10,7 @@ person's pseudonymous id and the new values only until it is sent or replaced.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -24,7 +25,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Re
 from services.web import backend
 from services.web.backend import Refused
 from services.web.forms import tr
-from services.web.staff import READ_PURPOSE, chosen_department, coordinator_only, errors_of
+from services.web.staff import READ_PURPOSE, chosen_department, coordinator_only, errors_of, staff_only
 
 people = Blueprint("people", __name__)
 
@@ -254,3 +255,29 @@ def done(pid: UUID) -> Any:
             name = None
     return render_template("people_done.html", pid=pid, department=department, outcome=finished["outcome"],
                            name=name)
+
+
+# -- the auditor's access log: who read personal data, when and why -----------------------------
+ACCESS_SHOWN = 200  # the page shows the latest reads; a narrower search shows the others
+ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,100}$"
+
+
+@people.get("/granskning/atkomstlogg")
+@staff_only("auditor")
+def access_log() -> Any:
+    """Reads of personal data in the auditor's departments, searched by the person's or the
+    reader's pseudonymous id (the audit service scopes the answer)."""
+    wanted = {key: (request.args.get(key) or "").strip() for key in ("subject_id", "accessor_id")}
+    errors: dict[str, str] = {}
+    for key, value in wanted.items():
+        if value and not re.match(ID_PATTERN, value):
+            errors[key] = tr("access_give_one")
+    searched = any(wanted.values())
+    reads: list[dict[str, Any]] = []
+    if searched and not errors:
+        answer = backend.get("audit", "/access-log", **{k: v for k, v in wanted.items() if v})
+        reads = sorted(answer["items"], key=lambda r: r["position"], reverse=True)
+    elif request.args and not searched:
+        errors["subject_id"] = tr("access_give_one")
+    return render_template("people_access_log.html", wanted=wanted, reads=reads[:ACCESS_SHOWN], count=len(reads),
+                           searched=searched and not errors, errors=errors), 400 if errors else 200

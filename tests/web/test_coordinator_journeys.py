@@ -18,6 +18,7 @@ import requests
 from tests.web.system import COORDINATOR, MANAGER, SCORECARD, SOC, System, eventually
 from tests.web.test_browser_journeys import PHONE, Audited, tab_to
 from tests.web.test_staff_workspace import (  # noqa: F401  (fixtures used by name)
+    AUDITOR,
     OTHER,
     OTHER_COORDINATOR,
     browser,
@@ -368,3 +369,39 @@ def test_a_coordinator_of_another_department_sees_nothing_of_this_one_anywhere(
     context.close()
     assert requests.get(system.web + f"/brukarbank/{soc_pid}/rattigheter", timeout=10,
                         allow_redirects=False).status_code == 302  # signed out: to the sign-in
+
+
+def test_an_auditor_lands_on_the_access_log_and_finds_who_read_a_persons_data(
+        system: System, browser: Any, other_department: dict[str, str], screenshots: Path | None) -> None:  # noqa: F811
+    from playwright.sync_api import expect
+
+    person = next(iter(system.participants.values()))
+    # A coordinator's page read of the person is a logged read with its purpose.
+    system.call("GET", "participants", f"/participants/{person}", system.coordinator(), purpose="brukarbank")
+    context, page = signed_in_page(system, browser, AUDITOR, viewport=PHONE)
+    audited = OnPhone(page, screenshots)
+    expect(page.get_by_test_id("access-log-link")).to_be_visible()
+    audited.check()
+    page.get_by_role("navigation", name="Meny").get_by_role("link", name="Åtkomstloggen").click()
+    page.get_by_role("button", name="Sök").click()
+    expect(page.locator(".error-summary")).to_contain_text("Fyll i minst ett av fälten")
+    audited.check()
+
+    def found() -> bool:
+        page.get_by_label("Personens id").fill(person)
+        page.get_by_role("button", name="Sök").click()
+        return page.get_by_test_id("access-table").filter(has_text="brukarbank").count() > 0
+
+    eventually(found)  # the read reaches the audit service over Kafka
+    table = page.get_by_test_id("access-table")
+    expect(table).to_contain_text(COORDINATOR)
+    expect(table).to_contain_text(SOC)
+    for name in system.participants:
+        expect(page.locator("main")).not_to_contain_text(name)  # pseudonymous ids only
+    audited.check("granskning-atkomstlogg")
+    context.close()
+    # Nobody else may open it: the coordinator is refused.
+    context, page = signed_in_page(system, browser, COORDINATOR)
+    response = page.goto(system.web + "/granskning/atkomstlogg")
+    assert response is not None and response.status == 403
+    context.close()
