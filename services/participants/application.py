@@ -251,8 +251,26 @@ class ParticipantsApp(ServiceApplication):
             "limit_overrides": [{**o, "reason": self.vault.decrypt_or(str(pid), o["reason"], erased=None)}
                                 for o in participant.limit_overrides
                                 if by.sub == str(pid) or by.can_see_department(o["department"])],
+            "contact_log": self._contact_log(by, pid),
             "version": participant.version,
         }
+
+    def _contact_log(self, by: Principal, pid: UUID) -> list[dict[str, Any]]:
+        """Every change of the person's contact status (when, to what, by which role, why), from
+        their own stream: staff see the changes made in their departments and the person's own."""
+        out = []
+        for stored in self.repository.event_store.get(pid):
+            change: Any = stored  # a ContactStatusChanged the @event decorator made (untyped)
+            if type(change).__name__ != "ContactStatusChanged":
+                continue
+            department = change.department
+            if not (by.sub == str(pid) or department is None or by.can_see_department(department)):
+                continue
+            reason = change.reason
+            out.append({"at": change.timestamp.isoformat(), "status": change.status, "until": change.until,
+                        "by_role": change.actor.get("role"), "department": department,
+                        "reason": self.vault.decrypt_or(str(pid), reason, erased=None) if reason else None})
+        return out
 
     def update_contact_details(self, by: Principal, pid: UUID, details: dict[str, Any],
                                expected_version: int | None) -> int:

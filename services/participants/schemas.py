@@ -80,6 +80,8 @@ class ParticipantDetailOut(ParticipantOut):
     legal_holds = fields.List(fields.Dict(), metadata={"description": "hold_id and reason of each legal hold"})
     limit_overrides = fields.List(fields.Dict(), metadata={
         "description": "extra engagements per department, valid_until and reason"})
+    contact_log = fields.List(fields.Dict(), metadata={
+        "description": "each change of contact status: at, status, until, by_role, department, reason"})
 
 
 class ListQuery(Schema):

@@ -311,3 +311,17 @@ def test_the_record_shows_legal_holds_to_lift_and_only_the_callers_overrides(run
     assert sorted(o["reason"] for o in mine["limit_overrides"]) == ["long wait in amf", "only Arabic speaker"]
     assert http.delete(f"{url}/participants/{pid}/legal-holds/{hold}", headers=bearer(coordinator)).ok
     assert http.get(f"{url}/participants/{pid}", headers=bearer(coordinator)).json()["legal_holds"] == []
+
+
+def test_the_record_carries_the_contact_log_with_who_set_what_and_why(running, http, token) -> None:
+    url, _service, pid, coordinator, me = running
+    assert http.put(f"{url}/participants/{pid}/contact-status", json={"status": "paused"}, headers=bearer(me)).ok
+    r = http.put(f"{url}/participants/{pid}/contact-status", headers=bearer(coordinator),
+                 json={"status": "do_not_contact", "reason": "Bad själv om det i telefon"})
+    assert r.status_code == 200, r.text
+    log = http.get(f"{url}/participants/{pid}", headers=bearer(coordinator)).json()["contact_log"]
+    assert [(e["status"], e["by_role"], e["reason"]) for e in log] == [
+        ("paused", "participant", None), ("do_not_contact", "coordinator", "Bad själv om det i telefon")]
+    assert log[0]["at"] <= log[1]["at"] and log[1]["department"] == DEP
+    elsewhere = token(departments=(OTHER_DEP,))  # not in that bank: no record at all
+    assert http.get(f"{url}/participants/{pid}", headers=bearer(elsewhere)).status_code == 404

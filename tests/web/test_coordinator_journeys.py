@@ -227,9 +227,11 @@ def test_a_persons_rights_restriction_a_hold_that_blocks_erasure_and_erasure_onc
     pid = system.call("POST", "participants", "/participants", system.coordinator(),
                       {"name": "Rut Rättighet", "email": "rut@example.org", "departments": [SOC]})["id"]
     record = f"/participants/{pid}"
+    system.call("PUT", "participants", record + "/contact-status", system.as_participant(pid), {"status": "paused"})
     context, page = signed_in_page(system, browser, COORDINATOR, viewport=PHONE)
     audited = OnPhone(page, screenshots)
     page.goto(f"{system.web}/brukarbank/{pid}?department={SOC}")
+    expect(page.get_by_test_id("contact-log")).to_contain_text("pausad, ändrad av personen själv")
     audited.check()
     page.get_by_test_id("rights-link").click()
     expect(page.get_by_test_id("restriction")).to_have_text("Inte begränsad")
