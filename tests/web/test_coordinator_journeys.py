@@ -319,6 +319,9 @@ def test_a_coordinator_of_another_department_sees_nothing_of_this_one_anywhere(
 
     context, page = signed_in_page(system, browser, OTHER_COORDINATOR, viewport=PHONE)
     audited = OnPhone(page, None)
+    # One navigation: the dashboards are in the header, in the language in use.
+    dashboards = page.get_by_role("navigation", name="Meny").get_by_role("link", name="Översikter och rapporter")
+    expect(dashboards).to_have_attribute("href", re.compile(r"/overview\?lang=sv$"))
 
     def nothing_of_soc(where: str) -> None:
         text = page.locator("body").inner_text()
