@@ -372,6 +372,16 @@ def test_a_coordinator_of_another_department_sees_nothing_of_this_one_anywhere(
     assert posted.status in (403, 404)
     assert system.call("GET", "participants", f"/participants/{soc_pid}", system.coordinator())["restricted"] == before
     context.close()
+
+    # The recruitment's own hiring manager follows its invitations, without the service users' names.
+    context, page = signed_in_page(system, browser, MANAGER, viewport=PHONE)
+    page.goto(f"{system.web}/rekryteringar/{system.recruitment}")  # its panel was assigned when the world was made
+    invitations = page.get_by_test_id("invitations")
+    expect(invitations).to_contain_text("en person i banken")
+    for name in soc_names:
+        expect(invitations).not_to_contain_text(name)
+    OnPhone(page, None).check()
+    context.close()
     assert requests.get(system.web + f"/brukarbank/{soc_pid}/rattigheter", timeout=10,
                         allow_redirects=False).status_code == 302  # signed out: to the sign-in
 
