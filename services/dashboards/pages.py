@@ -127,7 +127,8 @@ LABELS: dict[str, dict[str, str]] = {
         "interviews": "Intervjuer",
         "decided": "Beslutad",
         "closed": "Avslutad",
-        "language": "English",
+        "language": "In English",
+        "workspace": "Din arbetsyta",
         "signed_in_as": "Inloggad som",
         "role_coordinator": "samordnare",
         "role_hiring_manager": "rekryterande chef",
@@ -198,7 +199,8 @@ LABELS: dict[str, dict[str, str]] = {
         "interviews": "Interviews",
         "decided": "Decided",
         "closed": "Closed",
-        "language": "Svenska",
+        "language": "På svenska",
+        "workspace": "Your workspace",
         "signed_in_as": "Signed in as",
         "role_coordinator": "coordinator",
         "role_hiring_manager": "hiring manager",
@@ -273,9 +275,16 @@ def _same_origin_post() -> bool:
     return bool(cookie) and hmac.compare_digest(cookie.encode(), sent.encode())
 
 
+def web_url() -> str | None:
+    """The web app's address, for the header's link back to the workspace (one navigation)."""
+    public = os.environ.get("WEB_PUBLIC_URL")
+    port = os.environ.get("WEB_PORT")
+    return public.rstrip("/") if public else (f"http://127.0.0.1:{port}" if port else None)
+
+
 @pages.context_processor
 def _template_globals() -> dict[str, Any]:
-    return {"csrf": csrf_token()}
+    return {"csrf": csrf_token(), "web_url": web_url()}
 
 
 @pages.after_request

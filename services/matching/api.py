@@ -16,6 +16,7 @@ from services.matching.schemas import (
     ExplanationOut,
     FairnessOut,
     InvitationOut,
+    PanelInvitationsOut,
     ProposalIn,
     ProposalOut,
     ReplacementIn,
@@ -106,6 +107,14 @@ def accept_invitation(recruitment_id: UUID) -> Any:
 def decline_invitation(body: dict[str, Any], recruitment_id: UUID) -> Any:
     """The participant declines (reason optional, as a category); the next best takes the seat."""
     return app().decline_invitation(current_principal(), str(recruitment_id), body["reason"])
+
+
+@blp.route("/recruitments/<uuid:recruitment_id>/invitations", methods=["GET"])
+@blp.response(200, PanelInvitationsOut)
+@requires("coordinator", "administrator", "hiring_manager")
+def panel_invitations(recruitment_id: UUID) -> Any:
+    """Every seat's invitations: accepted, declined (a category) or waiting, and replacements."""
+    return app().panel_invitations(current_principal(), str(recruitment_id))
 
 
 @blp.route("/departments/<code>/fairness", methods=["GET"])

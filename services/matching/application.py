@@ -18,7 +18,7 @@ from services.matching.ranking import Candidate, Needs
 from shared.application import ServiceApplication
 from shared.auth import Principal
 from shared.config import Settings
-from shared.errors import Conflict, InvalidInput, NotFound
+from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
 
 
 def today() -> date:
@@ -264,6 +264,16 @@ class MatchingApp(ServiceApplication):
         self.save(panel)
         return {"recruitment_id": recruitment_id, "participant_id": by.sub, "department": needs.department,
                 "status": "declined", "replacement_found": found}
+
+    def panel_invitations(self, by: Principal, recruitment_id: str) -> dict[str, Any]:
+        """Per seat: who was invited, their answer since when, and the replacement chain, for the
+        coordinators of the recruitment's department and its own hiring manager."""
+        recruitment, seats = self.readmodel.invitations(recruitment_id)
+        if recruitment is None or not by.can_see_department(recruitment["department"]):
+            raise NotFound(f"no recruitment with id {recruitment_id}")
+        if not by.has("coordinator", "administrator") and by.sub != recruitment["hiring_manager"]:
+            raise Forbidden("only the recruitment's own hiring manager may follow its invitations")
+        return {"recruitment_id": recruitment_id, "department": recruitment["department"], "seats": seats}
 
     # -- replacing --------------------------------------------------------------------------
     def replace_member(

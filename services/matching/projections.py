@@ -250,6 +250,7 @@ class ReadModel:
         self.db = db
         db.migrate(CONSUMER_DDL)
         db.migrate(READMODEL_DDL)
+        db.migrate(INVITATIONS_DDL)
         # In-memory index per department, valid while the consumer's stored offsets stay put
         # (every read-model change moves them in the same transaction).
         self._cache: dict[str, tuple[int, list[Candidate]]] = {}
@@ -326,6 +327,10 @@ class ReadModel:
             )
         return [self._candidate(r, True, r["participant_id"] in matching, engagements) for r in rows]
 
+    def invitations(self, recruitment_id: str) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+        """A recruitment's seats and their invitations (``panel_invitations``)."""
+        return panel_invitations(self.db, recruitment_id)
+
     def candidate(self, participant_id: str, department: str) -> Candidate | None:
         """One person as matching sees them for ``department``, or None if unknown or forgotten."""
         with self.db.transaction() as tx:
@@ -378,3 +383,138 @@ class ReadModel:
             excluded_units=_split(row["excluded_units"]),
             engagements=tuple(sorted(engagements.get(row["participant_id"], ()))),
         )
+
+
+# -- invitations: who was invited to each seat, their answer and the replacement chain --------
+INVITATIONS_DDL = """
+CREATE TABLE IF NOT EXISTS mx_invitation_recruitments (
+    recruitment_id TEXT PRIMARY KEY,
+    department TEXT NOT NULL,
+    hiring_manager TEXT
+);
+CREATE TABLE IF NOT EXISTS mx_invitations (
+    recruitment_id TEXT NOT NULL,
+    participant_id TEXT NOT NULL,
+    seat INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    since TEXT NOT NULL,
+    reason TEXT,
+    replaces TEXT,
+    replaced_by TEXT,
+    PRIMARY KEY (recruitment_id, participant_id)
+)
+"""
+
+
+class InvitationsProjection(Projection):
+    """Each panel seat as a chain of invitations: invited, accepted, declined (with the declared
+    category, never free text) or replaced, since when, and who took the seat next.
+
+    Its own consumer (not part of ``MatchingProjection``) so that it is built from offset zero
+    wherever it is deployed: the panels assigned before it existed are in it too."""
+
+    name = "matching-invitations"
+    topics = ("recruitments.events", "matching.events")
+
+    def migrate(self, db: Database) -> None:
+        db.migrate(INVITATIONS_DDL)
+
+    def apply(self, tx: Tx, envelope: Envelope) -> None:
+        handler = getattr(self, f"on_{envelope.get('event_type')}", None)
+        if handler is not None:
+            handler(tx, envelope, envelope.get("payload") or {})
+
+    @staticmethod
+    def _recruitment(tx: Tx, rid: str, department: str) -> None:
+        tx.execute("INSERT INTO mx_invitation_recruitments (recruitment_id, department) VALUES (?, ?) "
+                   "ON CONFLICT DO NOTHING", (rid, department))
+
+    def on_RecruitmentOpened(self, tx: Tx, env: Envelope, payload: dict[str, Any]) -> None:
+        tx.execute(
+            "INSERT INTO mx_invitation_recruitments (recruitment_id, department, hiring_manager) VALUES (?, ?, ?) "
+            "ON CONFLICT (recruitment_id) DO UPDATE SET department = excluded.department, "
+            "hiring_manager = excluded.hiring_manager",
+            (str(env["aggregate_id"]), str(env.get("department") or ""), payload.get("hiring_manager")),
+        )
+
+    def on_PanelAssigned(self, tx: Tx, env: Envelope, payload: dict[str, Any]) -> None:
+        """A (new) assignment is a new panel: its members are invited; an answer a member gave
+        before stands, as it does in the ``Panel`` aggregate."""
+        rid, members = str(payload["recruitment_id"]), [str(m) for m in payload.get("members") or ()]
+        self._recruitment(tx, rid, str(env.get("department") or ""))
+        for row in tx.all("SELECT participant_id FROM mx_invitations WHERE recruitment_id = ?", (rid,)):
+            if row["participant_id"] not in members:
+                tx.execute("DELETE FROM mx_invitations WHERE recruitment_id = ? AND participant_id = ?",
+                           (rid, row["participant_id"]))
+        tx.execute("UPDATE mx_invitations SET replaces = NULL, replaced_by = NULL WHERE recruitment_id = ?", (rid,))
+        for seat, pid in enumerate(members, start=1):
+            tx.execute(
+                "INSERT INTO mx_invitations (recruitment_id, participant_id, seat, status, since) "
+                "VALUES (?, ?, ?, 'invited', ?) ON CONFLICT (recruitment_id, participant_id) "
+                "DO UPDATE SET seat = excluded.seat",
+                (rid, pid, seat, str(env["occurred_at"])),
+            )
+
+    def on_PanelMemberReplaced(self, tx: Tx, env: Envelope, payload: dict[str, Any]) -> None:
+        """The newcomer takes the seat; who left it keeps a declined answer, or is ``replaced``.
+        The coordinator's reason is free text and stays out of this read model."""
+        rid, replaced = str(payload["recruitment_id"]), str(payload["replaced"])
+        replacement = str(payload["replacement"])
+        at = str(env["occurred_at"])
+        row = tx.one("SELECT seat FROM mx_invitations WHERE recruitment_id = ? AND participant_id = ?", (rid, replaced))
+        members = [str(m) for m in payload.get("members") or ()]
+        seat = int(row["seat"]) if row else (members.index(replacement) + 1 if replacement in members else 0)
+        tx.execute(
+            "UPDATE mx_invitations SET replaced_by = ?, "
+            "since = CASE WHEN status = 'declined' THEN since ELSE ? END, "
+            "status = CASE WHEN status = 'declined' THEN status ELSE 'replaced' END "
+            "WHERE recruitment_id = ? AND participant_id = ?",
+            (replacement, at, rid, replaced),
+        )
+        tx.execute(
+            "INSERT INTO mx_invitations (recruitment_id, participant_id, seat, status, since, replaces) "
+            "VALUES (?, ?, ?, 'invited', ?, ?) ON CONFLICT (recruitment_id, participant_id) DO UPDATE SET "
+            "seat = excluded.seat, status = 'invited', since = excluded.since, replaces = excluded.replaces, "
+            "replaced_by = NULL, reason = NULL",
+            (rid, replacement, seat, at, replaced),
+        )
+
+    def _answer(self, env: Envelope, payload: dict[str, Any], tx: Tx, status: str, reason: str | None) -> None:
+        tx.execute(
+            "UPDATE mx_invitations SET status = ?, since = ?, reason = ? "
+            "WHERE recruitment_id = ? AND participant_id = ?",
+            (status, str(env["occurred_at"]), reason, str(payload["recruitment_id"]), str(payload["participant_id"])),
+        )
+
+    def on_InvitationAccepted(self, tx: Tx, env: Envelope, payload: dict[str, Any]) -> None:
+        self._answer(env, payload, tx, "accepted", None)
+
+    def on_InvitationDeclined(self, tx: Tx, env: Envelope, payload: dict[str, Any]) -> None:
+        self._answer(env, payload, tx, "declined", payload.get("reason"))
+
+
+def panel_invitations(db: Database, recruitment_id: str) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """The recruitment (department, hiring manager) and its seats, each a chain of invitations
+    from the first invited to whoever holds the seat now. ``(None, [])`` when unknown."""
+    with db.transaction() as tx:
+        recruitment = tx.one("SELECT * FROM mx_invitation_recruitments WHERE recruitment_id = ?", (recruitment_id,))
+        rows = tx.all("SELECT * FROM mx_invitations WHERE recruitment_id = ? ORDER BY seat, since, participant_id",
+                      (recruitment_id,))
+    if recruitment is None:
+        return None, []
+    seats: dict[int, list[dict[str, Any]]] = {}
+    for row in rows:
+        seats.setdefault(int(row["seat"]), []).append(dict(row))
+    out = []
+    for seat, found in sorted(seats.items()):
+        by_id = {r["participant_id"]: r for r in found}
+        chain = [r for r in found if r["replaces"] not in by_id]  # the first invited (a chain's head)
+        while chain[-1]["replaced_by"] in by_id and len(chain) < len(found):
+            chain.append(by_id[chain[-1]["replaced_by"]])
+        chain += [r for r in found if r not in chain]  # never drop a row, even one off the chain
+        invitations = [{k: r[k] for k in ("participant_id", "status", "since", "reason", "replaces", "replaced_by")}
+                       for r in chain]
+        current = next((i for i in reversed(invitations) if i["replaced_by"] is None), invitations[-1])
+        out.append({"seat": seat, "current": current, "needs_replacement": current["status"] == "declined",
+                    "invitations": invitations})
+    return dict(recruitment), out

@@ -121,3 +121,25 @@ class InvitationOut(Schema):
     department = fields.String(allow_none=True)
     status = fields.String(metadata={"description": "invited, accepted or declined"})
     replacement_found = fields.Boolean(allow_none=True)
+
+
+class SeatInvitationOut(Schema):
+    participant_id = fields.String(metadata={"description": "pseudonymous id"})
+    status = fields.String(metadata={"description": "invited, accepted, declined or replaced"})
+    since = fields.String(metadata={"description": "when the invitation got this status"})
+    reason = fields.String(allow_none=True, metadata={"description": "a decline's category, if one was given"})
+    replaces = fields.String(allow_none=True)
+    replaced_by = fields.String(allow_none=True)
+
+
+class SeatOut(Schema):
+    seat = fields.Integer()
+    current = fields.Nested(SeatInvitationOut)
+    needs_replacement = fields.Boolean(metadata={"description": "declined and nobody took the seat yet"})
+    invitations = fields.List(fields.Nested(SeatInvitationOut), metadata={"description": "first invited first"})
+
+
+class PanelInvitationsOut(Schema):
+    recruitment_id = fields.String()
+    department = fields.String()
+    seats = fields.List(fields.Nested(SeatOut))

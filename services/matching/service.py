@@ -8,7 +8,7 @@ from typing import Any
 
 from services.matching.api import blp
 from services.matching.application import MatchingApp
-from services.matching.projections import MatchingProjection, ReadModel
+from services.matching.projections import InvitationsProjection, MatchingProjection, ReadModel
 from shared.config import Settings
 from shared.consumer import ConsumerLoop
 from shared.db import Database
@@ -39,12 +39,16 @@ class Matching(EventSourcedService):
         """The loop that keeps the read model up to date from the three topics."""
         return ConsumerLoop(self.settings, self.db, MatchingProjection())
 
+    def invitations_consumer(self) -> ConsumerLoop:
+        """The loop that keeps the panels' invitations (seats, answers, replacements) up to date."""
+        return ConsumerLoop(self.settings, self.db, InvitationsProjection())
+
     def consumers(self) -> list[ConsumerLoop]:
-        return [self.consumer()]
+        return [self.consumer(), self.invitations_consumer()]
 
     def projections(self) -> list[tuple[Any, Database]]:
         """Pure read models, for ``delaktig audit replay`` (projection factory, live database)."""
-        return [(MatchingProjection, self.db)]
+        return [(MatchingProjection, self.db), (InvitationsProjection, self.db)]
 
     def worker(self) -> Worker:
         return Worker(NAME, parts=[self.relay(), *self.consumers()])

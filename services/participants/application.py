@@ -257,8 +257,32 @@ class ParticipantsApp(ServiceApplication):
             "contact_status": participant.contact["status"],
             "contact_until": participant.contact["until"],
             "restricted": participant.restricted,
+            # What blocks an erasure, with the ids a coordinator needs to lift one.
+            "legal_holds": [{"hold_id": h, "reason": r} for h, r in sorted(participant.legal_holds.items())],
+            # A person in several banks: staff see the overrides of their own departments only.
+            "limit_overrides": [{**o, "reason": self.vault.decrypt_or(str(pid), o["reason"], erased=None)}
+                                for o in participant.limit_overrides
+                                if by.sub == str(pid) or by.can_see_department(o["department"])],
+            "contact_log": self._contact_log(by, pid),
             "version": participant.version,
         }, logged
+
+    def _contact_log(self, by: Principal, pid: UUID) -> list[dict[str, Any]]:
+        """Every change of the person's contact status (when, to what, by which role, why), from
+        their own stream: staff see the changes made in their departments and the person's own."""
+        out = []
+        for stored in self.repository.event_store.get(pid):
+            change: Any = stored  # a ContactStatusChanged the @event decorator made (untyped)
+            if type(change).__name__ != "ContactStatusChanged":
+                continue
+            department = change.department
+            if not (by.sub == str(pid) or department is None or by.can_see_department(department)):
+                continue
+            reason = change.reason
+            out.append({"at": change.timestamp.isoformat(), "status": change.status, "until": change.until,
+                        "by_role": change.actor.get("role"), "department": department,
+                        "reason": self.vault.decrypt_or(str(pid), reason, erased=None) if reason else None})
+        return out
 
     def update_contact_details(self, by: Principal, pid: UUID, details: dict[str, Any],
                                expected_version: int | None) -> int:

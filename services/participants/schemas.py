@@ -82,6 +82,11 @@ class ParticipantDetailOut(ParticipantOut):
     contact_status = fields.String()
     contact_until = fields.String(allow_none=True)
     restricted = fields.Boolean()
+    legal_holds = fields.List(fields.Dict(), metadata={"description": "hold_id and reason of each legal hold"})
+    limit_overrides = fields.List(fields.Dict(), metadata={
+        "description": "extra engagements per department, valid_until and reason"})
+    contact_log = fields.List(fields.Dict(), metadata={
+        "description": "each change of contact status: at, status, until, by_role, department, reason"})
 
 
 class ListQuery(PageQuery):

@@ -16,6 +16,7 @@ from services.web.backend import SignInAgain
 from services.web.config import WebConfig
 from services.web.i18n import LANGUAGES, t
 from services.web.signin import init_signin
+from shared.auth import STAFF_ROLES as DASHBOARD_ROLES
 
 log = logging.getLogger("delaktig.web")
 
@@ -62,6 +63,9 @@ def create_app(config: WebConfig | None = None) -> Flask:
     from services.web.staff_hiring import hiring
 
     app.register_blueprint(hiring)
+    from services.web.staff_people import people
+
+    app.register_blueprint(people)
     idp_origin = "/".join(config.oidc_issuer.split("/", 3)[:3])
     csp = CSP.format(idp=idp_origin)
 
@@ -79,8 +83,13 @@ def create_app(config: WebConfig | None = None) -> Flask:
             args: dict[str, Any] = {**(request.view_args or {}), **request.args, "lang": "en" if lang == "sv" else "sv"}
             return url_for(request.endpoint or "pages.home", **args)
 
+        from services.web.staff import dashboards_url
+
+        # One navigation: the dashboards are in the header for the roles they admit, in this language.
+        dashboards = dashboards_url() if set(session.get("roles", [])) & set(DASHBOARD_ROLES) else None
         return {"t": lambda key, **kw: t(key, lang, **kw), "lang": lang, "switch_url": switch_url,
-                "me": {"name": session.get("name"), "signed_in": "sub" in session}}
+                "me": {"name": session.get("name"), "signed_in": "sub" in session},
+                "dashboards_link": f"{dashboards}/overview?lang={lang}" if dashboards else None}
 
     @app.after_request
     def security_headers(response: Response) -> Response:

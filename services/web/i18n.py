@@ -580,6 +580,11 @@ from services.web.hiring_texts import HIRING_EN, HIRING_SV  # noqa: E402  (the h
 SV.update(HIRING_SV)
 EN.update(HIRING_EN)
 
+from services.web.people_texts import PEOPLE_EN, PEOPLE_SV  # noqa: E402  (rights pages and invitations)
+
+SV.update(PEOPLE_SV)
+EN.update(PEOPLE_EN)
+
 TEXTS = {"sv": SV, "en": EN}
 
 

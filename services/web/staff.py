@@ -83,8 +83,7 @@ def errors_of(form: FlaskForm) -> dict[str, str]:
 @staff_only()
 def start() -> Any:
     """What this person may use, by role: the workspace pages and the dashboards."""
-    return render_template("staff_start.html", roles=roles(), dashboards=dashboards_url(),
-                           departments=my_departments())
+    return render_template("staff_start.html", roles=roles(), departments=my_departments())
 
 
 # -- the brukarbank ---------------------------------------------------------------------------
@@ -265,8 +264,15 @@ def recruitment(rid: UUID) -> Any:
                 names[pid] = None
     candidates = backend.get("recruitments", f"/recruitments/{rid}/candidates")["items"]
     coordinator = bool(set(roles()) & {"coordinator", "administrator"})
+    try:
+        invitations = backend.get("matching", f"/recruitments/{rid}/invitations")
+    except (NotFound, Refused, Forbidden):
+        invitations = None  # not this caller's to follow (another hiring manager's), or not known yet
+    if invitations and coordinator:
+        seated = {i["participant_id"] for seat in invitations["seats"] for i in seat["invitations"]}
+        names.update(_names(sorted(seated - set(names))))
     return render_template("staff_recruitment.html", rec=rec, names=names, candidates=candidates,
-                           coordinator=coordinator)
+                           coordinator=coordinator, invitations=invitations)
 
 
 # -- a recruitment's panel: proposal, explanations, assignment with overrides, replacements ----

@@ -105,8 +105,6 @@ STAFF_SV: dict[str, str] = {
     "replace_button": "Ersätt",
     "replace_reason_required": "Skriv varför personen ska ersättas.",
     "replaced": "{name} tar platsen: {why}",
-    "invitations_gap": ("Svar på inbjudningar (ja, nej, väntar) syns ännu inte här: tjänsten visar dem "
-                        "bara för personen själv."),
     "who_said_what": "Vem sa vad",
     "who_said_what_counts": "Medelvärden från {users} brukare och {staff} i personalen.",
     "group_users": "Brukarna",
@@ -265,8 +263,6 @@ STAFF_EN: dict[str, str] = {
     "replace_button": "Replace",
     "replace_reason_required": "Say why the person should be replaced.",
     "replaced": "{name} takes the seat: {why}",
-    "invitations_gap": ("Answers to invitations (yes, no, waiting) are not shown here yet: the service "
-                        "shows them only to the person."),
     "who_said_what": "Who said what",
     "who_said_what_counts": "Averages from {users} service users and {staff} staff.",
     "group_users": "Service users",

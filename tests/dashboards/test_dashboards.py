@@ -227,3 +227,24 @@ def test_pages_are_bilingual_and_show_projection_lag(
         assert re.findall(r'data-lag="(\d+)"', page.text) == ["0", "0", "0"]
     finally:
         service.close()
+
+
+def test_the_header_leads_back_to_the_workspace_in_the_language_in_use(
+        sqlite_settings: Settings, serve, token, http, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One navigation: the dashboards' header has the web app's workspace and the same language words."""
+    monkeypatch.delenv("WEB_PORT", raising=False)
+    monkeypatch.setenv("WEB_PUBLIC_URL", "https://delaktig.example.se/")
+    service = Dashboards.build(sqlite_settings)
+    try:
+        url = serve(service.http())
+        head = bearer(token(departments=(SOC,)))
+        english = http.get(f"{url}/overview?lang=en", headers=head).text
+        link = '<a href="https://delaktig.example.se/arbetsyta?lang=en" data-testid="workspace-link">Your workspace</a>'
+        assert link in english
+        assert ">På svenska</a>" in english
+        swedish = http.get(f"{url}/overview", headers=head).text
+        assert "arbetsyta?lang=sv" in swedish and "Din arbetsyta" in swedish and ">In English</a>" in swedish
+        monkeypatch.delenv("WEB_PUBLIC_URL")
+        assert "workspace-link" not in http.get(f"{url}/overview", headers=head).text  # no web app: no link
+    finally:
+        service.close()

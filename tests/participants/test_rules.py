@@ -292,3 +292,41 @@ def test_administrators_manage_vocabulary_and_department_settings(running, http,
     assert http.put(f"{url}/departments/nowhere/settings", json=bad, headers=bearer(coordinator)).status_code == 403
     current = http.get(f"{url}/departments/{DEP}/settings", headers=bearer(coordinator)).json()
     assert current["rates"]["half_day_ore"] == 103100 and current["participation_limit"]["max_engagements"] == 4
+
+
+def test_the_record_shows_legal_holds_to_lift_and_only_the_callers_overrides(running, http, token) -> None:
+    """A coordinator sees each legal hold with the id to lift it by, and the limit overrides of
+    their own departments; a coordinator of the person's other bank sees only theirs."""
+    url, _service, pid, coordinator, me = running
+    other = token(departments=(OTHER_DEP,))
+    assert http.post(f"{url}/participants/{pid}/consents", json={"purpose": "recruitment", "department": OTHER_DEP},
+                     headers=bearer(me)).ok
+    hold = http.post(f"{url}/participants/{pid}/legal-holds", json={"reason": "Pågående tvist, dnr 2026-114"},
+                     headers=bearer(coordinator)).json()["hold_id"]
+    for tok, dep, why in ((coordinator, DEP, "only Arabic speaker"), (other, OTHER_DEP, "long wait in amf")):
+        r = http.post(f"{url}/participants/{pid}/limit-overrides", headers=bearer(tok),
+                      json={"department": dep, "extra_engagements": 1, "valid_until": day(30), "reason": why})
+        assert r.status_code == 201, r.text
+    record = http.get(f"{url}/participants/{pid}", headers=bearer(coordinator)).json()
+    assert record["legal_holds"] == [{"hold_id": hold, "reason": "Pågående tvist, dnr 2026-114"}]
+    assert [(o["department"], o["reason"]) for o in record["limit_overrides"]] == [(DEP, "only Arabic speaker")]
+    theirs = http.get(f"{url}/participants/{pid}", headers=bearer(other)).json()
+    assert [o["reason"] for o in theirs["limit_overrides"]] == ["long wait in amf"]
+    mine = http.get(f"{url}/participants/{pid}", headers=bearer(me)).json()
+    assert sorted(o["reason"] for o in mine["limit_overrides"]) == ["long wait in amf", "only Arabic speaker"]
+    assert http.delete(f"{url}/participants/{pid}/legal-holds/{hold}", headers=bearer(coordinator)).ok
+    assert http.get(f"{url}/participants/{pid}", headers=bearer(coordinator)).json()["legal_holds"] == []
+
+
+def test_the_record_carries_the_contact_log_with_who_set_what_and_why(running, http, token) -> None:
+    url, _service, pid, coordinator, me = running
+    assert http.put(f"{url}/participants/{pid}/contact-status", json={"status": "paused"}, headers=bearer(me)).ok
+    r = http.put(f"{url}/participants/{pid}/contact-status", headers=bearer(coordinator),
+                 json={"status": "do_not_contact", "reason": "Bad själv om det i telefon"})
+    assert r.status_code == 200, r.text
+    log = http.get(f"{url}/participants/{pid}", headers=bearer(coordinator)).json()["contact_log"]
+    assert [(e["status"], e["by_role"], e["reason"]) for e in log] == [
+        ("paused", "participant", None), ("do_not_contact", "coordinator", "Bad själv om det i telefon")]
+    assert log[0]["at"] <= log[1]["at"] and log[1]["department"] == DEP
+    elsewhere = token(departments=(OTHER_DEP,))  # not in that bank: no record at all
+    assert http.get(f"{url}/participants/{pid}", headers=bearer(elsewhere)).status_code == 404

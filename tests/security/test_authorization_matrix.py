@@ -170,6 +170,7 @@ BUILDERS: dict[tuple[str, str], Build] = {
         Probe("GET", _r(w, "rec_other") + f"/candidates/{w.ids['subject']}/explanation", owner="none",
               exists=False)],
     ("matching", "GET /recruitments/{recruitment_id}/invitation"): lambda w: [Probe("GET", _r(w) + "/invitation")],
+    ("matching", "GET /recruitments/{recruitment_id}/invitations"): lambda w: [Probe("GET", _r(w) + "/invitations")],
     ("matching", "POST /recruitments/{recruitment_id}/invitation/acceptance"): lambda w: [
         Probe("POST", _r(w) + "/invitation/acceptance", json={})],
     ("matching", "POST /recruitments/{recruitment_id}/panel"): _assign,
