@@ -579,6 +579,10 @@ from services.web.hiring_texts import HIRING_EN, HIRING_SV  # noqa: E402  (the h
 
 SV.update(HIRING_SV)
 EN.update(HIRING_EN)
+from services.web.cowrite_texts import COWRITE_EN, COWRITE_SV  # noqa: E402  (co-writing and recusal)
+
+SV.update(COWRITE_SV)
+EN.update(COWRITE_EN)
 
 TEXTS = {"sv": SV, "en": EN}
 
