@@ -366,7 +366,9 @@ class RecruitmentsApp(ServiceApplication):
                     ],
                 }
             )
-        return {"candidate_id": candidate_id, "others_hidden": not see_all, "scores": out}
+        declared = candidate["conflicts"].get(by.sub)  # the caller's own answer only, never another's
+        own = None if declared is None else {"has_conflict": declared["has_conflict"], "recused": declared["recused"]}
+        return {"candidate_id": candidate_id, "others_hidden": not see_all, "scores": out, "own_declaration": own}
 
     def summary(self, by: Principal, rid: UUID, candidate_id: str) -> dict[str, Any]:
         rec = self.visible(by, rid)

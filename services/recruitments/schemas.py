@@ -216,6 +216,9 @@ class ScoresOut(Document):
     candidate_id = fields.String(required=True)
     others_hidden = fields.Boolean(required=True)
     scores = fields.List(fields.Dict(), required=True)
+    own_declaration = fields.Dict(allow_none=True, metadata={
+        "description": "the caller's own conflict-of-interest declaration for this candidate "
+                       "({has_conflict, recused}), null before they have declared"})
 
 
 class SummaryOut(Document):

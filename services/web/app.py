@@ -66,6 +66,9 @@ def create_app(config: WebConfig | None = None) -> Flask:
     from services.web.staff_people import people
 
     app.register_blueprint(people)
+    from services.web.cowrite import cowrite
+
+    app.register_blueprint(cowrite)
     idp_origin = "/".join(config.oidc_issuer.split("/", 3)[:3])
     csp = CSP.format(idp=idp_origin)
 

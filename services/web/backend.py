@@ -35,10 +35,14 @@ def _http() -> requests.Session:
 
 
 def call(method: str, service: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None,
-         raw: bool = False) -> Any:
-    """One request as the signed-in person; the decoded JSON (or the response when ``raw``)."""
+         raw: bool = False, idempotency_key: str | None = None) -> Any:
+    """One request as the signed-in person; the decoded JSON (or the response when ``raw``).
+    With ``idempotency_key`` the service runs the command at most once, however often it is sent
+    (a double click, a reload of the answer)."""
     base = current_app.config["SERVICE_URLS"][service]
     headers = {"Authorization": f"Bearer {session.get('access_token', '')}", "Accept": "application/json"}
+    if idempotency_key:
+        headers["Idempotency-Key"] = idempotency_key
     try:
         r = _http().request(method, base + path, json=json, params=params, headers=headers, timeout=TIMEOUT)
     except requests.RequestException:
@@ -64,8 +68,8 @@ def get(service: str, path: str, **params: Any) -> Any:
     return call("GET", service, path, params=params or None)
 
 
-def post(service: str, path: str, body: Any = None) -> Any:
-    return call("POST", service, path, json=body if body is not None else {})
+def post(service: str, path: str, body: Any = None, idempotency_key: str | None = None) -> Any:
+    return call("POST", service, path, json=body if body is not None else {}, idempotency_key=idempotency_key)
 
 
 def put(service: str, path: str, body: Any) -> Any:

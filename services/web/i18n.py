@@ -571,19 +571,30 @@ EN: dict[str, str] = {
     "refused": "That did not work: {detail}",
 }
 
+from services.web.cowrite_texts import COWRITE_EN, COWRITE_SV  # noqa: E402  (co-writing and recusal)
+from services.web.hiring_texts import HIRING_EN, HIRING_SV  # noqa: E402  (the hiring manager's words)
+from services.web.people_texts import PEOPLE_EN, PEOPLE_SV  # noqa: E402  (rights pages and invitations)
 from services.web.staff_texts import STAFF_EN, STAFF_SV  # noqa: E402  (the staff workspace's words)
 
-SV.update(STAFF_SV)
-EN.update(STAFF_EN)
-from services.web.hiring_texts import HIRING_EN, HIRING_SV  # noqa: E402  (the hiring manager's words)
+# Each part of the app keeps its words in its own module. A key two parts define differently would
+# silently show one page the other's sentence, so such a clash stops the app at import.
+PARTS: dict[str, tuple[dict[str, str], dict[str, str]]] = {
+    "staff": (STAFF_SV, STAFF_EN), "hiring": (HIRING_SV, HIRING_EN),
+    "cowrite": (COWRITE_SV, COWRITE_EN), "people": (PEOPLE_SV, PEOPLE_EN),
+}
 
-SV.update(HIRING_SV)
-EN.update(HIRING_EN)
 
-from services.web.people_texts import PEOPLE_EN, PEOPLE_SV  # noqa: E402  (rights pages and invitations)
+def merge_part(name: str, table: dict[str, str], part: dict[str, str]) -> None:
+    """Adds a part's words to ``table``; a key already there with another text is an error."""
+    clashes = sorted(key for key in part if key in table and table[key] != part[key])
+    if clashes:
+        raise ValueError(f"web texts of {name!r} give other meanings to {', '.join(clashes)}")
+    table.update(part)
 
-SV.update(PEOPLE_SV)
-EN.update(PEOPLE_EN)
+
+for _name, (_sv, _en) in PARTS.items():
+    merge_part(_name, SV, _sv)
+    merge_part(_name, EN, _en)
 
 TEXTS = {"sv": SV, "en": EN}
 

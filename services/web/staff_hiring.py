@@ -32,7 +32,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Re
 
 from services.web import backend
 from services.web.backend import Refused
-from services.web.forms import feedback_form, score_form, tr
+from services.web.forms import confirm_form, feedback_form, score_form, tr
 from services.web.staff import decision_form, errors_of, my_departments, send_decision, staff_only
 
 hiring = Blueprint("hiring", __name__)
@@ -330,7 +330,7 @@ def give_feedback(rid: UUID) -> Any:
     form: Any = feedback_form()
     return _command(rid, "feedback", form, "/feedback/manager",
                     lambda: {"rating": int(form.rating.data), "text": form.text.data},
-                    "text", lambda _answer: tr("feedback_given"))
+                    "text", lambda _answer: tr("manager_feedback_given"))
 
 
 @hiring.post("/chef/rekryteringar/<uuid:rid>/uppfoljning")
@@ -357,13 +357,18 @@ def manager_score_form(scorecard: list[dict[str, str]]) -> FlaskForm:
     return form
 
 
+def _find_candidate(rid: UUID, cid: str) -> dict[str, Any]:
+    candidate: dict[str, Any] | None = next(
+        (c for c in backend.get("recruitments", f"/recruitments/{rid}/candidates")["items"] if c["id"] == cid), None)
+    if candidate is None:
+        abort(404)
+    return candidate
+
+
 def _candidate_page(rid: UUID, cid: str, forms: dict[str, FlaskForm] | None = None,
                     errors: dict[str, str] | None = None, status: int = 200) -> Any:
     rec = backend.get("recruitments", f"/recruitments/{rid}")
-    candidate = next((c for c in backend.get("recruitments", f"/recruitments/{rid}/candidates")["items"]
-                      if c["id"] == cid), None)
-    if candidate is None:
-        abort(404)
+    candidate = _find_candidate(rid, cid)
     scores = backend.get("recruitments", f"/recruitments/{rid}/candidates/{cid}/scores")
     own = next((s for s in scores["scores"] if s["member"]["id"] == me()), None)
     summary = part("recruitments", f"/recruitments/{rid}/candidates/{cid}/summary")
@@ -373,6 +378,7 @@ def _candidate_page(rid: UUID, cid: str, forms: dict[str, FlaskForm] | None = No
     forms = {"score": manager_score_form(rec["scorecard"]), "decision": decision_form(), **(forms or {})}
     return render_template("hiring_candidate.html", rec=rec, candidate=candidate, own=own, summary=summary,
                            forms=forms, errors=errors or {}, users_recommendation=users,
+                           declaration=scores.get("own_declaration"),
                            against=users is not None and users != "hire",
                            may_decide=rec["hiring_manager"] == me() and rec.get("decision") is None), status
 
@@ -405,8 +411,33 @@ def score(rid: UUID, cid: str) -> Any:
         backend.post("recruitments", base + "/scores", body)
     except Refused as error:
         return _candidate_page(rid, cid, {"score": form}, {"recommendation": tr("refused", detail=error.detail)}, 409)
-    flash(tr("scored"))
+    flash(tr("manager_scored"))
     return redirect(url_for("hiring.candidate", rid=rid, cid=cid), 303)
+
+
+@hiring.route("/chef/rekryteringar/<uuid:rid>/kandidater/<cid>/jav", methods=["GET", "POST"])
+@manager_only
+def recuse(rid: UUID, cid: str) -> Any:
+    """I know the candidate: check the answer and what it means, then declare the conflict of
+    interest and step aside for this candidate (the service then refuses my score for them and
+    hides the panel's from me)."""
+    rec = backend.get("recruitments", f"/recruitments/{rid}")
+    candidate = _find_candidate(rid, cid)
+    form = confirm_form()
+    errors: dict[str, str] = {}
+    if form.validate_on_submit():
+        try:
+            # One key per manager and candidate: a second click replays the first answer.
+            backend.post("recruitments", f"/recruitments/{rid}/candidates/{cid}/conflicts", {"has_conflict": True},
+                         idempotency_key=f"recusal:{rid}:{cid}")
+        except Refused as error:
+            errors = {"recuse": tr("conflict_already") if "already declared" in error.detail
+                      else tr("refused", detail=error.detail)}
+        else:
+            flash(tr("recused_saved"))
+            return redirect(url_for("hiring.candidate", rid=rid, cid=cid), 303)
+    return render_template("hiring_recuse.html", rec=rec, candidate=candidate, form=form, errors=errors), (
+        409 if errors else 200)
 
 
 @hiring.post("/chef/rekryteringar/<uuid:rid>/kandidater/<cid>/beslut")
