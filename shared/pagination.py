@@ -19,7 +19,7 @@ import base64
 import binascii
 import json
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
@@ -60,7 +60,10 @@ def decode_cursor(cursor: str | None, arity: int | None = None) -> Key | None:
 
 
 class PageQuery(Schema):
-    """``limit`` and ``cursor``; endpoints add their filters by subclassing."""
+    """``limit`` and ``cursor``; endpoints add their filters by subclassing, and set ``arity`` to
+    the number of parts of their sort key (a cursor of another shape is then a 422 too)."""
+
+    arity: ClassVar[int | None] = None
 
     limit = fields.Integer(
         load_default=DEFAULT_LIMIT,
@@ -76,7 +79,7 @@ class PageQuery(Schema):
 
     @validates("cursor")
     def _cursor_decodes(self, value: str | None, **_: Any) -> None:
-        decode_cursor(value)
+        decode_cursor(value, self.arity)
 
 
 def page_schema(item: type[Schema] | Schema, name: str) -> type[Schema]:

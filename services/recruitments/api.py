@@ -9,7 +9,7 @@ from flask import current_app
 from flask_smorest import Blueprint
 
 from services.recruitments.application import RecruitmentsApp
-from services.recruitments.projections import DecisionInfluence
+from services.recruitments.projections import DecisionInfluence, RecruitmentList
 from services.recruitments.schemas import (
     AdvertPublishedOut,
     AmendIn,
@@ -25,7 +25,8 @@ from services.recruitments.schemas import (
     FeedbackIn,
     FeedbackOut,
     FollowUpIn,
-    ItemsOut,
+    InfluencePageOut,
+    KeyedPage,
     LegalHoldIn,
     MeritsExtractOut,
     Ok,
@@ -33,12 +34,14 @@ from services.recruitments.schemas import (
     OutcomeOut,
     RecruitmentListOut,
     RecruitmentOut,
+    RecruitmentsQuery,
     ScoreIn,
     ScoresOut,
     SummaryOut,
     TextIn,
 )
 from shared.auth import current_principal, requires
+from shared.db import Database
 from shared.openapi import document
 from shared.web import idempotent
 
@@ -55,6 +58,12 @@ def app() -> RecruitmentsApp:
     return application
 
 
+def db() -> Database:
+    """The service's read-model database."""
+    database: Database = current_app.extensions["delaktig.db"]
+    return database
+
+
 OK = {"ok": True}
 
 
@@ -69,11 +78,12 @@ def open_recruitment(body: dict[str, Any]) -> Any:
 
 
 @blp.route("/recruitments", methods=["GET"])
+@blp.arguments(RecruitmentsQuery(), location="query")
 @blp.doc(responses={"200": document(RecruitmentListOut)})
 @requires(*ANYONE)
-def list_recruitments() -> Any:
-    """The recruitments the caller may see."""
-    return {"items": app().list_visible(current_principal())}
+def list_recruitments(query: dict[str, Any]) -> Any:
+    """The recruitments the caller may see, a page at a time in the order they were opened."""
+    return RecruitmentList.page(db(), app().list_scope(current_principal()), **query)
 
 
 @blp.route(R, methods=["GET"])
@@ -122,11 +132,12 @@ def receive_application(body: dict[str, Any], rid: UUID) -> Any:
 
 
 @blp.route(R + "/candidates", methods=["GET"])
+@blp.arguments(KeyedPage(), location="query")
 @blp.doc(responses={"200": document(CandidatesOut)})
 @requires(*ANYONE)
-def list_candidates(rid: UUID) -> Any:
-    """Candidates: staff see contact data, panel participants only names."""
-    return {"items": app().candidates(current_principal(), rid)}
+def list_candidates(query: dict[str, Any], rid: UUID) -> Any:
+    """Candidates in the order received: staff see contact data, panel participants only names."""
+    return app().candidates(current_principal(), rid, **query)
 
 
 @blp.route(C + "/assessments", methods=["POST"])
@@ -186,12 +197,13 @@ def get_summary(rid: UUID, cid: str) -> Any:
 
 
 @blp.route(R + "/influence", methods=["GET"])
-@blp.doc(responses={"200": document(ItemsOut)})
+@blp.arguments(KeyedPage(), location="query")
+@blp.doc(responses={"200": document(InfluencePageOut)})
 @requires(*STAFF, "auditor")
-def get_influence(rid: UUID) -> Any:
+def get_influence(query: dict[str, Any], rid: UUID) -> Any:
     """Who influenced the decision: each input with its actor, time, event id and hash."""
     app().influence_reader(current_principal(), rid)
-    return {"items": DecisionInfluence.influence(current_app.extensions["delaktig.db"], str(rid))}
+    return DecisionInfluence.influence_page(db(), str(rid), **query)
 
 
 @blp.route(R + "/decision", methods=["POST"])

@@ -9,7 +9,7 @@ from typing import Any
 
 from services.recruitments.api import blp
 from services.recruitments.application import RecruitmentsApp
-from services.recruitments.projections import DecisionInfluence
+from services.recruitments.projections import DecisionInfluence, RecruitmentList
 from services.recruitments.reactions import PanelFeed
 from shared.config import Settings
 from shared.consumer import ConsumerLoop
@@ -36,6 +36,7 @@ class Recruitments(EventSourcedService):
     @classmethod
     def build(cls, settings: Settings) -> Recruitments:
         db = Database(settings, NAME)
+        RecruitmentList().migrate(db)  # the API reads it before the worker's first event
         vault = Vault(settings, db)
         app = RecruitmentsApp(settings, vault)
         return cls(settings, db, vault, app)
@@ -48,14 +49,18 @@ class Recruitments(EventSourcedService):
         """The who-said-what / decision-influence read model, fed from recruitments.events."""
         return ConsumerLoop(self.settings, db or self.db, DecisionInfluence())
 
+    def recruitment_list(self, db: Database | None = None) -> ConsumerLoop:
+        """The recruitments list read model (``GET /recruitments``), fed from recruitments.events."""
+        return ConsumerLoop(self.settings, db or self.db, RecruitmentList())
+
     def projections(self) -> list[tuple[Any, Database]]:
         """Pure read models, for ``delaktig audit replay`` (projection factory, live database)."""
-        return [(DecisionInfluence, self.db)]
+        return [(DecisionInfluence, self.db), (RecruitmentList, self.db)]
 
     def worker(self) -> Worker:
         return Worker(
             NAME,
-            parts=[self.relay(), self.panel_feed(), self.decision_influence()],
+            parts=[self.relay(), self.panel_feed(), self.decision_influence(), self.recruitment_list()],
             periodic=[(RETENTION_EVERY_SECONDS, self.app.run_retention)],
         )
 
