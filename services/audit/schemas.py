@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from marshmallow import INCLUDE, Schema, fields, validate
 
+from shared.pagination import PageQuery, page_schema
 
-class AccessLogQuery(Schema):
+
+class AccessLogQuery(PageQuery):
+    arity = 2  # (position, event id)
+
     subject_id = fields.String(load_default=None, validate=validate.Length(min=1, max=100))
     accessor_id = fields.String(load_default=None, validate=validate.Length(min=1, max=100))
 
 
-class CheckpointsQuery(Schema):
+class CheckpointsQuery(PageQuery):
+    arity = 2  # (source, tree size)
+
     source = fields.String(load_default=None, validate=validate.OneOf(["participants", "recruitments", "matching"]))
 
 
@@ -47,9 +53,12 @@ class AccessLogEntryOut(Document):
     department = fields.String(allow_none=True)
 
 
-class AccessLogOut(Document):
-    items = fields.List(fields.Nested(AccessLogEntryOut), required=True)
+AccessLogOut = page_schema(AccessLogEntryOut, "AccessLogOut")
 
 
-class CheckpointsOut(Document):
-    items = fields.List(fields.Dict(), required=True)
+class CheckpointOut(Document):
+    source = fields.String()
+    tree_size = fields.Integer()
+
+
+CheckpointsOut = page_schema(CheckpointOut, "CheckpointsOut")
