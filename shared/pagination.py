@@ -109,3 +109,12 @@ def after(rows: Sequence[Any], cursor_key: Key | None, key: Callable[[Any], Sequ
     if cursor_key is None:
         return list(rows)
     return [row for row in rows if tuple(key(row)) > cursor_key]
+
+
+def after_cursor_sql(cursor: str | None, first: str, second: str) -> tuple[str, list[str | int]]:
+    """The SQL condition "after the cursor" for a two-part sort key ``(first, second)``, with
+    its parameters (``("1 = 1", [])`` without a cursor); ``ValidationError`` if malformed."""
+    key = decode_cursor(cursor, 2)
+    if key is None:
+        return "1 = 1", []
+    return f"({first} > ? OR ({first} = ? AND {second} > ?))", [key[0], key[0], key[1]]

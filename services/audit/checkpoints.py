@@ -29,7 +29,7 @@ from shared.config import Settings
 from shared.consumer import Projection
 from shared.db import Database, Tx
 from shared.envelope import GENESIS_HASH, Envelope, chain_hash, checkpoint_headers
-from shared.pagination import decode_cursor, page_of
+from shared.pagination import after_cursor_sql, page_of
 
 log = logging.getLogger("delaktig.audit")
 
@@ -306,10 +306,9 @@ def checkpoints_page(db: Database, source: str | None, limit: int, cursor: str |
     if source:
         where.append("source = ?")
         params.append(source)
-    key = decode_cursor(cursor, 2)
-    if key is not None:
-        where.append("(source > ? OR (source = ? AND tree_size > ?))")
-        params.extend((key[0], key[0], key[1]))
+    condition, after = after_cursor_sql(cursor, "source", "tree_size")
+    where.append(condition)
+    params.extend(after)
     with db.transaction() as tx:
         rows = tx.all(f"SELECT source, tree_size, body FROM audit_checkpoints WHERE {' AND '.join(where)} "
                       "ORDER BY source, tree_size LIMIT ?", (*params, limit + 1))

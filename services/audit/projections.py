@@ -8,7 +8,7 @@ from typing import Any
 from shared.consumer import Projection, dumps
 from shared.db import Database, Tx
 from shared.envelope import Envelope
-from shared.pagination import decode_cursor, page_of
+from shared.pagination import after_cursor_sql, page_of
 
 ACCESS_LOG_DDL = """
 CREATE TABLE IF NOT EXISTS access_log (
@@ -62,10 +62,9 @@ def access_log_page(db: Database, *, subject_id: str | None, accessor_id: str | 
         listed = f" OR department IN ({', '.join('?' for _ in departments)})" if departments else ""
         where.append(f"(department IS NULL{listed})")
         params.extend(departments)
-    key = decode_cursor(cursor, 2)
-    if key is not None:
-        where.append("(position > ? OR (position = ? AND event_id > ?))")
-        params.extend((key[0], key[0], key[1]))
+    condition, after = after_cursor_sql(cursor, "position", "event_id")
+    where.append(condition)
+    params.extend(after)
     with db.transaction() as tx:
         rows = tx.all(f"SELECT * FROM access_log WHERE {' AND '.join(where)} ORDER BY position, event_id LIMIT ?",
                       (*params, limit + 1))

@@ -20,7 +20,7 @@ from shared.consumer import Projection, dumps
 from shared.db import Database, Tx
 from shared.envelope import Envelope
 from shared.errors import NotFound
-from shared.pagination import decode_cursor, page_of
+from shared.pagination import after_cursor_sql, page_of
 
 READMODEL_DDL = """
 CREATE TABLE IF NOT EXISTS rm_recruitments (
@@ -211,10 +211,9 @@ class RecruitmentList(Projection):
         if stage is not None:
             where.append("l.stage = ?")
             params.append(stage)
-        key = decode_cursor(cursor, 2)
-        if key is not None:
-            where.append("(l.opened_position > ? OR (l.opened_position = ? AND l.recruitment_id > ?))")
-            params.extend((key[0], key[0], key[1]))
+        condition, after = after_cursor_sql(cursor, "l.opened_position", "l.recruitment_id")
+        where.append(condition)
+        params.extend(after)
         columns = ", ".join(f"l.{c.strip()}" for c in LIST_COLUMNS.split(","))
         with db.transaction() as tx:
             rows = tx.all(
@@ -397,12 +396,9 @@ class DecisionInfluence(Projection):
     @staticmethod
     def influence_page(db: Database, recruitment_id: str, limit: int, cursor: str | None = None) -> dict[str, Any]:
         """A page of ``influence``, in log order (position, then event id)."""
-        key = decode_cursor(cursor, 2)
-        where = "recruitment_id = ?"
-        params: list[Any] = [recruitment_id]
-        if key is not None:
-            where += " AND (position > ? OR (position = ? AND event_id > ?))"
-            params += [key[0], key[0], key[1]]
+        condition, after = after_cursor_sql(cursor, "position", "event_id")
+        where = f"recruitment_id = ? AND {condition}"
+        params: list[Any] = [recruitment_id, *after]
         with db.transaction() as tx:
             rows = tx.all(
                 "SELECT position, event_id, event_type, actor_id, actor_role, candidate_id, occurred_at, hash "
