@@ -186,3 +186,25 @@ def test_a_long_recruitment_loads_from_its_snapshot(settings: Settings, make_rig
     assert {k: v for k, v in vars(loaded).items() if k != "_pending_events"} == {
         k: v for k, v in vars(rebuilt).items() if k != "_pending_events"}
     assert loaded.published_advert["text"] == "Annons version 45"
+
+
+def test_candidates_page_in_the_order_received_while_applications_arrive(sqlite_settings: Settings,
+                                                                          make_rig) -> None:
+    rig: Rig = make_rig(sqlite_settings)
+    rid = open_in(rig, DEPARTMENT)
+    rig.publish(rid)
+    present = [rig.apply(rid, f"ats-{i}", f"Sökande {i}") for i in range(5)]
+    served: list[str] = []
+    cursor: str | None = None
+    while True:
+        params: dict[str, Any] = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        r = rig.http.get(f"{rig.url}/recruitments/{rid}/candidates", params=params, headers=rig.coord)
+        assert r.status_code == 200, r.text
+        served += [c["id"] for c in r.json()["items"]]
+        cursor = r.json()["next_cursor"]
+        if cursor is None:
+            break
+        rig.apply(rid, f"ats-late-{len(served)}", "Sen sökande")  # arrives between pages
+    assert len(served) == len(set(served)) and served[:5] == present
+    assert rig.http.get(f"{rig.url}/recruitments/{rid}/candidates", params={"limit": 201},
+                        headers=rig.coord).status_code == 422
