@@ -19,7 +19,7 @@ import base64
 import binascii
 import json
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
@@ -60,7 +60,10 @@ def decode_cursor(cursor: str | None, arity: int | None = None) -> Key | None:
 
 
 class PageQuery(Schema):
-    """``limit`` and ``cursor``; endpoints add their filters by subclassing."""
+    """``limit`` and ``cursor``; endpoints add their filters by subclassing, and set ``arity`` to
+    the number of parts of their sort key (a cursor of another shape is then a 422 too)."""
+
+    arity: ClassVar[int | None] = None
 
     limit = fields.Integer(
         load_default=DEFAULT_LIMIT,
@@ -76,7 +79,7 @@ class PageQuery(Schema):
 
     @validates("cursor")
     def _cursor_decodes(self, value: str | None, **_: Any) -> None:
-        decode_cursor(value)
+        decode_cursor(value, self.arity)
 
 
 def page_schema(item: type[Schema] | Schema, name: str) -> type[Schema]:
@@ -106,3 +109,12 @@ def after(rows: Sequence[Any], cursor_key: Key | None, key: Callable[[Any], Sequ
     if cursor_key is None:
         return list(rows)
     return [row for row in rows if tuple(key(row)) > cursor_key]
+
+
+def after_cursor_sql(cursor: str | None, first: str, second: str) -> tuple[str, list[str | int]]:
+    """The SQL condition "after the cursor" for a two-part sort key ``(first, second)``, with
+    its parameters (``("1 = 1", [])`` without a cursor); ``ValidationError`` if malformed."""
+    key = decode_cursor(cursor, 2)
+    if key is None:
+        return "1 = 1", []
+    return f"({first} > ? OR ({first} = ? AND {second} > ?))", [key[0], key[0], key[1]]

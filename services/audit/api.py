@@ -47,8 +47,8 @@ def get_decision_record(query: dict[str, Any], recruitment_id: UUID) -> Any:
 @blp.doc(responses={"200": document(AccessLogOut)})
 @requires("auditor")
 def get_access_log(query: dict[str, Any]) -> Any:
-    """Who read whose personal data, when and why."""
-    return jsonify({"items": app().access_log(query["subject_id"], query["accessor_id"], current_principal())})
+    """Who read whose personal data, when and why, a page at a time in log order."""
+    return jsonify(app().access_log_page(current_principal(), **query))
 
 
 @blp.route("/checkpoints", methods=["GET"])
@@ -56,8 +56,8 @@ def get_access_log(query: dict[str, Any]) -> Any:
 @blp.doc(responses={"200": document(CheckpointsOut)})
 @requires("auditor")
 def get_checkpoints(query: dict[str, Any]) -> Any:
-    """The signed checkpoints, oldest first per source."""
-    return jsonify({"items": app().checkpoints(query["source"])})
+    """The signed checkpoints, oldest first per source, a page at a time."""
+    return jsonify(app().checkpoints_page(**query))
 
 
 @blp.route("/public-key", methods=["GET"])

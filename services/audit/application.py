@@ -7,11 +7,11 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from services.audit.checkpoints import stored_checkpoints
+from services.audit.checkpoints import checkpoints_page, stored_checkpoints
 from services.audit.decision import decision_record
 from services.audit.follower import TopicFollower
 from services.audit.keys import public_pem
-from services.audit.projections import access_log
+from services.audit.projections import access_log, access_log_page
 from services.audit.verify import History, Report, verify_records
 from shared.auth import Principal
 from shared.config import Settings
@@ -56,6 +56,16 @@ class AuditApp:
         department (by the person themself or an administrator)."""
         rows = access_log(self.db, subject_id, accessor_id)
         return [r for r in rows if by is None or r["department"] is None or by.can_see_department(r["department"])]
+
+    def access_log_page(self, by: Principal, subject_id: str | None, accessor_id: str | None, limit: int,
+                        cursor: str | None = None) -> dict[str, Any]:
+        """A page of ``access_log`` as ``by`` may read it (the same department rule)."""
+        departments = None if by.can_see_department(None) else tuple(sorted(by.departments))
+        return access_log_page(self.db, subject_id=subject_id, accessor_id=accessor_id,
+                               departments=departments, limit=limit, cursor=cursor)
+
+    def checkpoints_page(self, source: str | None, limit: int, cursor: str | None = None) -> dict[str, Any]:
+        return checkpoints_page(self.db, source, limit, cursor)
 
     def checkpoints(self, source: str | None) -> list[dict[str, Any]]:
         return stored_checkpoints(self.db, source)

@@ -29,6 +29,7 @@ from shared.config import Settings
 from shared.consumer import Projection
 from shared.db import Database, Tx
 from shared.envelope import GENESIS_HASH, Envelope, chain_hash, checkpoint_headers
+from shared.pagination import after_cursor_sql, page_of
 
 log = logging.getLogger("delaktig.audit")
 
@@ -296,6 +297,24 @@ class CheckpointPublisher:
                 producer.close(timeout=5)
             except Exception:  # noqa: S110 - closing a broken producer is best effort
                 pass
+
+
+def checkpoints_page(db: Database, source: str | None, limit: int, cursor: str | None = None) -> dict[str, Any]:
+    """A page of the stored checkpoints, oldest first per source (source, tree size)."""
+    where = ["1 = 1"]
+    params: list[Any] = []
+    if source:
+        where.append("source = ?")
+        params.append(source)
+    condition, after = after_cursor_sql(cursor, "source", "tree_size")
+    where.append(condition)
+    params.extend(after)
+    with db.transaction() as tx:
+        rows = tx.all(f"SELECT source, tree_size, body FROM audit_checkpoints WHERE {' AND '.join(where)} "
+                      "ORDER BY source, tree_size LIMIT ?", (*params, limit + 1))
+    page = page_of(rows, limit, lambda r: (str(r["source"]), int(r["tree_size"])))
+    page["items"] = [json.loads(r["body"]) for r in page["items"]]
+    return page
 
 
 def stored_checkpoints(db: Database, source: str | None = None) -> list[dict[str, Any]]:

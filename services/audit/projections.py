@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from shared.consumer import Projection, dumps
 from shared.db import Database, Tx
 from shared.envelope import Envelope
+from shared.pagination import after_cursor_sql, page_of
 
 ACCESS_LOG_DDL = """
 CREATE TABLE IF NOT EXISTS access_log (
@@ -46,6 +48,32 @@ class AccessLogProjection(Projection):
         )
 
 
+def access_log_page(db: Database, *, subject_id: str | None, accessor_id: str | None,
+                    departments: tuple[str, ...] | None, limit: int, cursor: str | None = None) -> dict[str, Any]:
+    """A page of the access log in log order (position, event id): reads made in
+    ``departments`` (every department for ``None``) and reads made in no department."""
+    where = ["1 = 1"]
+    params: list[Any] = []
+    for column, value in (("subject_id", subject_id), ("accessor_id", accessor_id)):
+        if value:
+            where.append(f"{column} = ?")
+            params.append(value)
+    if departments is not None:
+        listed = f" OR department IN ({', '.join('?' for _ in departments)})" if departments else ""
+        where.append(f"(department IS NULL{listed})")
+        params.extend(departments)
+    condition, after = after_cursor_sql(cursor, "position", "event_id")
+    where.append(condition)
+    params.extend(after)
+    with db.transaction() as tx:
+        rows = tx.all(f"SELECT * FROM access_log WHERE {' AND '.join(where)} ORDER BY position, event_id LIMIT ?",
+                      (*params, limit + 1))
+    page = page_of(rows, limit, lambda r: (int(r["position"]), str(r["event_id"])))
+    page["items"] = [{**r, "position": int(r["position"]), "categories": json.loads(r["categories"])}
+                     for r in page["items"]]
+    return page
+
+
 def access_log(db: Database, subject_id: str | None = None, accessor_id: str | None = None,
                limit: int = 500) -> list[dict[str, Any]]:
     """Access-log rows, oldest first, optionally for one data subject and/or one accessor."""
@@ -59,8 +87,6 @@ def access_log(db: Database, subject_id: str | None = None, accessor_id: str | N
         params.append(accessor_id)
     sql += " ORDER BY position LIMIT ?"
     params.append(limit)
-    import json
-
     with db.transaction() as tx:
         rows = tx.all(sql, params)
     return [{**r, "position": int(r["position"]), "categories": json.loads(r["categories"])} for r in rows]

@@ -7,6 +7,7 @@ from typing import Any
 from marshmallow import INCLUDE, Schema, ValidationError, fields, validate
 
 from services.audit.moments import parse_moment
+from shared.pagination import PageQuery, page_schema
 
 
 class Moment(fields.Field):
@@ -32,12 +33,17 @@ class DecisionRecordQuery(Schema):
     )
 
 
-class AccessLogQuery(Schema):
+
+class AccessLogQuery(PageQuery):
+    arity = 2  # (position, event id)
+
     subject_id = fields.String(load_default=None, validate=validate.Length(min=1, max=100))
     accessor_id = fields.String(load_default=None, validate=validate.Length(min=1, max=100))
 
 
-class CheckpointsQuery(Schema):
+class CheckpointsQuery(PageQuery):
+    arity = 2  # (source, tree size)
+
     source = fields.String(load_default=None, validate=validate.OneOf(["participants", "recruitments", "matching"]))
 
 
@@ -76,9 +82,12 @@ class AccessLogEntryOut(Document):
     department = fields.String(allow_none=True)
 
 
-class AccessLogOut(Document):
-    items = fields.List(fields.Nested(AccessLogEntryOut), required=True)
+AccessLogOut = page_schema(AccessLogEntryOut, "AccessLogOut")
 
 
-class CheckpointsOut(Document):
-    items = fields.List(fields.Dict(), required=True)
+class CheckpointOut(Document):
+    source = fields.String()
+    tree_size = fields.Integer()
+
+
+CheckpointsOut = page_schema(CheckpointOut, "CheckpointsOut")

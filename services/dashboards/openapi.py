@@ -32,8 +32,18 @@ class OverviewRowSchema(Schema):
 
 
 class OverviewSchema(Schema):
-    departments = fields.List(fields.Nested(OverviewRowSchema), required=True)
+    items = fields.List(fields.Nested(OverviewRowSchema), required=True)
+    next_cursor = fields.String(required=True, allow_none=True, metadata={"description": "null on the last page"})
     lag = fields.List(fields.Nested(LagSchema), required=True)
+
+
+PAGE_PARAMETERS = [
+    {"name": "limit", "in": "query", "required": False,
+     "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50},
+     "description": "departments per page (default 50, at most 200)"},
+    {"name": "cursor", "in": "query", "required": False, "schema": {"type": "string"},
+     "description": "the next_cursor of the page before (opaque)"},
+]
 
 
 class UpcomingSchema(Schema):
@@ -138,6 +148,7 @@ def document_json_api(app: Flask) -> None:
     spec.path(rule=rules["/api/overview"], operations={"get": {
         "tags": ["dashboards"],
         "summary": "Departments side by side",
+        "parameters": PAGE_PARAMETERS,
         "description": roles,
         "operationId": "dashboards_overview",
         "x-roles": JSON_API_ROLES, "security": [{"bearerAuth": []}],
@@ -146,6 +157,7 @@ def document_json_api(app: Flask) -> None:
                     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/DashboardsOverview"}}}},
             "401": _problem("no or invalid token"),
             "403": _problem("the token's roles do not allow dashboards"),
+            "422": _problem("limit out of range or a cursor this service did not issue"),
         },
     }})
     spec.path(rule=rules["/api/departments/<code>"], parameters=[

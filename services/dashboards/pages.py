@@ -35,6 +35,7 @@ from flask import (
     url_for,
 )
 from markupsafe import Markup
+from marshmallow import ValidationError
 
 from services.dashboards import charts
 from services.dashboards.projections import STAGES
@@ -42,6 +43,7 @@ from services.dashboards.queries import department_dashboard, load_facts, overvi
 from shared import oidc
 from shared.auth import STAFF_ROLES, Principal, TokenVerifier
 from shared.errors import DomainError
+from shared.pagination import PageQuery, after, decode_cursor, page_of
 
 COOKIE = "delaktig_session"
 CSRF_COOKIE = "delaktig_csrf"
@@ -445,14 +447,27 @@ def index() -> Any:
     return redirect("/overview" + ("?lang=en" if _lang() == "en" else ""))
 
 
+class OverviewQuery(PageQuery):
+    arity = 1  # (department code,)
+
+
+def _by_code(row: dict[str, Any]) -> tuple[str]:
+    return (str(row["code"]),)
+
+
 @pages.get("/api/overview")
 def overview_json() -> Any:
-    """The administration-wide comparison as JSON (same numbers as the page)."""
+    """The administration-wide comparison as JSON (same numbers as the page), a page of
+    departments at a time in code order."""
+    try:
+        query = OverviewQuery().load(request.args)
+    except ValidationError as refused:
+        field = sorted(refused.normalized_messages())[0]
+        return _problem(422, "Unprocessable Content", f"{field}: {refused.normalized_messages()[field]}")
     ctx = _context()
-    return {
-        "departments": overview(ctx["facts"], [d["code"] for d in ctx["departments"]], _today()),
-        "lag": ctx["lag"],
-    }
+    rows = sorted(overview(ctx["facts"], [d["code"] for d in ctx["departments"]], _today()), key=_by_code)
+    rest = after(rows, decode_cursor(query["cursor"], 1), _by_code)[: query["limit"] + 1]
+    return {**page_of(rest, query["limit"], _by_code), "lag": ctx["lag"]}
 
 
 @pages.get("/api/departments/<code>")

@@ -11,7 +11,7 @@ from typing import Any
 from uuid import uuid4
 
 from services.matching import fairness, ranking
-from services.matching.domain import Panel, panel_id
+from services.matching.domain import Panel, check_seats, panel_id
 from services.matching.events import catalogue
 from services.matching.projections import ReadModel
 from services.matching.ranking import Candidate, Needs
@@ -166,10 +166,7 @@ class MatchingApp(ServiceApplication):
             if panel is None:
                 raise NotFound(f"no proposal {proposal_id} for this recruitment", field="proposal_id")
             members = panel.proposal(proposal_id)
-        if len(set(members)) != len(members):
-            raise InvalidInput("a person can take only one seat", field="members")
-        if not 1 <= len(members) <= ranking.MAX_PANEL_SIZE:
-            raise InvalidInput(f"a panel has 1 to {ranking.MAX_PANEL_SIZE} participants", field="members")
+        check_seats(members)  # the command checks it too; refused here before the bank is read
         reasons = {o["participant_id"]: o["reason"] for o in overrides or ()}
         stray = set(reasons) - set(members)
         if stray:
@@ -240,7 +237,6 @@ class MatchingApp(ServiceApplication):
     def accept_invitation(self, by: Principal, recruitment_id: str) -> dict[str, Any]:
         """The participant takes the seat they were assigned."""
         panel, needs = self._invited_panel(by, recruitment_id)
-        panel.check_can_answer(by.sub)
         panel.accept_invitation(recruitment_id=recruitment_id, participant_id=by.sub,
                                 actor=by.actor("participant"), department=needs.department)
         self.save(panel)
@@ -251,7 +247,6 @@ class MatchingApp(ServiceApplication):
         """The participant declines; the next best eligible person takes the seat (the same
         replacement a coordinator makes), recorded together with the decline."""
         panel, needs = self._invited_panel(by, recruitment_id)
-        panel.check_can_answer(by.sub)
         panel.decline_invitation(recruitment_id=recruitment_id, participant_id=by.sub, reason=reason,
                                  actor=by.actor("participant"), department=needs.department)
         found = False
@@ -314,13 +309,11 @@ class MatchingApp(ServiceApplication):
             )
         pick = ranking.build_panel(eligible, needs, day, size=1, seated=seated)[0]
         replacement = pick.candidate.participant_id
-        members = [replacement if m == participant_id else m for m in panel.members]
-        panel.replace_member(
+        members = panel.replace_member(
             recruitment_id=recruitment_id,
             replaced=participant_id,
             replacement=replacement,
             reason=reason,
-            members=members,
             actor=actor,
             department=needs.department,
         )

@@ -10,7 +10,7 @@ from flask_smorest import Blueprint
 from marshmallow import ValidationError
 
 from services.recruitments.application import RecruitmentsApp
-from services.recruitments.projections import DecisionInfluence, PublicAdverts
+from services.recruitments.projections import DecisionInfluence, PublicAdverts, RecruitmentList
 from services.recruitments.schemas import (
     AdvertPublishedOut,
     AmendIn,
@@ -26,7 +26,8 @@ from services.recruitments.schemas import (
     FeedbackIn,
     FeedbackOut,
     FollowUpIn,
-    ItemsOut,
+    InfluencePageOut,
+    KeyedPage,
     LegalHoldIn,
     MeritsExtractOut,
     Ok,
@@ -38,12 +39,14 @@ from services.recruitments.schemas import (
     PublishIn,
     RecruitmentListOut,
     RecruitmentOut,
+    RecruitmentsQuery,
     ScoreIn,
     ScoresOut,
     SummaryOut,
     TextIn,
 )
 from shared.auth import current_principal, public, requires
+from shared.db import Database
 from shared.errors import InvalidInput
 from shared.openapi import document
 from shared.pagination import decode_cursor, page_of
@@ -62,6 +65,12 @@ def app() -> RecruitmentsApp:
     return application
 
 
+def db() -> Database:
+    """The service's read-model database."""
+    database: Database = current_app.extensions["delaktig.db"]
+    return database
+
+
 OK = {"ok": True}
 
 
@@ -77,11 +86,12 @@ def open_recruitment(body: dict[str, Any]) -> Any:
 
 
 @blp.route("/recruitments", methods=["GET"])
+@blp.arguments(RecruitmentsQuery(), location="query")
 @blp.doc(responses={"200": document(RecruitmentListOut)})
 @requires(*ANYONE)
-def list_recruitments() -> Any:
-    """The recruitments the caller may see."""
-    return {"items": app().list_visible(current_principal())}
+def list_recruitments(query: dict[str, Any]) -> Any:
+    """The recruitments the caller may see, a page at a time in the order they were opened."""
+    return RecruitmentList.page(db(), app().list_scope(current_principal()), **query)
 
 
 @blp.route(R, methods=["GET"])
@@ -128,10 +138,6 @@ def publish_advert(body: dict[str, Any], rid: UUID) -> Any:
     return {"version": app().publish_advert(current_principal(), rid, body["text"], body["participation_text"])}
 
 
-def _db() -> Any:
-    return current_app.extensions["delaktig.db"]
-
-
 @blp.route("/adverts", methods=["GET"])
 @blp.arguments(PublicAdvertQuery(), location="query")
 @blp.doc(responses={"200": document(PublicAdvertPage)})
@@ -142,7 +148,7 @@ def list_adverts(query: dict[str, Any]) -> Any:
         after = decode_cursor(query["cursor"], arity=2)
     except ValidationError as error:
         raise InvalidInput("not a cursor this service issued", field="cursor") from error
-    rows = PublicAdverts.page(_db(), query["limit"] + 1, after, query["department"])
+    rows = PublicAdverts.page(db(), query["limit"] + 1, after, query["department"])
     return page_of(rows, query["limit"], key=lambda row: (row["published_at"], row["id"]))
 
 
@@ -151,7 +157,7 @@ def list_adverts(query: dict[str, Any]) -> Any:
 @public
 def get_advert(rid: UUID) -> Any:
     """One published advert with how service users take part, for anyone."""
-    return PublicAdverts.one(_db(), str(rid))
+    return PublicAdverts.one(db(), str(rid))
 
 
 @blp.route(R + "/applications", methods=["POST"])
@@ -165,11 +171,12 @@ def receive_application(body: dict[str, Any], rid: UUID) -> Any:
 
 
 @blp.route(R + "/candidates", methods=["GET"])
+@blp.arguments(KeyedPage(), location="query")
 @blp.doc(responses={"200": document(CandidatesOut)})
 @requires(*ANYONE)
-def list_candidates(rid: UUID) -> Any:
-    """Candidates: staff see contact data, panel participants only names."""
-    return {"items": app().candidates(current_principal(), rid)}
+def list_candidates(query: dict[str, Any], rid: UUID) -> Any:
+    """Candidates in the order received: staff see contact data, panel participants only names."""
+    return app().candidates(current_principal(), rid, **query)
 
 
 @blp.route(C + "/assessments", methods=["POST"])
@@ -229,12 +236,13 @@ def get_summary(rid: UUID, cid: str) -> Any:
 
 
 @blp.route(R + "/influence", methods=["GET"])
-@blp.doc(responses={"200": document(ItemsOut)})
+@blp.arguments(KeyedPage(), location="query")
+@blp.doc(responses={"200": document(InfluencePageOut)})
 @requires(*STAFF, "auditor")
-def get_influence(rid: UUID) -> Any:
+def get_influence(query: dict[str, Any], rid: UUID) -> Any:
     """Who influenced the decision: each input with its actor, time, event id and hash."""
     app().influence_reader(current_principal(), rid)
-    return {"items": DecisionInfluence.influence(_db(), str(rid))}
+    return DecisionInfluence.influence_page(db(), str(rid), **query)
 
 
 @blp.route(R + "/decision", methods=["POST"])

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, ClassVar
 from uuid import UUID, uuid4
 
 from eventsourcing.utils import get_topic
@@ -17,15 +17,18 @@ from eventsourcing.utils import get_topic
 from services.recruitments.domain import ALL_CANDIDATES, Recruitment
 from services.recruitments.events import catalogue
 from services.recruitments.history import HistoryInvalid, RowError, read_history
+from services.recruitments.projections import ListScope
 from shared.application import ServiceApplication
 from shared.auth import Principal
 from shared.config import Settings
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
+from shared.pagination import after, decode_cursor, page_of
 from shared.vault import Vault
 
 log = logging.getLogger("delaktig.recruitments")
 
 SYSTEM = {"id": "system", "role": "system"}
+SNAPSHOT_EVERY = 20
 STAFF = ("coordinator", "hiring_manager", "administrator")
 RETENTION_BASIS = (
     "Archives Act retention decision: non-hired applications kept {years} years after the decision"
@@ -51,6 +54,9 @@ def add_years(day: date, years: int) -> date:
 class RecruitmentsApp(ServiceApplication):
     source = "recruitments"
     catalogue = catalogue
+    # A recruitment's stream grows with every application, assessment and score: load it from
+    # its latest snapshot (taken in the same transaction as every SNAPSHOT_EVERY-th event).
+    snapshotting_intervals: ClassVar[dict[type[Any], int]] = {Recruitment: SNAPSHOT_EVERY}
 
     def __init__(self, settings: Settings, vault: Vault) -> None:
         super().__init__(settings)
@@ -157,13 +163,16 @@ class RecruitmentsApp(ServiceApplication):
             ids.extend(UUID(str(n.originator_id)) for n in page)
             after = page[-1].id
 
-    def list_visible(self, by: Principal) -> list[dict[str, Any]]:
-        out = []
-        for rid in self.recruitment_ids():
-            rec = self.recruitment(rid)
-            if self.is_staff_of(by, rec) or self.is_panel_participant(by, rec):
-                out.append(self.overview(rec))
-        return out
+    @staticmethod
+    def list_scope(by: Principal) -> ListScope:
+        """What ``by`` may list, by the rule ``visible`` applies to one recruitment: staff see
+        their departments' recruitments, a participant those whose panel they are on."""
+        staff = by.has(*STAFF)
+        return ListScope(
+            all_departments=staff and by.can_see_department(None),
+            departments=tuple(sorted(by.departments)) if staff else (),
+            panel_member=by.sub if by.has("participant") else None,
+        )
 
     @staticmethod
     def overview(rec: Recruitment) -> dict[str, Any]:
@@ -249,12 +258,17 @@ class RecruitmentsApp(ServiceApplication):
         self.save(rec)
         return candidate_id
 
-    def candidates(self, by: Principal, rid: UUID) -> list[dict[str, Any]]:
-        """Candidates as the caller may see them: staff get contact data, panel participants a name."""
+    def candidates(self, by: Principal, rid: UUID, limit: int, cursor: str | None = None) -> dict[str, Any]:
+        """A page of candidates as the caller may see them: staff get contact data, panel
+        participants a name. In the order received (``n``, which never changes: candidates are
+        never removed, only shredded), from one aggregate load."""
         rec = self.visible(by, rid)
         staff = self.is_staff_of(by, rec)
+        received = list(enumerate(rec.candidates.items()))
+        rows = after(received, decode_cursor(cursor, 2), lambda r: (r[0], r[1][0]))[: limit + 1]
+        page = page_of(rows, limit, lambda r: (r[0], r[1][0]))
         out = []
-        for cid, c in rec.candidates.items():
+        for _, (cid, c) in page["items"]:
             personal = self.vault.decrypt_or(cid, c["personal"], erased=None) if c["personal"] else None
             item: dict[str, Any] = {
                 "id": cid,
@@ -268,7 +282,7 @@ class RecruitmentsApp(ServiceApplication):
                 item["phone"] = personal["phone"] if personal else None
                 item["assessments"] = self.assessments_of(cid, c)
             out.append(item)
-        return out
+        return {"items": out, "next_cursor": page["next_cursor"]}
 
     def assessments_of(self, candidate_id: str, candidate: dict[str, Any]) -> list[dict[str, Any]]:
         """Who assessed the application how (for staff): the motivation is read under the

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import Aggregate, CanMutateAggregate, event
 
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
 
@@ -30,8 +30,117 @@ FORMATS = ("joint", "split")
 ALL_CANDIDATES = "*"
 
 
+# -- named refusals: kinds from shared/errors.py, mapped to HTTP only at the edge (shared/web.py) --
 class RecruitmentClosedError(Conflict):
     """The recruitment is closed: nothing in it can change any more."""
+
+
+class ScorecardInvalid(InvalidInput):
+    """A scorecard that is not 3-6 unique focus attributes including the motivation one."""
+
+
+class DecisionAlreadyMade(Conflict):
+    """The hiring decision is made: the step asked for belongs before it."""
+
+
+class DecisionPending(Conflict):
+    """The step asked for comes after the hiring decision."""
+
+
+class PanelNotAssigned(Conflict):
+    """The panel comes from matching; it is not assigned yet."""
+
+
+class NotTheHiringManager(Forbidden):
+    """Only this recruitment's own hiring manager may do this."""
+
+
+class ScoresOffScorecard(InvalidInput):
+    """Scores that are not exactly the scorecard's attributes on the 1-5 scale."""
+
+
+class JobDescriptionSettled(Conflict):
+    """The advert is published, so the job description no longer changes."""
+
+
+class AdvertNotPublished(Conflict):
+    """Applications arrive only after the advert is published."""
+
+
+class ApplicationAlreadyReceived(Conflict):
+    """The ATS reference is already a candidate here."""
+
+
+class UnknownCandidate(NotFound):
+    """No such candidate in this recruitment."""
+
+
+class AlreadyAssessed(Conflict):
+    """The assessor has assessed this application already."""
+
+
+class ConflictAlreadyDeclared(Conflict):
+    """The member has declared (no) conflict of interest for this candidate already."""
+
+
+class DeclarationMissing(Conflict):
+    """A member declares any conflict of interest before scoring a candidate."""
+
+
+class MemberRecused(Conflict):
+    """A member who declared a conflict of interest does not score that candidate."""
+
+
+class AlreadyScored(Conflict):
+    """A second score is an amendment, with a reason."""
+
+
+class NoScoreToAmend(Conflict):
+    """Only one's own submitted score can be amended."""
+
+
+class ReasonMissing(InvalidInput):
+    """The command needs a reason (an amended score, a cancelled recruitment)."""
+
+
+class NoScoresYet(Conflict):
+    """A decision comes after the interview scores."""
+
+
+class DeviationReasonMissing(InvalidInput):
+    """A decision against the panel's participants must say why."""
+
+
+class OutcomeAlreadyShared(Conflict):
+    """The outcome is shared with the panel once."""
+
+
+class OutcomeNotShared(Conflict):
+    """The step needs the outcome shared with the panel first."""
+
+
+class FeedbackAlreadyGiven(Conflict):
+    """Feedback is given once per person."""
+
+
+class FollowUpAlreadyRecorded(Conflict):
+    """Each hire follow-up (6, 12 months) is recorded once."""
+
+
+class FollowUpOutOfOrder(Conflict):
+    """The 12-month follow-up comes after the 6-month one."""
+
+
+class LegalHoldExists(Conflict):
+    """A legal hold already blocks retention for this candidate."""
+
+
+class NoLegalHold(Conflict):
+    """There is no legal hold to release."""
+
+
+class AlreadyShredded(Conflict):
+    """The candidate's data is crypto-shredded already."""
 
 
 def role_group(role: str) -> str:
@@ -105,8 +214,41 @@ def who_said_what(
     }
 
 
+STAGES = ("drafting", "advertised", "interviewing", "decided", "closed")
+
+
+def stage_of(*, closed: bool, decided: bool, has_panel: bool, advert_version: int) -> str:
+    """The stage a recruitment is in: the aggregate and the recruitments list read it the same way."""
+    if closed:
+        return "closed"
+    if decided:
+        return "decided"
+    if has_panel:
+        return "interviewing"
+    if advert_version:
+        return "advertised"
+    return "drafting"
+
+
 class Recruitment(Aggregate):
-    """One recruitment, from the first job-description draft to the hire's follow-up."""
+    """One recruitment, from the first job-description draft to the hire's follow-up.
+
+    The dialect of the eventsourcing examples: a command decorated with ``@event("Name")`` is
+    the event; its body first runs ``check_…`` methods that raise named domain errors, then
+    changes state. A command whose event holds a value the domain computes (an advert version,
+    the participants' recommendation, who the outcome is shared with) is a plain method that
+    checks and computes, then calls the decorated ``_…`` method named after its event, whose
+    body only changes state. Every event carries the recruitment's ``department``, stamped by
+    ``trigger_event`` (the envelope's department): no command passes it.
+    """
+
+    class Event(Aggregate.Event):
+        department: str | None
+
+    def trigger_event(self, event_class: type[CanMutateAggregate[UUID]], **kwargs: Any) -> None:
+        """Every event of this recruitment is stamped with its department."""
+        kwargs.setdefault("department", self.department)
+        super().trigger_event(event_class, **kwargs)
 
     @event("Opened")
     def __init__(
@@ -153,12 +295,12 @@ class Recruitment(Aggregate):
     def check_scorecard(scorecard: list[dict[str, str]]) -> None:
         """3-6 focus attributes, unique keys, always including motivation for user participation."""
         if not 3 <= len(scorecard) <= 6:
-            raise InvalidInput("a scorecard has 3 to 6 focus attributes", field="scorecard")
+            raise ScorecardInvalid("a scorecard has 3 to 6 focus attributes", field="scorecard")
         keys = [a["key"] for a in scorecard]
         if len(set(keys)) != len(keys):
-            raise InvalidInput("focus attribute keys must be unique", field="scorecard")
+            raise ScorecardInvalid("focus attribute keys must be unique", field="scorecard")
         if MOTIVATION_KEY not in keys:
-            raise InvalidInput(
+            raise ScorecardInvalid(
                 f"the scorecard must include {MOTIVATION_KEY!r} (motivation for working with user "
                 "participation, effect goal 1)",
                 field="scorecard",
@@ -167,25 +309,25 @@ class Recruitment(Aggregate):
     # -- reading -------------------------------------------------------------------
     @property
     def stage(self) -> str:
-        if self.closed is not None:
-            return "closed"
-        if self.decision is not None:
-            return "decided"
-        if self.panel:
-            return "interviewing"
-        if self.advert_version:
-            return "advertised"
-        return "drafting"
+        return stage_of(
+            closed=self.closed is not None,
+            decided=self.decision is not None,
+            has_panel=bool(self.panel),
+            advert_version=self.advert_version,
+        )
 
     @property
     def scorecard_keys(self) -> list[str]:
         return [a["key"] for a in self.scorecard]
 
     def candidate(self, candidate_id: str) -> dict[str, Any]:
+        """One candidate, or ``UnknownCandidate``."""
         try:
             return self.candidates[candidate_id]
         except KeyError:
-            raise NotFound(f"no candidate {candidate_id} in this recruitment", field="candidate_id") from None
+            raise UnknownCandidate(
+                f"no candidate {candidate_id} in this recruitment", field="candidate_id"
+            ) from None
 
     def on_panel(self, participant_id: str) -> bool:
         return participant_id in self.panel
@@ -217,7 +359,7 @@ class Recruitment(Aggregate):
     def hired_candidate(self) -> str | None:
         return None if self.decision is None else str(self.decision["candidate_id"])
 
-    # -- stage checks ----------------------------------------------------------
+    # -- checks (each raises a named refusal) ---------------------------------------
     def check_open(self) -> None:
         if self.closed is not None:
             raise RecruitmentClosedError(
@@ -227,90 +369,172 @@ class Recruitment(Aggregate):
     def check_undecided(self, what: str) -> None:
         self.check_open()
         if self.decision is not None:
-            raise Conflict(f"the hiring decision is made; {what} is no longer possible")
+            raise DecisionAlreadyMade(f"the hiring decision is made; {what} is no longer possible")
 
     def check_decided(self, what: str) -> None:
         if self.decision is None:
-            raise Conflict(f"{what} needs the hiring decision first")
+            raise DecisionPending(f"{what} needs the hiring decision first")
 
     def check_panel(self) -> None:
         if not self.panel:
-            raise Conflict("the panel is not assigned yet (it comes from matching)")
+            raise PanelNotAssigned("the panel is not assigned yet (it comes from matching)")
 
     def check_hiring_manager(self, actor: Actor) -> None:
         if actor["role"] != "hiring_manager" or actor["id"] != self.hiring_manager:
-            raise Forbidden("only this recruitment's hiring manager may do this")
+            raise NotTheHiringManager("only this recruitment's hiring manager may do this")
 
     def check_scores(self, scores: dict[str, int]) -> None:
         if sorted(scores) != sorted(self.scorecard_keys):
-            raise InvalidInput(
+            raise ScoresOffScorecard(
                 f"score exactly the focus attributes {', '.join(self.scorecard_keys)}", field="scores"
             )
         for key, value in scores.items():
             if not SCALE[0] <= int(value) <= SCALE[1]:
-                raise InvalidInput(f"{key}: scores are on a {SCALE[0]}-{SCALE[1]} scale", field="scores")
+                raise ScoresOffScorecard(
+                    f"{key}: scores are on a {SCALE[0]}-{SCALE[1]} scale", field="scores"
+                )
+
+    def check_job_description_open(self) -> None:
+        self.check_undecided("writing the job description")
+        if self.advert_version:
+            raise JobDescriptionSettled("the advert is published; the job description is settled")
+
+    def check_new_application(self, ats_ref: str) -> None:
+        self.check_undecided("receiving applications")
+        if not self.advert_version:
+            raise AdvertNotPublished("applications arrive only after the advert is published")
+        if any(c["ats_ref"] == ats_ref for c in self.candidates.values()):
+            raise ApplicationAlreadyReceived(f"application {ats_ref!r} is already received", field="ats_ref")
+
+    def check_not_assessed(self, candidate_id: str, assessor_id: str) -> None:
+        self.check_undecided("assessing applications")
+        if assessor_id in self.candidate(candidate_id)["assessments"]:
+            raise AlreadyAssessed("you have already assessed this application")
+
+    def check_may_declare(self, candidate_id: str, member_id: str) -> None:
+        self.check_undecided("declaring conflicts of interest")
+        self.check_panel()
+        if member_id in self.candidate(candidate_id)["conflicts"]:
+            raise ConflictAlreadyDeclared("you have already declared for this candidate")
+
+    def check_may_score(self, candidate_id: str, member_id: str, scores: dict[str, int]) -> None:
+        self.check_undecided("scoring")
+        self.check_panel()
+        candidate = self.candidate(candidate_id)
+        declared = candidate["conflicts"].get(member_id)
+        if declared is None:
+            raise DeclarationMissing("declare any conflict of interest for this candidate before scoring")
+        if declared["recused"]:
+            raise MemberRecused("you are recused from this candidate (declared conflict of interest)")
+        if member_id in candidate["scores"]:
+            raise AlreadyScored("you have already scored this candidate; amend the score with a reason")
+        self.check_scores(scores)
+
+    def check_may_amend(self, candidate_id: str, member_id: str, scores: dict[str, int], reason: str) -> None:
+        self.check_undecided("amending scores")
+        if member_id not in self.candidate(candidate_id)["scores"]:
+            raise NoScoreToAmend("there is no score of yours to amend for this candidate")
+        if not reason.strip():
+            raise ReasonMissing("an amended score needs a reason", field="reason")
+        self.check_scores(scores)
+
+    def check_decidable(self, candidate_id: str, actor: Actor) -> None:
+        self.check_open()
+        self.check_hiring_manager(actor)
+        if self.decision is not None:
+            raise DecisionAlreadyMade("the hiring decision is already made")
+        if not self.candidate(candidate_id)["scores"]:
+            raise NoScoresYet("no interview scores for this candidate yet; a decision comes after the scores")
+
+    @staticmethod
+    def check_deviation(participants: str | None, deviation_reason: str | None) -> None:
+        """A decision against the participants' recommendation says why."""
+        if participants not in (None, "hire") and not (deviation_reason or "").strip():
+            raise DeviationReasonMissing(
+                f"the panel's participants recommended {participants!r}; a decision against them must say "
+                "why in deviation_reason",
+                field="deviation_reason",
+            )
+
+    def check_outcome_unshared(self) -> None:
+        self.check_open()
+        self.check_decided("sharing the outcome")
+        if self.outcome_shared_with is not None:
+            raise OutcomeAlreadyShared("the outcome is already shared with the panel")
+
+    def check_closable(self, outcome: str, reason: str | None) -> None:
+        self.check_open()
+        if outcome == "filled":
+            self.check_decided("closing as filled")
+            if self.outcome_shared_with is None:
+                raise OutcomeNotShared("share the outcome with the panel before closing")
+        elif not (reason or "").strip():
+            raise ReasonMissing("a cancelled recruitment needs a reason", field="reason")
+
+    def check_manager_feedback(self, actor: Actor) -> None:
+        self.check_hiring_manager(actor)
+        self.check_decided("manager feedback")
+        if self.manager_feedback is not None:
+            raise FeedbackAlreadyGiven("the manager's feedback is already given")
+
+    def check_participant_feedback(self, participant_id: str) -> None:
+        if self.outcome_shared_with is None or participant_id not in self.outcome_shared_with:
+            raise OutcomeNotShared("feedback comes after the outcome is shared with you")
+        if participant_id in self.participant_feedback:
+            raise FeedbackAlreadyGiven("you have already given your feedback")
+
+    def check_follow_up(self, months: int) -> None:
+        self.check_decided("a hire follow-up")
+        if str(months) in self.follow_ups:
+            raise FollowUpAlreadyRecorded(f"the {months}-month follow-up is already recorded")
+        if months == 12 and "6" not in self.follow_ups:
+            raise FollowUpOutOfOrder("record the 6-month follow-up first")
+
+    def check_no_legal_hold(self, candidate_id: str) -> None:
+        if candidate_id != ALL_CANDIDATES:
+            self.candidate(candidate_id)
+        if candidate_id in self.legal_holds:
+            raise LegalHoldExists("a legal hold already exists for this candidate")
+
+    def check_legal_hold(self, candidate_id: str) -> None:
+        if candidate_id not in self.legal_holds:
+            raise NoLegalHold("there is no legal hold for this candidate")
+
+    def check_not_shredded(self, candidate_id: str) -> None:
+        if self.candidate(candidate_id)["shredded"]:
+            raise AlreadyShredded("this candidate's data is already shredded")
 
     # -- job description and advert --------------------------------------------
+    @event("JobDescriptionContributed")
     def contribute_job_description(
         self, contribution_id: str, text: str, contributor_role: str, actor: Actor
     ) -> None:
-        self.check_undecided("writing the job description")
-        if self.advert_version:
-            raise Conflict("the advert is published; the job description is settled")
-        self._job_description_contributed(contribution_id, text, contributor_role, actor, self.department)
-
-    @event("JobDescriptionContributed")
-    def _job_description_contributed(
-        self, contribution_id: str, text: str, contributor_role: str, actor: Actor, department: str | None
-    ) -> None:
+        self.check_job_description_open()
         self.job_description.append({"contribution_id": contribution_id, "text": text, "by": dict(actor)})
 
+    @event("AdvertContributed")
     def contribute_advert(self, contribution_id: str, text: str, contributor_role: str, actor: Actor) -> None:
         self.check_undecided("changing the advert")
-        self._advert_contributed(contribution_id, text, contributor_role, actor, self.department)
-
-    @event("AdvertContributed")
-    def _advert_contributed(
-        self, contribution_id: str, text: str, contributor_role: str, actor: Actor, department: str | None
-    ) -> None:
         self.advert.append({"contribution_id": contribution_id, "text": text, "by": dict(actor)})
 
     def publish_advert(self, text: str, text_hash: str, actor: Actor) -> int:
+        """Publish the next version of the advert; returns its version number."""
         self.check_undecided("publishing the advert")
         version = self.advert_version + 1
-        self._advert_published(version, text, text_hash, actor, self.department)
+        self._advert_published(version, text, text_hash, actor)
         return version
 
     @event("AdvertPublished")
-    def _advert_published(
-        self, version: int, text: str, text_hash: str, actor: Actor, department: str | None
-    ) -> None:
+    def _advert_published(self, version: int, text: str, text_hash: str, actor: Actor) -> None:
         self.advert_version = version
         self.published_advert = {"version": version, "text": text, "text_hash": text_hash}
 
     # -- applications -------------------------------------------------------------
+    @event("ApplicationReceived")
     def receive_application(
         self, candidate_id: str, ats_ref: str, personal: str | None, protected_identity: bool, actor: Actor
     ) -> None:
-        self.check_undecided("receiving applications")
-        if not self.advert_version:
-            raise Conflict("applications arrive only after the advert is published")
-        if any(c["ats_ref"] == ats_ref for c in self.candidates.values()):
-            raise Conflict(f"application {ats_ref!r} is already received", field="ats_ref")
-        self._application_received(
-            candidate_id, ats_ref, personal, protected_identity, actor, self.department
-        )
-
-    @event("ApplicationReceived")
-    def _application_received(
-        self,
-        candidate_id: str,
-        ats_ref: str,
-        personal: str | None,
-        protected_identity: bool,
-        actor: Actor,
-        department: str | None,
-    ) -> None:
+        self.check_new_application(ats_ref)
         self.candidates[candidate_id] = {
             "ats_ref": ats_ref,
             "personal": personal,
@@ -321,24 +545,11 @@ class Recruitment(Aggregate):
             "shredded": False,
         }
 
+    @event("ApplicationAssessed")
     def assess_application(
         self, candidate_id: str, assessor: Actor, shortlist: str, motivation: str, actor: Actor
     ) -> None:
-        self.check_undecided("assessing applications")
-        if assessor["id"] in self.candidate(candidate_id)["assessments"]:
-            raise Conflict("you have already assessed this application")
-        self._application_assessed(candidate_id, assessor, shortlist, motivation, actor, self.department)
-
-    @event("ApplicationAssessed")
-    def _application_assessed(
-        self,
-        candidate_id: str,
-        assessor: Actor,
-        shortlist: str,
-        motivation: str,
-        actor: Actor,
-        department: str | None,
-    ) -> None:
+        self.check_not_assessed(candidate_id, assessor["id"])
         self.candidates[candidate_id]["assessments"][assessor["id"]] = {
             "role": assessor["role"],
             "shortlist": shortlist,
@@ -351,36 +562,22 @@ class Recruitment(Aggregate):
         if source_event_id in self.panel_sources:
             return False
         self.check_undecided("changing the panel")
-        self._panel_learned([{"participant_id": m} for m in members], source_event_id, actor, self.department)
+        self._panel_learned([{"participant_id": m} for m in members], source_event_id, actor)
         return True
 
     @event("PanelLearned")
-    def _panel_learned(
-        self, members: list[dict[str, str]], source_event_id: str, actor: Actor, department: str | None
-    ) -> None:
+    def _panel_learned(self, members: list[dict[str, str]], source_event_id: str, actor: Actor) -> None:
         self.panel = [m["participant_id"] for m in members]
         self.panel_sources.append(source_event_id)
 
     def declare_conflict(self, candidate_id: str, member: Actor, has_conflict: bool, actor: Actor) -> None:
-        self.check_undecided("declaring conflicts of interest")
-        self.check_panel()
-        candidate = self.candidate(candidate_id)
-        if member["id"] in candidate["conflicts"]:
-            raise Conflict("you have already declared for this candidate")
-        self._conflict_declared(
-            candidate_id, member["id"], member["role"], has_conflict, has_conflict, actor, self.department
-        )
+        """A declared conflict of interest recuses the member from that candidate."""
+        self.check_may_declare(candidate_id, member["id"])
+        self._conflict_declared(candidate_id, member["id"], member["role"], has_conflict, has_conflict, actor)
 
     @event("ConflictDeclared")
     def _conflict_declared(
-        self,
-        candidate_id: str,
-        member_id: str,
-        member_role: str,
-        has_conflict: bool,
-        recused: bool,
-        actor: Actor,
-        department: str | None,
+        self, candidate_id: str, member_id: str, member_role: str, has_conflict: bool, recused: bool, actor: Actor
     ) -> None:
         self.candidates[candidate_id]["conflicts"][member_id] = {
             "role": member_role,
@@ -389,6 +586,7 @@ class Recruitment(Aggregate):
         }
 
     # -- scores ------------------------------------------------------------------------
+    @event("InterviewScored")
     def score_interview(
         self,
         candidate_id: str,
@@ -398,30 +596,7 @@ class Recruitment(Aggregate):
         comment: str | None,
         actor: Actor,
     ) -> None:
-        self.check_undecided("scoring")
-        self.check_panel()
-        candidate = self.candidate(candidate_id)
-        declared = candidate["conflicts"].get(member["id"])
-        if declared is None:
-            raise Conflict("declare any conflict of interest for this candidate before scoring")
-        if declared["recused"]:
-            raise Conflict("you are recused from this candidate (declared conflict of interest)")
-        if member["id"] in candidate["scores"]:
-            raise Conflict("you have already scored this candidate; amend the score with a reason")
-        self.check_scores(scores)
-        self._interview_scored(candidate_id, member, scores, recommendation, comment, actor, self.department)
-
-    @event("InterviewScored")
-    def _interview_scored(
-        self,
-        candidate_id: str,
-        member: Actor,
-        scores: dict[str, int],
-        recommendation: str,
-        comment: str | None,
-        actor: Actor,
-        department: str | None,
-    ) -> None:
+        self.check_may_score(candidate_id, member["id"], scores)
         self.candidates[candidate_id]["scores"][member["id"]] = {
             "role": member["role"],
             "scores": dict(scores),
@@ -430,6 +605,7 @@ class Recruitment(Aggregate):
             "amendments": [],
         }
 
+    @event("ScoreAmended")
     def amend_score(
         self,
         candidate_id: str,
@@ -439,25 +615,7 @@ class Recruitment(Aggregate):
         reason: str,
         actor: Actor,
     ) -> None:
-        self.check_undecided("amending scores")
-        if member["id"] not in self.candidate(candidate_id)["scores"]:
-            raise Conflict("there is no score of yours to amend for this candidate")
-        if not reason.strip():
-            raise InvalidInput("an amended score needs a reason", field="reason")
-        self.check_scores(scores)
-        self._score_amended(candidate_id, member, scores, recommendation, reason, actor, self.department)
-
-    @event("ScoreAmended")
-    def _score_amended(
-        self,
-        candidate_id: str,
-        member: Actor,
-        scores: dict[str, int],
-        recommendation: str,
-        reason: str,
-        actor: Actor,
-        department: str | None,
-    ) -> None:
+        self.check_may_amend(candidate_id, member["id"], scores, reason)
         entry = self.candidates[candidate_id]["scores"][member["id"]]
         entry["amendments"].append({"previous": entry["scores"], "reason": reason})
         entry["scores"] = dict(scores)
@@ -467,20 +625,11 @@ class Recruitment(Aggregate):
     def decide(
         self, candidate_id: str, motivation: str, deviation_reason: str | None, decided_on: str, actor: Actor
     ) -> None:
-        self.check_open()
-        self.check_hiring_manager(actor)
-        if self.decision is not None:
-            raise Conflict("the hiring decision is already made")
-        if not self.candidate(candidate_id)["scores"]:
-            raise Conflict("no interview scores for this candidate yet; a decision comes after the scores")
+        """The hiring manager's decision; it records what the participants recommended."""
+        self.check_decidable(candidate_id, actor)
         participants = self.summary(candidate_id)["participants_recommendation"]
-        against = participants is not None and participants != "hire"
-        if against and not (deviation_reason or "").strip():
-            raise InvalidInput(
-                f"the panel's participants recommended {participants!r}; a decision against them must say "
-                "why in deviation_reason",
-                field="deviation_reason",
-            )
+        self.check_deviation(participants, deviation_reason)
+        against = participants not in (None, "hire")
         self._decision_made(
             candidate_id,
             motivation,
@@ -489,7 +638,6 @@ class Recruitment(Aggregate):
             (deviation_reason or None) if against else None,
             decided_on,
             actor,
-            self.department,
         )
 
     @event("HiringDecisionMade")
@@ -502,7 +650,6 @@ class Recruitment(Aggregate):
         deviation_reason: str | None,
         decided_on: str,
         actor: Actor,
-        department: str | None,
     ) -> None:
         self.decision = {
             "candidate_id": candidate_id,
@@ -515,84 +662,43 @@ class Recruitment(Aggregate):
         }
 
     def share_outcome(self, actor: Actor) -> list[str]:
-        self.check_open()
-        self.check_decided("sharing the outcome")
-        if self.outcome_shared_with is not None:
-            raise Conflict("the outcome is already shared with the panel")
+        """Share the decision with everyone on the panel; returns who it was shared with."""
+        self.check_outcome_unshared()
         assert self.decision is not None
         shared_with = list(self.panel)
-        self._outcome_shared(self.decision["candidate_id"], shared_with, actor, self.department)
+        self._outcome_shared(self.decision["candidate_id"], shared_with, actor)
         return shared_with
 
     @event("OutcomeShared")
-    def _outcome_shared(
-        self, candidate_id: str, shared_with: list[str], actor: Actor, department: str | None
-    ) -> None:
+    def _outcome_shared(self, candidate_id: str, shared_with: list[str], actor: Actor) -> None:
         self.outcome_shared_with = list(shared_with)
 
-    def close(self, outcome: str, reason: str | None, closed_on: str, actor: Actor) -> None:
-        self.check_open()
-        if outcome == "filled":
-            self.check_decided("closing as filled")
-            if self.outcome_shared_with is None:
-                raise Conflict("share the outcome with the panel before closing")
-        elif not (reason or "").strip():
-            raise InvalidInput("a cancelled recruitment needs a reason", field="reason")
-        self._closed(outcome, reason, closed_on, actor, self.department)
-
     @event("RecruitmentClosed")
-    def _closed(
-        self, outcome: str, reason: str | None, closed_on: str, actor: Actor, department: str | None
-    ) -> None:
+    def close(self, outcome: str, reason: str | None, closed_on: str, actor: Actor) -> None:
+        self.check_closable(outcome, reason)
         self.closed = {"outcome": outcome, "reason": reason, "closed_on": closed_on}
 
     # -- effect-goal feedback --------------------------------------------------------------
-    def give_manager_feedback(self, rating: int, text: str, actor: Actor) -> None:
-        self.check_hiring_manager(actor)
-        self.check_decided("manager feedback")
-        if self.manager_feedback is not None:
-            raise Conflict("the manager's feedback is already given")
-        self._manager_feedback_given(rating, text, actor, self.department)
-
     @event("ManagerFeedbackGiven")
-    def _manager_feedback_given(self, rating: int, text: str, actor: Actor, department: str | None) -> None:
+    def give_manager_feedback(self, rating: int, text: str, actor: Actor) -> None:
+        self.check_manager_feedback(actor)
         self.manager_feedback = {"rating": rating, "text": text}
 
-    def give_participant_feedback(self, participant_id: str, rating: int, text: str, actor: Actor) -> None:
-        if self.outcome_shared_with is None or participant_id not in self.outcome_shared_with:
-            raise Conflict("feedback comes after the outcome is shared with you")
-        if participant_id in self.participant_feedback:
-            raise Conflict("you have already given your feedback")
-        self._participant_feedback_given(participant_id, rating, text, actor, self.department)
-
     @event("ParticipantFeedbackGiven")
-    def _participant_feedback_given(
-        self, participant_id: str, rating: int, text: str, actor: Actor, department: str | None
-    ) -> None:
+    def give_participant_feedback(self, participant_id: str, rating: int, text: str, actor: Actor) -> None:
+        self.check_participant_feedback(participant_id)
         self.participant_feedback[participant_id] = {"rating": rating, "text": text}
 
     def follow_up_hire(
         self, months: int, still_employed: bool, motivation_rating: int | None, actor: Actor
     ) -> None:
-        self.check_decided("a hire follow-up")
-        key = str(months)
-        if key in self.follow_ups:
-            raise Conflict(f"the {months}-month follow-up is already recorded")
-        if months == 12 and "6" not in self.follow_ups:
-            raise Conflict("record the 6-month follow-up first")
-        self._hire_followed_up(
-            str(self.hired_candidate()), months, still_employed, motivation_rating, actor, self.department
-        )
+        """The hire at 6 and 12 months (the event names the hired candidate)."""
+        self.check_follow_up(months)
+        self._hire_followed_up(str(self.hired_candidate()), months, still_employed, motivation_rating, actor)
 
     @event("HireFollowedUp")
     def _hire_followed_up(
-        self,
-        candidate_id: str,
-        months: int,
-        still_employed: bool,
-        motivation_rating: int | None,
-        actor: Actor,
-        department: str | None,
+        self, candidate_id: str, months: int, still_employed: bool, motivation_rating: int | None, actor: Actor
     ) -> None:
         self.follow_ups[str(months)] = {
             "still_employed": still_employed,
@@ -600,26 +706,14 @@ class Recruitment(Aggregate):
         }
 
     # -- retention ---------------------------------------------------------------------------
-    def place_legal_hold(self, candidate_id: str, reason: str, actor: Actor) -> None:
-        if candidate_id != ALL_CANDIDATES:
-            self.candidate(candidate_id)
-        if candidate_id in self.legal_holds:
-            raise Conflict("a legal hold already exists for this candidate")
-        self._legal_hold_placed(candidate_id, reason, actor, self.department)
-
     @event("LegalHoldPlaced")
-    def _legal_hold_placed(
-        self, candidate_id: str, reason: str, actor: Actor, department: str | None
-    ) -> None:
+    def place_legal_hold(self, candidate_id: str, reason: str, actor: Actor) -> None:
+        self.check_no_legal_hold(candidate_id)
         self.legal_holds[candidate_id] = reason
 
-    def release_legal_hold(self, candidate_id: str, actor: Actor) -> None:
-        if candidate_id not in self.legal_holds:
-            raise Conflict("there is no legal hold for this candidate")
-        self._legal_hold_released(candidate_id, actor, self.department)
-
     @event("LegalHoldReleased")
-    def _legal_hold_released(self, candidate_id: str, actor: Actor, department: str | None) -> None:
+    def release_legal_hold(self, candidate_id: str, actor: Actor) -> None:
+        self.check_legal_hold(candidate_id)
         del self.legal_holds[candidate_id]
 
     def retention_start(self) -> str | None:
@@ -641,15 +735,9 @@ class Recruitment(Aggregate):
             if cid != hired and not c["shredded"] and cid not in self.legal_holds
         ]
 
-    def record_shredding(self, candidate_id: str, legal_basis: str, actor: Actor) -> None:
-        if self.candidate(candidate_id)["shredded"]:
-            raise Conflict("this candidate's data is already shredded")
-        self._candidate_data_shredded(candidate_id, legal_basis, actor, self.department)
-
     @event("CandidateDataShredded")
-    def _candidate_data_shredded(
-        self, candidate_id: str, legal_basis: str, actor: Actor, department: str | None
-    ) -> None:
+    def record_shredding(self, candidate_id: str, legal_basis: str, actor: Actor) -> None:
+        self.check_not_shredded(candidate_id)
         self.candidates[candidate_id]["shredded"] = True
 
     # -- history import (issue 14): past recruitments from paper, with their original dates ----

@@ -2,6 +2,9 @@
 ``views.py``; reactions that issue commands live in ``reactions.py``).
 
 - ``PublicAdverts``: the published adverts anyone may read (the applicant's page).
+- ``RecruitmentList`` is the list of recruitments (``GET /recruitments``, the staff board): one
+  row per recruitment with its stage, and who sits on its panel (a participant sees the
+  recruitments whose panel they are on), paged by the order they were opened in.
 - ``DecisionInfluence`` rebuilds, from ``recruitments.events`` alone, the who-said-what analysis
   and the decision-influence record (who contributed what, with event id and hash). Fed from
   offset zero into a fresh database it gives the same analysis as the live aggregate.
@@ -10,13 +13,15 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
-from services.recruitments.domain import who_said_what
+from services.recruitments.domain import stage_of, who_said_what
 from shared.consumer import Projection, dumps
 from shared.db import Database, Tx
 from shared.envelope import Envelope
 from shared.errors import NotFound
+from shared.pagination import after_cursor_sql, page_of
 
 READMODEL_DDL = """
 CREATE TABLE IF NOT EXISTS rm_recruitments (
@@ -62,6 +67,186 @@ CREATE TABLE IF NOT EXISTS rm_influence (
     hash TEXT NOT NULL
 )
 """
+
+LIST_DDL = """
+CREATE TABLE IF NOT EXISTS rm_recruitment_list (
+    recruitment_id TEXT PRIMARY KEY,
+    opened_position BIGINT NOT NULL,
+    department TEXT,
+    unit TEXT NOT NULL,
+    position TEXT NOT NULL,
+    interview_format TEXT NOT NULL,
+    hiring_manager TEXT NOT NULL,
+    coordinator TEXT NOT NULL,
+    planned TEXT NOT NULL,
+    scorecard TEXT NOT NULL,
+    needs TEXT NOT NULL,
+    panel TEXT NOT NULL,
+    advert_version INTEGER NOT NULL,
+    candidates INTEGER NOT NULL,
+    decided INTEGER NOT NULL,
+    closed INTEGER NOT NULL,
+    stage TEXT NOT NULL,
+    version INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS rm_recruitment_list_order ON rm_recruitment_list (opened_position, recruitment_id);
+CREATE INDEX IF NOT EXISTS rm_recruitment_list_department
+    ON rm_recruitment_list (department, opened_position, recruitment_id);
+CREATE TABLE IF NOT EXISTS rm_recruitment_panel (
+    recruitment_id TEXT NOT NULL,
+    participant_id TEXT NOT NULL,
+    PRIMARY KEY (participant_id, recruitment_id)
+)
+"""
+
+LIST_COLUMNS = (
+    "recruitment_id, opened_position, department, unit, position, interview_format, hiring_manager, "
+    "coordinator, planned, scorecard, needs, panel, advert_version, candidates, stage, version"
+)
+
+
+@dataclass(frozen=True)
+class ListScope:
+    """Which recruitments a caller may list: their departments' (all of them for
+    ``all_departments``) and those whose panel ``panel_member`` sits on."""
+
+    all_departments: bool = False
+    departments: tuple[str, ...] = ()
+    panel_member: str | None = None
+
+
+class RecruitmentList(Projection):
+    """One row per recruitment, as ``GET /recruitments`` lists it, from ``recruitments.events``."""
+
+    name = "recruitments-list"
+    topics = ("recruitments.events",)
+
+    def migrate(self, db: Database) -> None:
+        db.migrate(LIST_DDL)
+
+    def apply(self, tx: Tx, envelope: Envelope) -> None:
+        kind = envelope["event_type"]
+        rid = envelope["aggregate_id"]
+        p = envelope["payload"]
+        if kind == "RecruitmentOpened":
+            tx.execute(
+                f"INSERT INTO rm_recruitment_list ({LIST_COLUMNS}, decided, closed) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, ?, ?, 0, 0) ON CONFLICT DO NOTHING",
+                (rid, envelope["position"], envelope["department"], p["unit"], p["position"],
+                 p["interview_format"], p["hiring_manager"], p["coordinator"], dumps(p["planned"]),
+                 dumps(p["scorecard"]), dumps(p["needs"]), dumps([]), "drafting", envelope["aggregate_version"]),
+            )
+            return
+        changes: dict[str, Any] = {}
+        if kind == "AdvertPublished":
+            changes["advert_version"] = int(p["version"])
+        elif kind == "ApplicationReceived":
+            changes["candidates"] = None  # counted below
+        elif kind == "PanelLearned":
+            members = [str(m["participant_id"]) for m in p["members"]]
+            changes["panel"] = dumps(members)
+            tx.execute("DELETE FROM rm_recruitment_panel WHERE recruitment_id = ?", (rid,))
+            tx.executemany(
+                "INSERT INTO rm_recruitment_panel (recruitment_id, participant_id) VALUES (?, ?) "
+                "ON CONFLICT DO NOTHING",
+                [(rid, m) for m in members],
+            )
+        elif kind == "HiringDecisionMade":
+            changes["decided"] = 1
+        elif kind == "RecruitmentClosed":
+            changes["closed"] = 1
+        row = tx.one(
+            "SELECT advert_version, candidates, panel, decided, closed FROM rm_recruitment_list "
+            "WHERE recruitment_id = ?",
+            (rid,),
+        )
+        if row is None:
+            return  # not opened on this topic: nothing to list
+        if "candidates" in changes:
+            changes["candidates"] = int(row["candidates"]) + 1
+        state = {**row, **changes}
+        changes["stage"] = stage_of(
+            closed=bool(state["closed"]),
+            decided=bool(state["decided"]),
+            has_panel=bool(json.loads(state["panel"])),
+            advert_version=int(state["advert_version"]),
+        )
+        changes["version"] = envelope["aggregate_version"]
+        assignments = ", ".join(f"{column} = ?" for column in changes)
+        tx.execute(
+            f"UPDATE rm_recruitment_list SET {assignments} WHERE recruitment_id = ?",
+            (*changes.values(), rid),
+        )
+
+    # -- reading -------------------------------------------------------------------------
+    @staticmethod
+    def page(
+        db: Database,
+        scope: ListScope,
+        *,
+        limit: int,
+        cursor: str | None = None,
+        department: str | None = None,
+        stage: str | None = None,
+    ) -> dict[str, Any]:
+        """One page of the recruitments ``scope`` may see, in the order they were opened."""
+        visible: list[str] = []
+        params: list[Any] = []
+        if scope.all_departments:
+            visible.append("1 = 1")
+        elif scope.departments:
+            visible.append(f"l.department IN ({', '.join('?' for _ in scope.departments)})")
+            params.extend(scope.departments)
+        if scope.panel_member is not None:
+            visible.append(
+                "EXISTS (SELECT 1 FROM rm_recruitment_panel m WHERE m.participant_id = ? "
+                "AND m.recruitment_id = l.recruitment_id)"
+            )
+            params.append(scope.panel_member)
+        if not visible:
+            return {"items": [], "next_cursor": None}
+        where = [f"({' OR '.join(visible)})"]
+        if department is not None:
+            where.append("l.department = ?")
+            params.append(department)
+        if stage is not None:
+            where.append("l.stage = ?")
+            params.append(stage)
+        condition, after = after_cursor_sql(cursor, "l.opened_position", "l.recruitment_id")
+        where.append(condition)
+        params.extend(after)
+        columns = ", ".join(f"l.{c.strip()}" for c in LIST_COLUMNS.split(","))
+        with db.transaction() as tx:
+            rows = tx.all(
+                f"SELECT {columns} FROM rm_recruitment_list l WHERE {' AND '.join(where)} "
+                "ORDER BY l.opened_position, l.recruitment_id LIMIT ?",
+                (*params, limit + 1),
+            )
+        page = page_of(rows, limit, lambda r: (int(r["opened_position"]), str(r["recruitment_id"])))
+        page["items"] = [_listed(r) for r in page["items"]]
+        return page
+
+
+def _listed(row: dict[str, Any]) -> dict[str, Any]:
+    """A list row in the answer's shape (the same fields as one recruitment's overview)."""
+    return {
+        "id": row["recruitment_id"],
+        "department": row["department"],
+        "unit": row["unit"],
+        "position": row["position"],
+        "stage": row["stage"],
+        "interview_format": row["interview_format"],
+        "hiring_manager": row["hiring_manager"],
+        "coordinator": row["coordinator"],
+        "planned": json.loads(row["planned"]),
+        "scorecard": json.loads(row["scorecard"]),
+        "needs": json.loads(row["needs"]),
+        "panel": json.loads(row["panel"]),
+        "advert_version": int(row["advert_version"]),
+        "candidates": int(row["candidates"]),
+        "version": int(row["version"]),
+    }
+
 
 # Events whose actor's input reaches the decision (ARCHITECTURE.md, decision-influence record).
 INFLUENCE = frozenset(
@@ -209,6 +394,22 @@ class DecisionInfluence(Projection):
             return None
         row["against_participants"] = bool(row["against_participants"])
         return row
+
+    @staticmethod
+    def influence_page(db: Database, recruitment_id: str, limit: int, cursor: str | None = None) -> dict[str, Any]:
+        """A page of ``influence``, in log order (position, then event id)."""
+        condition, after = after_cursor_sql(cursor, "position", "event_id")
+        where = f"recruitment_id = ? AND {condition}"
+        params: list[Any] = [recruitment_id, *after]
+        with db.transaction() as tx:
+            rows = tx.all(
+                "SELECT position, event_id, event_type, actor_id, actor_role, candidate_id, occurred_at, hash "
+                f"FROM rm_influence WHERE {where} ORDER BY position, event_id LIMIT ?",
+                (*params, limit + 1),
+            )
+        page = page_of(rows, limit, lambda r: (int(r["position"]), str(r["event_id"])))
+        page["items"] = [{k: v for k, v in r.items() if k != "position"} for r in page["items"]]
+        return page
 
     @staticmethod
     def influence(db: Database, recruitment_id: str) -> list[dict[str, Any]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import INCLUDE, Schema, fields, validate
 
-from services.recruitments.domain import FORMATS, RECOMMENDATIONS, SHORTLIST
+from services.recruitments.domain import FORMATS, RECOMMENDATIONS, SHORTLIST, STAGES
 from shared.pagination import PageQuery, page_schema
 
 DEPARTMENT_CODE = validate.Regexp(r"^[a-z0-9][a-z0-9-]{1,62}$", error="lower-case letters, digits and '-'")
@@ -183,8 +183,16 @@ class RecruitmentSummaryOut(Document):
     version = fields.Integer()
 
 
-class RecruitmentListOut(Document):
-    items = fields.List(fields.Nested(RecruitmentSummaryOut), required=True)
+RecruitmentListOut = page_schema(RecruitmentSummaryOut, "RecruitmentListOut")
+
+
+class RecruitmentsQuery(PageQuery):
+    """Filters of ``GET /recruitments``, besides ``limit`` and ``cursor``."""
+
+    arity = 2  # (position of the opening event, recruitment id)
+
+    department = fields.String(load_default=None, validate=DEPARTMENT_CODE)
+    stage = fields.String(load_default=None, validate=validate.OneOf(STAGES))
 
 
 class RecruitmentOut(RecruitmentSummaryOut):
@@ -208,8 +216,13 @@ class CandidateOut(Document):
     assessments = fields.List(fields.Dict(), metadata={"description": "staff only: who assessed how"})
 
 
-class CandidatesOut(Document):
-    items = fields.List(fields.Nested(CandidateOut), required=True)
+CandidatesOut = page_schema(CandidateOut, "CandidatesOut")
+
+
+class KeyedPage(PageQuery):
+    """``limit`` and ``cursor`` of the lists inside one recruitment (a key of two parts)."""
+
+    arity = 2
 
 
 class ScoresOut(Document):
@@ -226,8 +239,17 @@ class SummaryOut(Document):
     interview_format = fields.String()
 
 
-class ItemsOut(Document):
-    items = fields.List(fields.Dict(), required=True)
+class InfluenceOut(Document):
+    event_id = fields.String(required=True)
+    event_type = fields.String(required=True)
+    actor_id = fields.String(required=True)
+    actor_role = fields.String(required=True)
+    candidate_id = fields.String(allow_none=True)
+    occurred_at = fields.String(required=True)
+    hash = fields.String(required=True)
+
+
+InfluencePageOut = page_schema(InfluenceOut, "InfluencePageOut")
 
 
 class DecisionOut(Document):

@@ -9,7 +9,7 @@ from typing import Any
 
 from services.recruitments.api import blp
 from services.recruitments.application import RecruitmentsApp
-from services.recruitments.projections import DecisionInfluence, PublicAdverts
+from services.recruitments.projections import DecisionInfluence, PublicAdverts, RecruitmentList
 from services.recruitments.reactions import PanelFeed
 from shared.config import Settings
 from shared.consumer import ConsumerLoop
@@ -36,7 +36,7 @@ class Recruitments(EventSourcedService):
     @classmethod
     def build(cls, settings: Settings) -> Recruitments:
         db = Database(settings, NAME)
-        for read_model in (DecisionInfluence(), PublicAdverts()):
+        for read_model in (DecisionInfluence(), PublicAdverts(), RecruitmentList()):
             read_model.migrate(db)  # the API reads them before the worker has consumed anything
         vault = Vault(settings, db)
         app = RecruitmentsApp(settings, vault)
@@ -54,14 +54,19 @@ class Recruitments(EventSourcedService):
         """The published adverts anyone may read, fed from recruitments.events."""
         return ConsumerLoop(self.settings, db or self.db, PublicAdverts())
 
+    def recruitment_list(self, db: Database | None = None) -> ConsumerLoop:
+        """The recruitments list read model (``GET /recruitments``), fed from recruitments.events."""
+        return ConsumerLoop(self.settings, db or self.db, RecruitmentList())
+
     def projections(self) -> list[tuple[Any, Database]]:
         """Pure read models, for ``delaktig audit replay`` (projection factory, live database)."""
-        return [(DecisionInfluence, self.db), (PublicAdverts, self.db)]
+        return [(DecisionInfluence, self.db), (PublicAdverts, self.db), (RecruitmentList, self.db)]
 
     def worker(self) -> Worker:
         return Worker(
             NAME,
-            parts=[self.relay(), self.panel_feed(), self.decision_influence(), self.public_adverts()],
+            parts=[self.relay(), self.panel_feed(), self.decision_influence(), self.public_adverts(),
+                   self.recruitment_list()],
             periodic=[(RETENTION_EVERY_SECONDS, self.app.run_retention)],
         )
 

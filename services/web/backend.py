@@ -68,6 +68,19 @@ def get(service: str, path: str, **params: Any) -> Any:
     return call("GET", service, path, params=params or None)
 
 
+def items(service: str, path: str, **params: Any) -> list[Any]:
+    """Every item of a paginated list, following ``next_cursor`` at the largest page size. Only
+    for lists bounded by one record (one recruitment's candidates, one person's assignments)."""
+    found: list[Any] = []
+    cursor: str | None = None
+    while True:
+        page = get(service, path, limit=200, **({"cursor": cursor} if cursor else {}), **params)
+        found.extend(page["items"])
+        cursor = page.get("next_cursor")
+        if not cursor:
+            return found
+
+
 def post(service: str, path: str, body: Any = None, idempotency_key: str | None = None) -> Any:
     return call("POST", service, path, json=body if body is not None else {}, idempotency_key=idempotency_key)
 

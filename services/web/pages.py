@@ -104,7 +104,7 @@ def _outcome(rid: str) -> dict[str, Any] | None:
 @participant_only
 def assignments() -> Any:
     """Invitations to answer, upcoming assignments and past ones with their outcome."""
-    items = backend.get("recruitments", "/recruitments")["items"]
+    items = backend.items("recruitments", "/recruitments")  # their own panels: few, bounded by the limit
     department = _departments()
     invitations, upcoming, past = [], [], []
     for item in items:
@@ -128,7 +128,7 @@ def _recruitment(rid: UUID) -> dict[str, Any]:
 
 
 def _candidates(rid: UUID) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = backend.get("recruitments", f"/recruitments/{rid}/candidates")["items"]
+    items: list[dict[str, Any]] = backend.items("recruitments", f"/recruitments/{rid}/candidates")
     return items
 
 

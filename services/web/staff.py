@@ -34,6 +34,7 @@ PURPOSES = ("recruitment", "matching", "research", "contact")
 MAX_API_PAGE = 200  # the most a list endpoint answers at once
 PAGE_SIZE = 15  # people per page of the brukarbank (the participants API pages with a cursor)
 STAGES = ("drafting", "advertised", "interviewing", "decided", "closed")
+BOARD_PAGE = 50  # recruitments per board page (the API's cursor pages them)
 READ_PURPOSE = "brukarbank"  # every name shown is a logged read with this purpose
 
 
@@ -222,7 +223,7 @@ def lacks(rec: dict[str, Any]) -> list[str]:
         missing.append("lack_panel_short")
     if rec["stage"] in ("interviewing", "decided") and rec["candidates"] and rec["panel"]:
         rid = rec["id"]
-        for candidate in backend.get("recruitments", f"/recruitments/{rid}/candidates")["items"]:
+        for candidate in backend.items("recruitments", f"/recruitments/{rid}/candidates"):
             scores = _optional("recruitments", f"/recruitments/{rid}/candidates/{candidate['id']}/scores")
             if scores is not None and len(scores.get("scores", [])) < len(rec["panel"]):
                 missing.append("lack_scores")
@@ -240,13 +241,20 @@ def lacks(rec: dict[str, Any]) -> list[str]:
 @staff.get("/rekryteringar")
 @staff_only("coordinator", "hiring_manager", "administrator")
 def board() -> Any:
-    """The recruitments I may see, as a board by stage; each card says what is still missing."""
-    items = backend.get("recruitments", "/recruitments")["items"]
+    """The recruitments I may see, a page at a time (the API's cursor), as a board by stage;
+    each card says what is still missing."""
+    cursor = request.args.get("cursor") or None
+    try:
+        page = backend.get("recruitments", "/recruitments", limit=BOARD_PAGE,
+                           **({"cursor": cursor} if cursor else {}))
+    except Refused:
+        return redirect(url_for("staff.board"))  # a cursor that is no longer (or never was) ours
     columns: dict[str, list[dict[str, Any]]] = {stage: [] for stage in STAGES}
-    for rec in items:
+    for rec in page["items"]:
         rec["lacks"] = lacks(rec)
         columns.setdefault(rec["stage"], []).append(rec)
-    return render_template("staff_board.html", columns=columns)
+    return render_template("staff_board.html", columns=columns, next_cursor=page["next_cursor"],
+                           paged=cursor is not None)
 
 
 @staff.get("/rekryteringar/<uuid:rid>")
@@ -262,7 +270,7 @@ def recruitment(rid: UUID) -> Any:
                 names[pid] = backend.get("participants", f"/participants/{pid}", purpose=READ_PURPOSE)["name"]
             except (NotFound, Refused):
                 names[pid] = None
-    candidates = backend.get("recruitments", f"/recruitments/{rid}/candidates")["items"]
+    candidates = backend.items("recruitments", f"/recruitments/{rid}/candidates")
     coordinator = bool(set(roles()) & {"coordinator", "administrator"})
     try:
         invitations = backend.get("matching", f"/recruitments/{rid}/invitations")
@@ -410,7 +418,7 @@ def send_decision(rid: UUID | str, cid: str, form: FlaskForm) -> dict[str, str] 
 
 def _candidate_page(rid: UUID, cid: str, form: FlaskForm, errors: dict[str, str], status: int = 200) -> Any:
     rec = backend.get("recruitments", f"/recruitments/{rid}")
-    candidate = next((c for c in backend.get("recruitments", f"/recruitments/{rid}/candidates")["items"]
+    candidate = next((c for c in backend.items("recruitments", f"/recruitments/{rid}/candidates")
                       if c["id"] == cid), None)
     if candidate is None:
         abort(404)

@@ -120,7 +120,7 @@ def test_decision_record_over_http(sqlite_settings: Settings, serve, token, http
     cps = http.get(f"{url}/checkpoints?source=recruitments", headers=auditor).json()["items"]
     assert cps and cps[-1]["tree_size"] == 17
     assert "BEGIN PUBLIC KEY" in http.get(f"{url}/public-key", headers=auditor).text
-    assert http.get(f"{url}/access-log?subject_id=x", headers=auditor).json() == {"items": []}
+    assert http.get(f"{url}/access-log?subject_id=x", headers=auditor).json() == {"items": [], "next_cursor": None}
     audit.close()
 
     monkeypatch.setenv("DATA_DIR", str(settings.data_dir))

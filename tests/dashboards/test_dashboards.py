@@ -64,8 +64,17 @@ def test_dashboards_equal_a_recount_from_the_raw_events(settings: Settings, serv
         assert soc["rotation"]["in_bank"] == 13 and soc["rotation"]["waiting"] == 8
         assert {h["month"]: h["paid_ore"] for h in soc["honoraria"]}["2026-04"] == 60000
         overview = http.get(f"{url}/api/overview", headers=admin).json()
-        assert sorted(r["code"] for r in overview["departments"]) == sorted([SOC, ARB, SKOL])
-        assert {r["code"]: r["hires"] for r in overview["departments"]} == {SOC: 6, ARB: 1, SKOL: 0}
+        assert [r["code"] for r in overview["items"]] == sorted([SOC, ARB, SKOL])
+        assert {r["code"]: r["hires"] for r in overview["items"]} == {SOC: 6, ARB: 1, SKOL: 0}
+        # A page at a time: the next page carries on after the last code served, nothing twice.
+        first = http.get(f"{url}/api/overview", params={"limit": 2}, headers=admin).json()
+        rest = http.get(f"{url}/api/overview", params={"limit": 2, "cursor": first["next_cursor"]},
+                        headers=admin).json()
+        assert [r["code"] for r in first["items"] + rest["items"]] == sorted([SOC, ARB, SKOL])
+        assert rest["next_cursor"] is None
+        for bad, field in (({"limit": 201}, "limit"), ({"cursor": "%%%"}, "cursor")):
+            refused = http.get(f"{url}/api/overview", params=bad, headers=admin)
+            assert refused.status_code == 422 and field in refused.json()["detail"]
         page = http.get(f"{url}/departments/{SOC}?lang=en", headers=admin)
         assert page.status_code == 200 and "text/html" in page.headers["Content-Type"]
         assert "Recruitments by stage" in page.text and FEEDBACK_TEXT not in page.text
@@ -116,7 +125,7 @@ def test_a_fourth_department_appears_without_restart(sqlite_settings: Settings, 
         admin = bearer(token(role="administrator", departments=()))
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            codes = [r["code"] for r in http.get(f"{url}/api/overview", headers=admin).json()["departments"]]
+            codes = [r["code"] for r in http.get(f"{url}/api/overview", headers=admin).json()["items"]]
             if len(codes) == 3:
                 break
             time.sleep(0.2)
@@ -185,7 +194,7 @@ def test_a_coordinator_sees_only_their_department(sqlite_settings: Settings, ser
         overview = http.get(f"{url}/overview").text
         assert f'data-department="{ARB}"' in overview and f'data-department="{SOC}"' not in overview
         assert NAMES[SOC] not in overview
-        assert [r["code"] for r in http.get(f"{url}/api/overview").json()["departments"]] == [ARB]
+        assert [r["code"] for r in http.get(f"{url}/api/overview").json()["items"]] == [ARB]
         # A redirect target elsewhere is refused; signing out drops the cookie.
         away = http.get(
             f"{url}/login",
@@ -197,7 +206,7 @@ def test_a_coordinator_sees_only_their_department(sqlite_settings: Settings, ser
         assert http.get(f"{url}/overview", allow_redirects=False).status_code == 302
         # A hiring manager of two departments sees both; a bearer header works too.
         both = bearer(token(role="hiring_manager", departments=(SOC, ARB)))
-        codes = [r["code"] for r in http.get(f"{url}/api/overview", headers=both).json()["departments"]]
+        codes = [r["code"] for r in http.get(f"{url}/api/overview", headers=both).json()["items"]]
         assert sorted(codes) == sorted([SOC, ARB])
         assert (
             http.get(f"{url}/departments/unknown-dept", headers=bearer(token(role="administrator"))).status_code == 404

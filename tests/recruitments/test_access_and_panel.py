@@ -24,6 +24,7 @@ def test_departments_and_panel_membership_scope_access(sqlite_settings: Settings
     rig.get(base, elsewhere, 404)
     rig.get(f"{base}/candidates", elsewhere, 404)
     rig.refused(f"{base}/advert/contributions", {"text": "x"}, elsewhere, 404, "no recruitment")
+    rig.settle()
     assert rig.get("/recruitments", elsewhere)["items"] == []
     assert {r["id"] for r in rig.get("/recruitments", rig.coord)["items"]} == {rid, other_rid}
 

@@ -8,7 +8,36 @@ from uuid import uuid4
 
 import pytest
 
-from services.recruitments.domain import Recruitment, RecruitmentClosedError
+from services.recruitments.domain import (
+    AdvertNotPublished,
+    AlreadyAssessed,
+    AlreadyScored,
+    AlreadyShredded,
+    ApplicationAlreadyReceived,
+    ConflictAlreadyDeclared,
+    DecisionAlreadyMade,
+    DecisionPending,
+    DeclarationMissing,
+    DeviationReasonMissing,
+    FeedbackAlreadyGiven,
+    FollowUpAlreadyRecorded,
+    FollowUpOutOfOrder,
+    JobDescriptionSettled,
+    LegalHoldExists,
+    MemberRecused,
+    NoLegalHold,
+    NoScoresYet,
+    NoScoreToAmend,
+    NotTheHiringManager,
+    OutcomeAlreadyShared,
+    OutcomeNotShared,
+    PanelNotAssigned,
+    ReasonMissing,
+    Recruitment,
+    RecruitmentClosedError,
+    ScoresOffScorecard,
+    UnknownCandidate,
+)
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tests.aggregates import refused, replayed
 
@@ -111,3 +140,101 @@ def test_a_closed_recruitment_changes_no_more() -> None:
     assert rec.stage == "closed"
     refused(rec, RecruitmentClosedError, lambda: rec.declare_conflict("c1", PARTICIPANT, False, PARTICIPANT))
     refused(rec, RecruitmentClosedError, lambda: rec.close("cancelled", "again", "2026-03-03", COORDINATOR))
+
+
+# -- each check refuses with its own named error (the status code comes from its kind) ---------
+def decided() -> Recruitment:
+    """c1 scored by the participant and hired; the outcome not yet shared."""
+    rec = interviewing()
+    rec.declare_conflict("c1", PARTICIPANT, False, PARTICIPANT)
+    rec.score_interview("c1", PARTICIPANT, scores(4), "hire", None, PARTICIPANT)
+    rec.decide("c1", "good", None, "2026-03-01", MANAGER)
+    return rec
+
+
+def test_every_event_carries_the_recruitments_department_without_the_command_naming_it() -> None:
+    rec = decided()
+    rec.share_outcome(COORDINATOR)
+    events = rec.collect_events()
+    assert len(events) == 9
+    assert {vars(e)["department"] for e in events} == {DEPT}
+
+
+def test_drafting_and_applications_refuse_by_name() -> None:
+    rec = opened()
+    refused(rec, AdvertNotPublished, lambda: rec.receive_application("c1", "ats-1", None, False, ATS))
+    assert rec.publish_advert("Advert", "hash-1", COORDINATOR) == 1
+    assert rec.publish_advert("Advert 2", "hash-2", COORDINATOR) == 2  # the domain counts versions
+    refused(rec, JobDescriptionSettled, lambda: rec.contribute_job_description("jd", "late", "staff", STAFF))
+    rec.receive_application("c1", "ats-1", None, False, ATS)
+    err = refused(rec, ApplicationAlreadyReceived, lambda: rec.receive_application("c2", "ats-1", None, False,
+                                                                                       ATS))
+    assert err.field == "ats_ref"
+    refused(rec, UnknownCandidate, lambda: rec.assess_application("nobody", STAFF, "yes", "m", STAFF))
+    rec.assess_application("c1", STAFF, "yes", "token", STAFF)
+    refused(rec, AlreadyAssessed, lambda: rec.assess_application("c1", STAFF, "no", "token", STAFF))
+    refused(rec, PanelNotAssigned, lambda: rec.declare_conflict("c1", STAFF, False, STAFF))
+
+
+def test_scoring_refuses_by_name() -> None:
+    rec = interviewing()
+    refused(rec, DeclarationMissing, lambda: rec.score_interview("c1", STAFF, scores(3), "hire", None, STAFF))
+    rec.declare_conflict("c1", STAFF, True, STAFF)
+    refused(rec, ConflictAlreadyDeclared, lambda: rec.declare_conflict("c1", STAFF, False, STAFF))
+    refused(rec, MemberRecused, lambda: rec.score_interview("c1", STAFF, scores(3), "hire", None, STAFF))
+    rec.declare_conflict("c1", PARTICIPANT, False, PARTICIPANT)
+    err = refused(rec, ScoresOffScorecard, lambda: rec.score_interview("c1", PARTICIPANT, scores(0), "hire", None,
+                                                                         PARTICIPANT))
+    assert err.field == "scores"
+    refused(rec, NoScoreToAmend, lambda: rec.amend_score("c1", PARTICIPANT, scores(3), "hire", "why", PARTICIPANT))
+    rec.score_interview("c1", PARTICIPANT, scores(3), "hire", None, PARTICIPANT)
+    refused(rec, AlreadyScored, lambda: rec.score_interview("c1", PARTICIPANT, scores(3), "hire", None,
+                                                            PARTICIPANT))
+    err = refused(rec, ReasonMissing, lambda: rec.amend_score("c1", PARTICIPANT, scores(4), "hire", "",
+                                                              PARTICIPANT))
+    assert err.field == "reason"
+
+
+def test_the_decision_and_after_refuse_by_name() -> None:
+    rec = interviewing()
+    rec.receive_application("c2", "ats-2", None, False, ATS)
+    rec.declare_conflict("c1", PARTICIPANT, False, PARTICIPANT)
+    rec.score_interview("c1", PARTICIPANT, scores(2), "no_hire", None, PARTICIPANT)
+    refused(rec, NotTheHiringManager, lambda: rec.decide("c1", "m", "r", "2026-03-01", COORDINATOR))
+    refused(rec, NoScoresYet, lambda: rec.decide("c2", "m", "r", "2026-03-01", MANAGER))
+    refused(rec, DeviationReasonMissing, lambda: rec.decide("c1", "m", " ", "2026-03-01", MANAGER))
+    refused(rec, DecisionPending, lambda: rec.share_outcome(COORDINATOR))
+    refused(rec, DecisionPending, lambda: rec.follow_up_hire(6, True, 4, COORDINATOR))
+    rec.decide("c1", "m", "staff saw more", "2026-03-01", MANAGER)
+    refused(rec, DecisionAlreadyMade, lambda: rec.decide("c1", "m", "r", "2026-03-02", MANAGER))
+    refused(rec, DecisionAlreadyMade, lambda: rec.learn_panel(["p-9"], "ev-9", ATS))
+    refused(rec, OutcomeNotShared, lambda: rec.close("filled", None, "2026-03-03", COORDINATOR))
+    refused(rec, OutcomeNotShared, lambda: rec.give_participant_feedback(PARTICIPANT["id"], 4, "t", PARTICIPANT))
+    assert rec.share_outcome(COORDINATOR) == [PARTICIPANT["id"], STAFF["id"]]
+    refused(rec, OutcomeAlreadyShared, lambda: rec.share_outcome(COORDINATOR))
+    rec.give_participant_feedback(PARTICIPANT["id"], 4, "t", PARTICIPANT)
+    refused(rec, FeedbackAlreadyGiven, lambda: rec.give_participant_feedback(PARTICIPANT["id"], 5, "t",
+                                                                             PARTICIPANT))
+    refused(rec, NotTheHiringManager, lambda: rec.give_manager_feedback(4, "t", COORDINATOR))
+    rec.give_manager_feedback(4, "t", MANAGER)
+    refused(rec, FeedbackAlreadyGiven, lambda: rec.give_manager_feedback(4, "t", MANAGER))
+    refused(rec, FollowUpOutOfOrder, lambda: rec.follow_up_hire(12, True, 4, COORDINATOR))
+    rec.follow_up_hire(6, True, 4, COORDINATOR)
+    assert rec.follow_ups == {"6": {"still_employed": True, "motivation_rating": 4}}
+    refused(rec, FollowUpAlreadyRecorded, lambda: rec.follow_up_hire(6, False, None, COORDINATOR))
+    copy = replayed(rec)
+    assert (copy.follow_ups, copy.participant_feedback, copy.outcome_shared_with) == (
+        rec.follow_ups, rec.participant_feedback, rec.outcome_shared_with)
+
+
+def test_retention_refuses_by_name() -> None:
+    rec = interviewing()
+    refused(rec, UnknownCandidate, lambda: rec.place_legal_hold("nobody", "claim", COORDINATOR))
+    refused(rec, NoLegalHold, lambda: rec.release_legal_hold("c1", COORDINATOR))
+    rec.place_legal_hold("c1", "claim", COORDINATOR)
+    refused(rec, LegalHoldExists, lambda: rec.place_legal_hold("c1", "again", COORDINATOR))
+    assert rec.due_for_shredding() == []
+    rec.release_legal_hold("c1", COORDINATOR)
+    rec.record_shredding("c1", "basis", ATS)
+    refused(rec, AlreadyShredded, lambda: rec.record_shredding("c1", "basis", ATS))
+    assert replayed(rec).candidates["c1"]["shredded"] is True
