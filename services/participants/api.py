@@ -10,7 +10,7 @@ from flask_smorest import Blueprint
 
 from services.participants.access_report import access_report, render_html
 from services.participants.application import ParticipantsApp, payroll_csv, today
-from services.participants.projections import access_log, participants_page, payable_accruals
+from services.participants.projections import access_log, honoraria_page, participants_page, payable_accruals
 from services.participants.schemas import (
     ApprovalIn,
     AvailabilityIn,
@@ -31,6 +31,8 @@ from services.participants.schemas import (
     ExpenseIn,
     ExportQuery,
     HonorariaOut,
+    HonorariaPageOut,
+    HonorariaQuery,
     LegalHoldIn,
     LegalHoldOut,
     LimitOverrideIn,
@@ -260,6 +262,17 @@ def approve_honoraria(body: dict[str, Any], participant_id: UUID) -> Any:
 def honoraria(query: dict[str, Any], participant_id: UUID) -> Any:
     """Accruals, expenses, payments and the year's totals with thresholds flagged."""
     return app().honoraria(current_principal(), participant_id, query["year"])
+
+
+@honoraria_blp.route("/honoraria", methods=["GET"])
+@honoraria_blp.arguments(HonorariaQuery(), location="query")
+@honoraria_blp.response(200, HonorariaPageOut)
+@requires("coordinator", "administrator")
+def department_honoraria(query: dict[str, Any]) -> Any:
+    """The people with accruals of a department in a month: accrued, approved and paid, the
+    year's totals and tax flags (pseudonymous, a page at a time, from the read model)."""
+    current_principal().check_department(query["department"])
+    return honoraria_page(db(), query)
 
 
 @honoraria_blp.route("/honoraria/payroll-export", methods=["GET"])

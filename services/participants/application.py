@@ -22,6 +22,7 @@ from services.participants.domain import (
     Participant,
     department_id,
     retention_cutoff,
+    tax_flags,
 )
 from services.participants.events import catalogue
 from shared.application import ServiceApplication
@@ -47,8 +48,6 @@ PAYMENT_TERMS = (
     "You may decline payment at any time and still take part."
 )
 
-EMPLOYER_CONTRIBUTIONS_FROM_ORE = 100_000
-WITHHOLDING_FROM_ORE = 10_000
 
 
 
@@ -542,10 +541,7 @@ class ParticipantsApp(ServiceApplication):
                 "paid_ore": sum(int(p["amount_ore"]) for p in payments),
                 "expenses_ore": sum(int(e["amount_ore"]) for e in expenses),
             },
-            "flags": {
-                "employer_contributions_due": paid_by_municipality >= EMPLOYER_CONTRIBUTIONS_FROM_ORE,
-                "no_withholding": paid_by_municipality < WITHHOLDING_FROM_ORE,
-            },
+            "flags": tax_flags(paid_by_municipality),
         }
 
     # -- data rights -------------------------------------------------------------

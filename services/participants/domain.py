@@ -21,6 +21,16 @@ VOCABULARY_ID = uuid5(DEPARTMENT_NAMESPACE, "vocabulary:experience-areas")
 
 Actor = dict[str, str]
 
+# The yearly tax thresholds of honoraria (one payer: the municipality, so every payment counts).
+EMPLOYER_CONTRIBUTIONS_FROM_ORE = 100_000
+WITHHOLDING_FROM_ORE = 10_000
+
+
+def tax_flags(paid_in_year_ore: int) -> dict[str, bool]:
+    """The tax-threshold flags of a person paid ``paid_in_year_ore`` by the municipality this year."""
+    return {"employer_contributions_due": paid_in_year_ore >= EMPLOYER_CONTRIBUTIONS_FROM_ORE,
+            "no_withholding": paid_in_year_ore < WITHHOLDING_FROM_ORE}
+
 
 # -- named refusals: kinds from shared/errors.py, mapped to HTTP only at the edge (shared/web.py) --
 class ParticipantErased(Conflict):

@@ -201,6 +201,9 @@ def test_coordinator_runs_a_recruitments_user_involvement_with_the_keyboard_alon
         return ledger if mine else None
 
     ledger = eventually(pending)
+    # The page reads the department's honoraria read model: wait until it lists the accrual too.
+    eventually(lambda: any(not a["approved"] for a in (system.honoraria_listed(accepting, SOC, period)
+                                                       or {"accruals": []})["accruals"]))
     follow(page, "Arvoden")
     section = page.get_by_test_id(f"honoraria-{accepting}")
     expect(section).to_contain_text("Att godkänna")
