@@ -303,8 +303,9 @@ def record_payment(body: dict[str, Any]) -> Any:
 @blp.response(200, VersionOut)
 @requires(*ANYONE_ON_RECORD)
 def change_restriction(body: dict[str, Any], participant_id: UUID) -> Any:
-    """Restriction of processing (Art. 18): pause or resume."""
-    return done(participant_id, app().change_restriction(current_principal(), participant_id, body["restricted"]))
+    """Restriction of processing (Art. 18): pause (with an optional reason, kept encrypted) or resume."""
+    return done(participant_id, app().change_restriction(current_principal(), participant_id, body["restricted"],
+                                                         body["reason"]))
 
 
 @blp.route("/participants/<uuid:participant_id>/legal-holds", methods=["POST"])
@@ -314,7 +315,7 @@ def change_restriction(body: dict[str, Any], participant_id: UUID) -> Any:
 @idempotent
 def place_legal_hold(body: dict[str, Any], participant_id: UUID) -> Any:
     """A hold that blocks erasure, with its ground."""
-    hold_id = app().place_legal_hold(current_principal(), participant_id, body["reason"])
+    hold_id = app().place_legal_hold(current_principal(), participant_id, body["reason"], body["ground"])
     return {"id": str(participant_id), "hold_id": hold_id}, 201
 
 

@@ -256,8 +256,11 @@ class ParticipantsApp(ServiceApplication):
             "contact_status": participant.contact["status"],
             "contact_until": participant.contact["until"],
             "restricted": participant.restricted,
+            "restriction_reason": self.vault.decrypt_or(str(pid), reason, erased=None)
+            if (reason := participant.restriction_reason_token()) else None,
             # What blocks an erasure, with the ids a coordinator needs to lift one.
-            "legal_holds": [{"hold_id": h, "reason": r} for h, r in sorted(participant.legal_holds.items())],
+            "legal_holds": [{"hold_id": h, "reason": r, "ground": participant.grounds().get(h)}
+                            for h, r in sorted(participant.legal_holds.items())],
             # A person in several banks: staff see the overrides of their own departments only.
             "limit_overrides": [{**o, "reason": self.vault.decrypt_or(str(pid), o["reason"], erased=None)}
                                 for o in participant.limit_overrides
@@ -545,18 +548,22 @@ class ParticipantsApp(ServiceApplication):
         }
 
     # -- data rights -------------------------------------------------------------
-    def change_restriction(self, by: Principal, pid: UUID, restricted: bool) -> int:
+    def change_restriction(self, by: Principal, pid: UUID, restricted: bool, reason: str | None = None) -> int:
+        """Restrict processing (Art. 18), with an optional reason kept encrypted with the person's
+        key, or lift it. Asking for the state the person is already in changes nothing."""
         participant, department = self._load_for(by, pid)
         if participant.restricted != restricted:
-            participant.change_restriction(restricted=restricted, actor=by.actor(self._role(by, participant)),
-                                           department=department)
+            token = self.vault.encrypt(str(pid), reason) if restricted and reason else None
+            participant.change_restriction(restricted=restricted, reason=token,
+                                           actor=by.actor(self._role(by, participant)), department=department)
             self.save(participant)
         return int(participant.version)
 
-    def place_legal_hold(self, by: Principal, pid: UUID, reason: str) -> str:
+    def place_legal_hold(self, by: Principal, pid: UUID, reason: str, ground: str | None = None) -> str:
         participant, department = self._load_for(by, pid, staff_only=True)
         hold_id = str(uuid4())
-        participant.place_legal_hold(hold_id=hold_id, reason=reason, actor=by.actor(), department=department)
+        participant.place_legal_hold(hold_id=hold_id, reason=reason, ground=ground, actor=by.actor(),
+                                     department=department)
         self.save(participant)
         return hold_id
 

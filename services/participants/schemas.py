@@ -6,7 +6,7 @@ from typing import Any
 
 from marshmallow import INCLUDE, Schema, ValidationError, fields, validate, validates
 
-from services.participants.domain import CONTACT_STATUSES, PURPOSES
+from services.participants.domain import CONTACT_STATUSES, LEGAL_HOLD_GROUNDS, PURPOSES
 from shared.pagination import PageQuery, decode_cursor, page_schema
 
 LANGUAGE = validate.Regexp(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$", error="use a language code such as 'sv' or 'ar'")
@@ -83,7 +83,8 @@ class ParticipantDetailOut(ParticipantOut):
     contact_status = fields.String()
     contact_until = fields.String(allow_none=True)
     restricted = fields.Boolean()
-    legal_holds = fields.List(fields.Dict(), metadata={"description": "hold_id and reason of each legal hold"})
+    restriction_reason = fields.String(allow_none=True, metadata={"description": "why processing is restricted"})
+    legal_holds = fields.List(fields.Dict(), metadata={"description": "hold_id, reason and ground of each legal hold"})
     limit_overrides = fields.List(fields.Dict(), metadata={
         "description": "extra engagements per department, valid_until and reason"})
     contact_log = fields.List(fields.Dict(), metadata={
@@ -322,10 +323,16 @@ class VocabularyIn(Schema):
 # -- data rights ---------------------------------------------------------------------
 class RestrictionIn(Schema):
     restricted = fields.Boolean(required=True)
+    reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=500),
+                           metadata={"description": "why processing is restricted (kept encrypted; "
+                                                    "recorded when restricting only)"})
 
 
 class LegalHoldIn(Schema):
-    reason = fields.String(required=True, validate=validate.Length(min=5, max=500))
+    reason = fields.String(required=True, validate=validate.Length(min=5, max=500),
+                           metadata={"description": "what the hold is about (a legal ground, no personal data)"})
+    ground = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(LEGAL_HOLD_GROUNDS),
+                           metadata={"description": "the legal ground: " + ", ".join(LEGAL_HOLD_GROUNDS)})
 
 
 class ErasureIn(Schema):

@@ -63,9 +63,9 @@ def happen(app: ParticipantsApp, people: list[str], what: str, who: int, dep: st
         if choice:
             app.complete_training(STAFF, pid, date(YEAR, 1, 2))
     elif what == "restrict":
-        app.change_restriction(STAFF, pid, choice)
+        app.change_restriction(STAFF, pid, choice, "the person disputes the data" if choice else None)
     elif what == "hold":
-        app.place_legal_hold(STAFF, pid, "a claim under the discrimination act")
+        app.place_legal_hold(STAFF, pid, "a claim under the discrimination act", "legal_claim" if choice else None)
     elif what == "release" and participant.legal_holds:
         app.release_legal_hold(STAFF, pid, sorted(participant.legal_holds)[0])
     elif what == "read" and dep in participant.visible_departments():
