@@ -283,7 +283,10 @@ class ParticipantBank(Projection):
     date each person last took part and their honoraria), the log of reads of each person's
     data (for the Art. 15 report) and what the retention rules need (last activity, holds)."""
 
-    name = "participants-bank"
+    # "-v2": the honoraria ledger by period (bank_accruals, bank_payments) came later; a new consumer
+    # name makes an existing worker read the topic again from its start, so the new tables hold the
+    # whole history (every apply here is idempotent, so the tables already there end the same).
+    name = "participants-bank-v2"
     topics = ("participants.events",)
 
     def migrate(self, db: Database) -> None:
