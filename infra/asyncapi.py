@@ -17,8 +17,9 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from shared.envelope import CLOUDEVENTS_SPECVERSION, CONTENT_TYPE, ce_source, ce_type
 from shared.events import CATALOGUES, EnvelopeSchema, PublicEvent
 
-# The document's own version (2: AsyncAPI 3.0, CloudEvents headers; 2.1: the participation text events).
-CONTRACT_VERSION = "2.1.0"
+# The document's own version (2: AsyncAPI 3.0, CloudEvents headers; 2.1: the participation text events;
+# 2.2: ProcessingRestrictionChanged v2 with its reason, LegalHoldPlaced v2 with its ground).
+CONTRACT_VERSION = "2.2.0"
 KAFKA_BINDING = "0.5.0"
 EVENT_TOPIC_PARTITIONS = 6  # production default of `delaktig topics --production`
 REPLICAS = 3

@@ -10,7 +10,7 @@ from flask_smorest import Blueprint
 
 from services.participants.access_report import access_report, render_html
 from services.participants.application import ParticipantsApp, payroll_csv, today
-from services.participants.projections import access_log, participants_page, payable_accruals
+from services.participants.projections import access_log, honoraria_page, participants_page, payable_accruals
 from services.participants.schemas import (
     ApprovalIn,
     AvailabilityIn,
@@ -31,6 +31,8 @@ from services.participants.schemas import (
     ExpenseIn,
     ExportQuery,
     HonorariaOut,
+    HonorariaPageOut,
+    HonorariaQuery,
     LegalHoldIn,
     LegalHoldOut,
     LimitOverrideIn,
@@ -262,6 +264,17 @@ def honoraria(query: dict[str, Any], participant_id: UUID) -> Any:
     return app().honoraria(current_principal(), participant_id, query["year"])
 
 
+@honoraria_blp.route("/honoraria", methods=["GET"])
+@honoraria_blp.arguments(HonorariaQuery(), location="query")
+@honoraria_blp.response(200, HonorariaPageOut)
+@requires("coordinator", "administrator")
+def department_honoraria(query: dict[str, Any]) -> Any:
+    """The people with accruals of a department in a month: accrued, approved and paid, the
+    year's totals and tax flags (pseudonymous, a page at a time, from the read model)."""
+    current_principal().check_department(query["department"])
+    return honoraria_page(db(), query)
+
+
 @honoraria_blp.route("/honoraria/payroll-export", methods=["GET"])
 @honoraria_blp.arguments(ExportQuery(), location="query")
 @honoraria_blp.doc(responses={"200": document(content_type="text/csv", description="the payroll import")})
@@ -290,8 +303,9 @@ def record_payment(body: dict[str, Any]) -> Any:
 @blp.response(200, VersionOut)
 @requires(*ANYONE_ON_RECORD)
 def change_restriction(body: dict[str, Any], participant_id: UUID) -> Any:
-    """Restriction of processing (Art. 18): pause or resume."""
-    return done(participant_id, app().change_restriction(current_principal(), participant_id, body["restricted"]))
+    """Restriction of processing (Art. 18): pause (with an optional reason, kept encrypted) or resume."""
+    return done(participant_id, app().change_restriction(current_principal(), participant_id, body["restricted"],
+                                                         body["reason"]))
 
 
 @blp.route("/participants/<uuid:participant_id>/legal-holds", methods=["POST"])
@@ -301,7 +315,7 @@ def change_restriction(body: dict[str, Any], participant_id: UUID) -> Any:
 @idempotent
 def place_legal_hold(body: dict[str, Any], participant_id: UUID) -> Any:
     """A hold that blocks erasure, with its ground."""
-    hold_id = app().place_legal_hold(current_principal(), participant_id, body["reason"])
+    hold_id = app().place_legal_hold(current_principal(), participant_id, body["reason"], body["ground"])
     return {"id": str(participant_id), "hold_id": hold_id}, 201
 
 

@@ -22,6 +22,7 @@ from services.participants.domain import (
     Participant,
     department_id,
     retention_cutoff,
+    tax_flags,
 )
 from services.participants.events import catalogue
 from shared.application import ServiceApplication
@@ -47,8 +48,6 @@ PAYMENT_TERMS = (
     "You may decline payment at any time and still take part."
 )
 
-EMPLOYER_CONTRIBUTIONS_FROM_ORE = 100_000
-WITHHOLDING_FROM_ORE = 10_000
 
 
 
@@ -257,8 +256,11 @@ class ParticipantsApp(ServiceApplication):
             "contact_status": participant.contact["status"],
             "contact_until": participant.contact["until"],
             "restricted": participant.restricted,
+            "restriction_reason": self.vault.decrypt_or(str(pid), reason, erased=None)
+            if (reason := participant.restriction_reason_token()) else None,
             # What blocks an erasure, with the ids a coordinator needs to lift one.
-            "legal_holds": [{"hold_id": h, "reason": r} for h, r in sorted(participant.legal_holds.items())],
+            "legal_holds": [{"hold_id": h, "reason": r, "ground": participant.grounds().get(h)}
+                            for h, r in sorted(participant.legal_holds.items())],
             # A person in several banks: staff see the overrides of their own departments only.
             "limit_overrides": [{**o, "reason": self.vault.decrypt_or(str(pid), o["reason"], erased=None)}
                                 for o in participant.limit_overrides
@@ -542,25 +544,26 @@ class ParticipantsApp(ServiceApplication):
                 "paid_ore": sum(int(p["amount_ore"]) for p in payments),
                 "expenses_ore": sum(int(e["amount_ore"]) for e in expenses),
             },
-            "flags": {
-                "employer_contributions_due": paid_by_municipality >= EMPLOYER_CONTRIBUTIONS_FROM_ORE,
-                "no_withholding": paid_by_municipality < WITHHOLDING_FROM_ORE,
-            },
+            "flags": tax_flags(paid_by_municipality),
         }
 
     # -- data rights -------------------------------------------------------------
-    def change_restriction(self, by: Principal, pid: UUID, restricted: bool) -> int:
+    def change_restriction(self, by: Principal, pid: UUID, restricted: bool, reason: str | None = None) -> int:
+        """Restrict processing (Art. 18), with an optional reason kept encrypted with the person's
+        key, or lift it. Asking for the state the person is already in changes nothing."""
         participant, department = self._load_for(by, pid)
         if participant.restricted != restricted:
-            participant.change_restriction(restricted=restricted, actor=by.actor(self._role(by, participant)),
-                                           department=department)
+            token = self.vault.encrypt(str(pid), reason) if restricted and reason else None
+            participant.change_restriction(restricted=restricted, reason=token,
+                                           actor=by.actor(self._role(by, participant)), department=department)
             self.save(participant)
         return int(participant.version)
 
-    def place_legal_hold(self, by: Principal, pid: UUID, reason: str) -> str:
+    def place_legal_hold(self, by: Principal, pid: UUID, reason: str, ground: str | None = None) -> str:
         participant, department = self._load_for(by, pid, staff_only=True)
         hold_id = str(uuid4())
-        participant.place_legal_hold(hold_id=hold_id, reason=reason, actor=by.actor(), department=department)
+        participant.place_legal_hold(hold_id=hold_id, reason=reason, ground=ground, actor=by.actor(),
+                                     department=department)
         self.save(participant)
         return hold_id
 

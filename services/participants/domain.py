@@ -21,6 +21,16 @@ VOCABULARY_ID = uuid5(DEPARTMENT_NAMESPACE, "vocabulary:experience-areas")
 
 Actor = dict[str, str]
 
+# The yearly tax thresholds of honoraria (one payer: the municipality, so every payment counts).
+EMPLOYER_CONTRIBUTIONS_FROM_ORE = 100_000
+WITHHOLDING_FROM_ORE = 10_000
+
+
+def tax_flags(paid_in_year_ore: int) -> dict[str, bool]:
+    """The tax-threshold flags of a person paid ``paid_in_year_ore`` by the municipality this year."""
+    return {"employer_contributions_due": paid_in_year_ore >= EMPLOYER_CONTRIBUTIONS_FROM_ORE,
+            "no_withholding": paid_in_year_ore < WITHHOLDING_FROM_ORE}
+
 
 # -- named refusals: kinds from shared/errors.py, mapped to HTTP only at the edge (shared/web.py) --
 class ParticipantErased(Conflict):
@@ -73,6 +83,14 @@ class CooldownNotInFuture(InvalidInput):
 
 class OverrideInPast(InvalidInput):
     """A participation-limit override that would already have ended on the day it is granted."""
+
+
+class UnknownHoldGround(InvalidInput):
+    """A legal hold whose ground is not one of ``LEGAL_HOLD_GROUNDS``."""
+
+
+# Why personal data may be kept despite an erasure request (GDPR Art. 17(3)), as a legal hold records it.
+LEGAL_HOLD_GROUNDS = ("records_law", "legal_claim", "supervisory_authority", "other")
 
 
 # How many events of a participant between two snapshots: a long-lived person loads from the
@@ -209,6 +227,8 @@ class Participant(Aggregate):
         self.payment_declined = False
         self.restricted = False
         self.legal_holds: dict[str, str] = {}
+        self.restriction_reason: str | None = None  # a vault token
+        self.hold_grounds: dict[str, str | None] = {}
 
     # -- invariants -------------------------------------------------------------
     def check_not_forgotten(self) -> None:
@@ -528,17 +548,65 @@ class Participant(Aggregate):
             self.accruals[ref] = {**self.accruals[ref], "payroll_ref": payroll_ref}
 
     # -- data rights -----------------------------------------------------------
-    @event("ProcessingRestrictionChanged")
-    def change_restriction(self, restricted: bool, actor: Actor, department: str | None) -> None:
-        self.restricted = restricted
+    class ProcessingRestrictionChanged(Aggregate.Event):
+        """Restriction set or lifted. Version 2 records ``reason``, a vault token (or None when
+        none was given); version 1 events are upcast with ``reason=None`` (not recorded then)."""
 
-    @event("LegalHoldPlaced")
-    def place_legal_hold(self, hold_id: str, reason: str, actor: Actor, department: str | None) -> None:
+        restricted: bool
+        reason: str | None
+        actor: Actor
+        department: str | None
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["reason"] = None
+
+    @event(ProcessingRestrictionChanged)
+    def change_restriction(self, restricted: bool, reason: str | None, actor: Actor, department: str | None) -> None:
+        self.restricted = restricted
+        self.restriction_reason = reason if restricted else None
+
+    # A snapshot taken before restriction reasons and hold grounds were recorded lacks them.
+    def grounds(self) -> dict[str, str | None]:
+        """The ground of each legal hold (None: placed before grounds were recorded)."""
+        return dict(getattr(self, "hold_grounds", {}))
+
+    def restriction_reason_token(self) -> str | None:
+        """The vault token of the reason for the current restriction, if one was given."""
+        return getattr(self, "restriction_reason", None)
+
+    def check_hold_ground(self, ground: str | None) -> None:
+        if ground is not None and ground not in LEGAL_HOLD_GROUNDS:
+            raise UnknownHoldGround(f"ground must be one of {', '.join(LEGAL_HOLD_GROUNDS)}", field="ground")
+
+    class LegalHoldPlaced(Aggregate.Event):
+        """A legal hold that blocks erasure. Version 2 records ``ground`` (one of
+        ``LEGAL_HOLD_GROUNDS``) beside the free-text reason; version 1 events are upcast with
+        ``ground=None`` (not recorded then)."""
+
+        hold_id: str
+        reason: str
+        ground: str | None
+        actor: Actor
+        department: str | None
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["ground"] = None
+
+    @event(LegalHoldPlaced)
+    def place_legal_hold(self, hold_id: str, reason: str, ground: str | None, actor: Actor,
+                         department: str | None) -> None:
+        self.check_hold_ground(ground)
         self.legal_holds[hold_id] = reason
+        self.hold_grounds = {**self.grounds(), hold_id: ground}
 
     @event("LegalHoldReleased")
     def release_legal_hold(self, hold_id: str, actor: Actor, department: str | None) -> None:
         self.legal_holds.pop(hold_id, None)
+        self.hold_grounds = {h: g for h, g in self.grounds().items() if h != hold_id}
 
     @event("Forgotten")
     def forget(self, legal_basis: str, erased: list[str], kept: list[str], actor: Actor,

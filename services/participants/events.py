@@ -12,6 +12,7 @@ from marshmallow import Schema, fields, validate
 
 from services.participants.domain import (
     CONTACT_STATUSES,
+    LEGAL_HOLD_GROUNDS,
     PURPOSES,
     DataAccess,
     Department,
@@ -180,9 +181,22 @@ class ProcessingRestrictionChangedV1(Schema):
     restricted = fields.Boolean(required=True)
 
 
+class ProcessingRestrictionChangedV2(ProcessingRestrictionChangedV1):
+    """Version 2 adds ``reason``: an additive change (docs/versioning.md)."""
+
+    reason = token(description="why processing is restricted (vault token; new in v2)")
+
+
 class LegalHoldPlacedV1(Schema):
     hold_id = fields.String(required=True)
     reason = fields.String(required=True, metadata={"description": "legal ground, no personal data"})
+
+
+class LegalHoldPlacedV2(LegalHoldPlacedV1):
+    """Version 2 adds ``ground``: an additive change (docs/versioning.md)."""
+
+    ground = fields.String(required=True, validate=validate.OneOf(LEGAL_HOLD_GROUNDS), metadata={
+        "description": "the legal ground in a short vocabulary (new in v2); reason describes it"})
 
 
 class LegalHoldReleasedV1(Schema):
@@ -270,10 +284,19 @@ catalogue.register(of(Participant, "HonorariumPaid"), "HonorariumPaid", Honorari
                    "before v2 stay v1.")
 catalogue.register(of(Participant, "HonorariumPaid"), "HonorariumPaid", HonorariumPaidV2, version=2,
                    description="Payroll confirmed a payment (idempotent on payroll_ref), with the payee reference.")
+# Restrictions and holds without the v2 field (recorded before, or none given) keep the exact v1 bytes.
 catalogue.register(of(Participant, "ProcessingRestrictionChanged"), "ProcessingRestrictionChanged",
-                   ProcessingRestrictionChangedV1, description="GDPR Art. 18 restriction set or lifted.")
+                   ProcessingRestrictionChangedV1, payload=lambda e: {"restricted": e.restricted},
+                   when=lambda e: e.reason is None,
+                   description="GDPR Art. 18 restriction set or lifted. Without a recorded reason: v1.")
+catalogue.register(of(Participant, "ProcessingRestrictionChanged"), "ProcessingRestrictionChanged",
+                   ProcessingRestrictionChangedV2, version=2,
+                   description="GDPR Art. 18 restriction set or lifted, with its reason (encrypted).")
 catalogue.register(of(Participant, "LegalHoldPlaced"), "LegalHoldPlaced", LegalHoldPlacedV1,
-                   description="A legal hold that blocks erasure, with its ground.")
+                   payload=lambda e: {"hold_id": e.hold_id, "reason": e.reason}, when=lambda e: e.ground is None,
+                   description="A legal hold that blocks erasure, with its ground. Without a recorded ground: v1.")
+catalogue.register(of(Participant, "LegalHoldPlaced"), "LegalHoldPlaced", LegalHoldPlacedV2, version=2,
+                   description="A legal hold that blocks erasure: its ground (vocabulary) and reason.")
 catalogue.register(of(Participant, "LegalHoldReleased"), "LegalHoldReleased", LegalHoldReleasedV1,
                    description="A legal hold was released.")
 catalogue.register(of(Participant, "Forgotten"), "ParticipantForgotten", ParticipantForgottenV1,

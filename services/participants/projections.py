@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from services.participants.domain import tax_flags
 from shared.consumer import Projection, dumps
 from shared.db import Database, Tx
 from shared.envelope import Envelope
@@ -34,7 +35,13 @@ CREATE TABLE IF NOT EXISTS participant_directory (
     forgotten INTEGER NOT NULL,
     last_event_at TEXT NOT NULL
 );
-CREATE TABLE IF NOT EXISTS honoraria_ledger (
+"""
+
+
+def ledger_ddl(table: str) -> str:
+    """An honoraria ledger: each accrual with its approval and the payment that paid it."""
+    return f"""
+CREATE TABLE IF NOT EXISTS {table} (
     activity_ref TEXT PRIMARY KEY,
     participant_id TEXT NOT NULL,
     department TEXT,
@@ -43,8 +50,24 @@ CREATE TABLE IF NOT EXISTS honoraria_ledger (
     accrued_on TEXT NOT NULL,
     approved INTEGER NOT NULL,
     payroll_ref TEXT
-)
-"""
+)"""
+
+
+def apply_to_ledger(tx: Tx, table: str, kind: str, pid: str, envelope: Envelope) -> None:
+    """An accrual, an approval or a payment of person ``pid`` into the ledger ``table``."""
+    payload = envelope["payload"]
+    if kind == "HonorariumAccrued":
+        tx.execute(f"INSERT INTO {table} (activity_ref, participant_id, department, activity_type, amount_ore, "
+                   f"accrued_on, approved, payroll_ref) VALUES (?, ?, ?, ?, ?, ?, 0, NULL) "
+                   f"ON CONFLICT (activity_ref) DO NOTHING",
+                   (payload["activity_ref"], pid, envelope["department"], payload["activity_type"],
+                    payload["amount_ore"], payload["accrued_on"]))
+    elif kind == "HonorariumApproved":
+        tx.executemany(f"UPDATE {table} SET approved = 1 WHERE activity_ref = ? AND participant_id = ?",
+                       [(ref, pid) for ref in payload["accrual_refs"]])
+    elif kind == "HonorariumPaid":
+        tx.executemany(f"UPDATE {table} SET payroll_ref = ? WHERE activity_ref = ? AND participant_id = ?",
+                       [(payload["payroll_ref"], ref, pid) for ref in payload["accrual_refs"]])
 
 
 def consents_after(consents: list[str], departments: list[str], kind: str,
@@ -68,6 +91,7 @@ class ParticipantDirectory(Projection):
 
     def migrate(self, db: Database) -> None:
         db.migrate(DIRECTORY_DDL)
+        db.migrate(ledger_ddl("honoraria_ledger"))
 
     def apply(self, tx: Tx, envelope: Envelope) -> None:
         kind = envelope["event_type"]
@@ -87,7 +111,7 @@ class ParticipantDirectory(Projection):
         row = tx.one("SELECT departments, consents FROM participant_directory WHERE participant_id = ?", (pid,))
         if row is None:
             return
-        self._apply_ledger(tx, kind, pid, envelope)
+        apply_to_ledger(tx, "honoraria_ledger", kind, pid, envelope)
         changes: dict[str, Any] = {"last_event_at": at}
         if kind in ("ConsentGiven", "ConsentWithdrawn"):
             consents, departments = consents_after(json.loads(row["consents"]), json.loads(row["departments"]),
@@ -116,24 +140,6 @@ class ParticipantDirectory(Projection):
         columns = ", ".join(f"{name} = ?" for name in changes)
         tx.execute(f"UPDATE participant_directory SET {columns} WHERE participant_id = ?",
                    (*changes.values(), pid))
-
-    def _apply_ledger(self, tx: Tx, kind: str, pid: str, envelope: Envelope) -> None:
-        payload = envelope["payload"]
-        if kind == "HonorariumAccrued":
-            tx.execute(
-                "INSERT INTO honoraria_ledger (activity_ref, participant_id, department, activity_type, amount_ore, "
-                "accrued_on, approved, payroll_ref) VALUES (?, ?, ?, ?, ?, ?, 0, NULL) "
-                "ON CONFLICT (activity_ref) DO NOTHING",
-                (payload["activity_ref"], pid, envelope["department"], payload["activity_type"],
-                 payload["amount_ore"], payload["accrued_on"]),
-            )
-        elif kind == "HonorariumApproved":
-            for ref in payload["accrual_refs"]:
-                tx.execute("UPDATE honoraria_ledger SET approved = 1 WHERE activity_ref = ?", (ref,))
-        elif kind == "HonorariumPaid":
-            for ref in payload["accrual_refs"]:
-                tx.execute("UPDATE honoraria_ledger SET payroll_ref = ? WHERE activity_ref = ?",
-                           (payload["payroll_ref"], ref))
 
 
 def payable_accruals(db: Database, department: str) -> list[dict[str, Any]]:
@@ -179,6 +185,15 @@ CREATE TABLE IF NOT EXISTS bank_honoraria (
     accrued_on TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS bank_honoraria_person ON bank_honoraria (participant_id, department, accrued_on);
+CREATE INDEX IF NOT EXISTS bank_accruals_period ON bank_accruals (department, accrued_on, participant_id);
+CREATE INDEX IF NOT EXISTS bank_accruals_person ON bank_accruals (participant_id, department, accrued_on);
+CREATE TABLE IF NOT EXISTS bank_payments (
+    participant_id TEXT NOT NULL,
+    payroll_ref TEXT NOT NULL,
+    amount_ore BIGINT NOT NULL,
+    paid_on TEXT NOT NULL,
+    PRIMARY KEY (participant_id, payroll_ref)
+);
 CREATE TABLE IF NOT EXISTS bank_access_log (
     access_id TEXT PRIMARY KEY,
     subject_id TEXT NOT NULL,
@@ -209,7 +224,8 @@ def new_person(payload: dict[str, Any]) -> dict[str, Any]:
     """What the bank holds about a person just registered (pseudonymous only)."""
     return {"departments": sorted(payload["departments"]), "consents": [], "shared_tags": [], "languages": [],
             "contact_status": "available", "contact_until": None, "confidentiality": False, "training": False,
-            "restricted": False, "forgotten": False, "legal_holds": [], "last_engaged": None}
+            "restricted": False, "forgotten": False, "legal_holds": [], "last_engaged": None,
+            "payment_declined": False}
 
 
 def person_after(state: dict[str, Any], kind: str, payload: dict[str, Any]) -> dict[str, Any]:
@@ -238,6 +254,8 @@ def person_after(state: dict[str, Any], kind: str, payload: dict[str, Any]) -> d
         # The latest panel seat or paid activity (the events carry their own dates).
         day = payload["assigned_on"] if kind == "PanelMembershipRecorded" else payload["accrued_on"]
         s["last_engaged"] = max(day, s["last_engaged"] or day)
+    elif kind in ("PaymentDeclined", "PaymentTermsAcknowledged"):
+        s["payment_declined"] = kind == "PaymentDeclined"
     elif kind == "ParticipantForgotten":
         s.update(forgotten=True, shared_tags=[], languages=[])
     return s
@@ -265,11 +283,14 @@ class ParticipantBank(Projection):
     date each person last took part and their honoraria), the log of reads of each person's
     data (for the Art. 15 report) and what the retention rules need (last activity, holds)."""
 
-    name = "participants-bank"
+    # "-v2": the honoraria ledger by period (bank_accruals, bank_payments) came later; a new consumer
+    # name makes an existing worker read the topic again from its start, so the new tables hold the
+    # whole history (every apply here is idempotent, so the tables already there end the same).
+    name = "participants-bank-v2"
     topics = ("participants.events",)
 
     def migrate(self, db: Database) -> None:
-        db.migrate(BANK_DDL)
+        db.migrate(ledger_ddl("bank_accruals") + ";\n" + BANK_DDL)
 
     def apply(self, tx: Tx, envelope: Envelope) -> None:
         kind = envelope["event_type"]
@@ -297,6 +318,7 @@ class ParticipantBank(Projection):
                        "VALUES (?, ?, ?, ?, ?) ON CONFLICT (activity_ref) DO NOTHING",
                        (payload["activity_ref"], pid, envelope["department"], payload["amount_ore"],
                         payload["accrued_on"]))
+        self._apply_honoraria(tx, kind, pid, envelope)
         tx.execute("DELETE FROM bank_people WHERE participant_id = ?", (pid,))
         tx.execute("INSERT INTO bank_people (participant_id, state, forgotten, on_hold, last_event_on) "
                    "VALUES (?, ?, ?, ?, ?)",
@@ -307,6 +329,18 @@ class ParticipantBank(Projection):
             tx.executemany("INSERT INTO bank_members (department, participant_id, consents, shared_tags, languages, "
                            "contact_status, contact_until, ready, restricted, last_engaged) "
                            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+
+
+    @staticmethod
+    def _apply_honoraria(tx: Tx, kind: str, pid: str, envelope: Envelope) -> None:
+        """The honoraria ledger by period: each accrual with its approval and payment, and each
+        payment with its day (the yearly tax thresholds count payments)."""
+        apply_to_ledger(tx, "bank_accruals", kind, pid, envelope)
+        if kind == "HonorariumPaid":
+            payload = envelope["payload"]
+            tx.execute("INSERT INTO bank_payments (participant_id, payroll_ref, amount_ore, paid_on) "
+                       "VALUES (?, ?, ?, ?) ON CONFLICT (participant_id, payroll_ref) DO NOTHING",
+                       (pid, payload["payroll_ref"], payload["amount_ore"], payload["paid_on"]))
 
 
 @dataclass(frozen=True)
@@ -389,6 +423,74 @@ def participants_page(db: Database, query: dict[str, Any], year: int) -> dict[st
                        query.get("language"), query.get("shared_tag"), query.get("q"))
     rows = bank_page(db, where, str(after[0]) if after else None, query["limit"] + 1, year)
     return page_of(rows, query["limit"], lambda item: (item["id"],))
+
+
+def _month_after(period: str) -> str:
+    """The first day of the month after ``period`` (YYYY-MM)."""
+    year, month = int(period[:4]), int(period[5:7])
+    return f"{year + month // 12}-{month % 12 + 1:02d}-01"
+
+
+def _sums(accruals: list[dict[str, Any]]) -> dict[str, int]:
+    """Accrued, approved (still unpaid) and paid öre of some accruals."""
+    return {"accrued_ore": sum(a["amount_ore"] for a in accruals),
+            "approved_ore": sum(a["amount_ore"] for a in accruals if a["approved"] and a["payroll_ref"] is None),
+            "paid_ore": sum(a["amount_ore"] for a in accruals if a["payroll_ref"] is not None)}
+
+
+def honoraria_rows(db: Database, department: str, period: str, after: str | None,
+                   limit: int) -> list[dict[str, Any]]:
+    """Up to ``limit`` people with accruals of ``department`` in ``period`` (YYYY-MM), after
+    participant id ``after`` in id order: their accruals of the period, the period's and the
+    year's totals in this department, and the year's tax-threshold flags (which count every
+    payment of the municipality, as ``Participant`` honoraria do; only the flags, not the other
+    departments' amounts, are shown).
+
+    Read from the period's rows of the department only (index on ``(department, accrued_on)``)
+    and the page's people: the cost does not grow with the history or the bank."""
+    start, end = f"{period}-01", _month_after(period)
+    year = period[:4]
+    sql = ("SELECT DISTINCT participant_id FROM bank_accruals WHERE department = ? AND accrued_on >= ? "
+           "AND accrued_on < ?")
+    params: list[Any] = [department, start, end]
+    if after is not None:
+        sql += " AND participant_id > ?"
+        params.append(after)
+    params.append(limit)
+    with db.transaction() as tx:
+        ids = [r["participant_id"] for r in tx.all(sql + " ORDER BY participant_id LIMIT ?", params)]
+        if not ids:
+            return []
+        marks = ", ".join("?" for _ in ids)
+        accruals = tx.all(f"SELECT * FROM bank_accruals WHERE department = ? AND accrued_on >= ? AND accrued_on < ? "
+                          f"AND participant_id IN ({marks}) ORDER BY participant_id, activity_ref",
+                          (department, f"{year}-01-01", f"{int(year) + 1}-01-01", *ids))
+        paid = {r["participant_id"]: int(r["total"]) for r in tx.all(
+            f"SELECT participant_id, SUM(amount_ore) AS total FROM bank_payments WHERE paid_on >= ? AND paid_on < ? "
+            f"AND participant_id IN ({marks}) GROUP BY participant_id",
+            (f"{year}-01-01", f"{int(year) + 1}-01-01", *ids))}
+        declined = {r["participant_id"]: bool(json.loads(r["state"]).get("payment_declined"))
+                    for r in tx.all(f"SELECT participant_id, state FROM bank_people WHERE participant_id IN ({marks})",
+                                    ids)}
+    out = []
+    for pid in ids:
+        year_rows = [{"activity_ref": a["activity_ref"], "activity_type": a["activity_type"],
+                      "amount_ore": int(a["amount_ore"]), "accrued_on": a["accrued_on"],
+                      "approved": bool(a["approved"]), "payroll_ref": a["payroll_ref"]}
+                     for a in accruals if a["participant_id"] == pid]
+        in_period = [a for a in year_rows if a["accrued_on"].startswith(period)]
+        out.append({"participant_id": pid, "payment_declined": declined.get(pid, False), "accruals": in_period,
+                    "period_totals": _sums(in_period), "year_totals": _sums(year_rows),
+                    "flags": tax_flags(paid.get(pid, 0))})
+    return out
+
+
+def honoraria_page(db: Database, query: dict[str, Any]) -> dict[str, Any]:
+    """One page of ``GET /honoraria`` (``query``: the loaded ``HonorariaQuery``)."""
+    after = decode_cursor(query.get("cursor"), arity=1)
+    rows = honoraria_rows(db, query["department"], query["period"], str(after[0]) if after else None,
+                          query["limit"] + 1)
+    return page_of(rows, query["limit"], lambda item: (item["participant_id"],))
 
 
 def access_log(db: Database, subject_id: str) -> list[dict[str, Any]]:

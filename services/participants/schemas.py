@@ -6,11 +6,12 @@ from typing import Any
 
 from marshmallow import INCLUDE, Schema, ValidationError, fields, validate, validates
 
-from services.participants.domain import CONTACT_STATUSES, PURPOSES
+from services.participants.domain import CONTACT_STATUSES, LEGAL_HOLD_GROUNDS, PURPOSES
 from shared.pagination import PageQuery, decode_cursor, page_schema
 
 LANGUAGE = validate.Regexp(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$", error="use a language code such as 'sv' or 'ar'")
 MAX_BUDGET_ORE_PER_MONTH = 100_000_000_000
+PERIOD = validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="use YYYY-MM")
 DEPARTMENT_CODE = validate.Regexp(r"^[a-z0-9][a-z0-9-]{1,62}$", error="lower-case letters, digits and '-'")
 
 
@@ -82,7 +83,8 @@ class ParticipantDetailOut(ParticipantOut):
     contact_status = fields.String()
     contact_until = fields.String(allow_none=True)
     restricted = fields.Boolean()
-    legal_holds = fields.List(fields.Dict(), metadata={"description": "hold_id and reason of each legal hold"})
+    restriction_reason = fields.String(allow_none=True, metadata={"description": "why processing is restricted"})
+    legal_holds = fields.List(fields.Dict(), metadata={"description": "hold_id, reason and ground of each legal hold"})
     limit_overrides = fields.List(fields.Dict(), metadata={
         "description": "extra engagements per department, valid_until and reason"})
     contact_log = fields.List(fields.Dict(), metadata={
@@ -230,7 +232,7 @@ class ApprovalIn(Schema):
 class PaymentIn(Schema):
     payroll_ref = fields.String(required=True, validate=validate.Length(min=1, max=100))
     participant_id = fields.UUID(required=True)
-    period = fields.String(required=True, validate=validate.Regexp(r"^\d{4}-\d{2}$", error="use YYYY-MM"))
+    period = fields.String(required=True, validate=PERIOD)
     accrual_refs = fields.List(fields.String(), required=True, validate=validate.Length(min=1, max=500))
 
 
@@ -249,7 +251,44 @@ class YearQuery(Schema):
 
 class ExportQuery(Schema):
     department = fields.String(required=True, validate=DEPARTMENT_CODE)
-    period = fields.String(required=True, validate=validate.Regexp(r"^\d{4}-\d{2}$", error="use YYYY-MM"))
+    period = fields.String(required=True, validate=PERIOD)
+
+
+class HonorariaQuery(PageQuery):
+    """A department's honoraria of one month, a page of people at a time in id order."""
+
+    department = fields.String(required=True, validate=DEPARTMENT_CODE)
+    period = fields.String(required=True, validate=PERIOD, metadata={"description": "the month accrued, YYYY-MM"})
+
+
+class AccrualOut(Schema):
+    activity_ref = fields.String(required=True)
+    activity_type = fields.String(required=True)
+    amount_ore = fields.Integer(required=True)
+    accrued_on = fields.String(required=True)
+    approved = fields.Boolean(required=True)
+    payroll_ref = fields.String(required=True, allow_none=True)
+
+
+class HonorariaTotalsOut(Schema):
+    accrued_ore = fields.Integer(required=True)
+    approved_ore = fields.Integer(required=True, metadata={"description": "approved, not yet paid"})
+    paid_ore = fields.Integer(required=True)
+
+
+class PersonHonorariaOut(Schema):
+    participant_id = fields.String(required=True)
+    payment_declined = fields.Boolean(required=True)
+    accruals = fields.List(fields.Nested(AccrualOut), required=True,
+                           metadata={"description": "this department's accruals of the period"})
+    period_totals = fields.Nested(HonorariaTotalsOut, required=True)
+    year_totals = fields.Nested(HonorariaTotalsOut, required=True,
+                                metadata={"description": "this department's accruals of the period's year"})
+    flags = fields.Dict(keys=fields.String(), values=fields.Boolean(), required=True,
+                        metadata={"description": "the year's tax thresholds, counting every payment"})
+
+
+HonorariaPageOut = page_schema(PersonHonorariaOut, "HonorariaPageOut")
 
 
 class RatesIn(Schema):
@@ -284,10 +323,16 @@ class VocabularyIn(Schema):
 # -- data rights ---------------------------------------------------------------------
 class RestrictionIn(Schema):
     restricted = fields.Boolean(required=True)
+    reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=500),
+                           metadata={"description": "why processing is restricted (kept encrypted; "
+                                                    "recorded when restricting only)"})
 
 
 class LegalHoldIn(Schema):
-    reason = fields.String(required=True, validate=validate.Length(min=5, max=500))
+    reason = fields.String(required=True, validate=validate.Length(min=5, max=500),
+                           metadata={"description": "what the hold is about (a legal ground, no personal data)"})
+    ground = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(LEGAL_HOLD_GROUNDS),
+                           metadata={"description": "the legal ground: " + ", ".join(LEGAL_HOLD_GROUNDS)})
 
 
 class ErasureIn(Schema):

@@ -44,6 +44,10 @@ PEOPLE_SV: dict[str, str] = {
     "people_restrict_hint": ("Begränsad betyder att uppgifterna sparas men inte används: personen föreslås inte "
                              "till paneler och kontaktas inte om nya uppdrag."),
     "people_restrict_yes": "Ja, begränsa",
+    "people_restrict_reason": "Varför begränsas behandlingen?",
+    "people_restrict_reason_hint": "Frivilligt. Till exempel: personen har bestritt att uppgifterna är riktiga. "
+                                   "Texten sparas krypterad.",
+    "people_restrict_reason_long": "Skriv högst 400 tecken",
     "people_restrict_no": "Nej, ta bort begränsningen",
     "people_restrict_required": "Välj ja eller nej",
     "people_hold_title": "Lägg till en spärr mot radering",
@@ -192,6 +196,10 @@ PEOPLE_EN: dict[str, str] = {
     "people_restrict_hint": ("Restricted means the data is kept but not used: the person is not proposed for "
                              "panels and not contacted about new ones."),
     "people_restrict_yes": "Yes, restrict",
+    "people_restrict_reason": "Why is processing restricted?",
+    "people_restrict_reason_hint": "Optional. For example: the person disputes that the data is correct. "
+                                   "The text is stored encrypted.",
+    "people_restrict_reason_long": "Write at most 400 characters",
     "people_restrict_no": "No, lift the restriction",
     "people_restrict_required": "Choose yes or no",
     "people_hold_title": "Add a legal hold against erasure",

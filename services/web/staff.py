@@ -33,6 +33,7 @@ STAFF_ROLES = ("coordinator", "hiring_manager", "administrator", "auditor", "res
 PURPOSES = ("recruitment", "matching", "research", "contact")
 MAX_API_PAGE = 200  # the most a list endpoint answers at once
 PAGE_SIZE = 15  # people per page of the brukarbank (the participants API pages with a cursor)
+OTHERS_SHOWN = 30  # people outside a proposal shown with why not (the first of the bank, in id order)
 STAGES = ("drafting", "advertised", "interviewing", "decided", "closed")
 BOARD_PAGE = 50  # recruitments per board page (the API's cursor pages them)
 READ_PURPOSE = "brukarbank"  # every name shown is a logged read with this purpose
@@ -101,19 +102,6 @@ def _bank_query(args: dict[str, str]) -> dict[str, str]:
     if args.get("ready") in ("yes", "no"):
         query["ready"] = "true" if args["ready"] == "yes" else "false"
     return query
-
-
-def whole_bank(department: str) -> list[dict[str, Any]]:
-    """Every summary of the department's bank, page after page (for pages that go through all)."""
-    people: list[dict[str, Any]] = []
-    cursor: str | None = None
-    while True:
-        page = backend.get("participants", "/participants", department=department, limit=MAX_API_PAGE,
-                           **({"cursor": cursor} if cursor else {}))
-        people.extend(page["items"])
-        cursor = page["next_cursor"]
-        if not cursor:
-            return people
 
 
 @staff.get("/brukarbank")
@@ -301,19 +289,23 @@ def _names(ids: list[str]) -> dict[str, str | None]:
 
 def _proposal_page(rid: UUID, rec: dict[str, Any], proposal: dict[str, Any], errors: dict[str, str],
                    picked: list[str], reasons: dict[str, str], status: int = 200) -> Any:
-    """The proposal with each person's explanation, and everyone else in the bank with why not."""
+    """The proposal with each person's explanation, and the first others of the bank with why not:
+    one page of the bank and one explanation per person shown, so the cost stays bounded however
+    large the bank grows."""
     proposed = [m["participant_id"] for m in proposal["members"]]
-    bank_ids = [p["id"] for p in whole_bank(rec["department"])]
+    page = backend.get("participants", "/participants", department=rec["department"],
+                       limit=min(MAX_API_PAGE, OTHERS_SHOWN + len(proposed)))
+    outside = [p["id"] for p in page["items"] if p["id"] not in proposed]
     others = []
-    for pid in bank_ids:
-        if pid in proposed:
-            continue
+    for pid in outside[:OTHERS_SHOWN]:
         explanation = _optional("matching", f"/recruitments/{rid}/candidates/{pid}/explanation")
         if explanation is not None:
             others.append(explanation)
+    more = bool(page["next_cursor"]) or len(outside) > OTHERS_SHOWN
     names = _names(proposed + [o["participant_id"] for o in others])
     return render_template("staff_proposal.html", rec=rec, proposal=proposal, others=others, names=names,
-                           errors=errors, picked=picked or proposed, reasons=reasons), status
+                           errors=errors, picked=picked or proposed, reasons=reasons, more=more,
+                           others_shown=OTHERS_SHOWN), status
 
 
 @staff.post("/rekryteringar/<uuid:rid>/forslag")
@@ -476,6 +468,14 @@ def _period() -> str:
     return period
 
 
+def _by_state(person: dict[str, Any], accruals: list[dict[str, Any]]) -> dict[str, Any]:
+    """A person's accruals of the period as the page groups them: to approve, to pay, paid."""
+    return {**person, "accruals": accruals,
+            "pending": [a for a in accruals if not a["approved"]],
+            "payable": [a for a in accruals if a["approved"] and a["payroll_ref"] is None],
+            "paid": [a for a in accruals if a["payroll_ref"] is not None]}
+
+
 def _ledger(pid: str, department: str, period: str) -> dict[str, Any] | None:
     """One person's accruals of this department in this period, with the year's flags."""
     try:
@@ -486,26 +486,42 @@ def _ledger(pid: str, department: str, period: str) -> dict[str, Any] | None:
     # Only this department's accruals: a person in two banks has the other's pay on the other's page.
     accruals = [a for a in honoraria["accruals"]
                 if a["department"] == department and a["accrued_on"].startswith(period)]
-    return {"id": pid, "accruals": accruals, "flags": honoraria["flags"], "totals": honoraria["totals"],
-            "payment_declined": honoraria["payment_declined"],
-            "pending": [a for a in accruals if not a["approved"]],
-            "payable": [a for a in accruals if a["approved"] and a["payroll_ref"] is None],
-            "paid": [a for a in accruals if a["payroll_ref"] is not None]}
+    return _by_state({"id": pid, "flags": honoraria["flags"], "payment_declined": honoraria["payment_declined"]},
+                     accruals)
 
 
 @staff.get("/arvoden-att-betala")
 @coordinator_only
 def honoraria() -> Any:
-    """Everyone in the department's bank with honoraria in the period, to approve and to pay."""
+    """The people with honoraria of the department in the period, to approve and to pay: one page
+    of the participants' honoraria read model at a time, with its cursor."""
     department, period = chosen_department(), _period()
-    people = []
-    for person in whole_bank(department):
-        ledger = _ledger(person["id"], department, period)
-        if ledger and ledger["accruals"]:
-            people.append(ledger)
+    cursor = request.args.get("cursor", "")
+    try:
+        found = backend.get("participants", "/honoraria", department=department, period=period, limit=PAGE_SIZE,
+                            **({"cursor": cursor} if cursor else {}))
+    except Refused:
+        abort(400)  # an address this page never makes (a changed cursor)
+    people = [_by_state({"id": p["participant_id"], "flags": p["flags"], "payment_declined": p["payment_declined"],
+                         "year_totals": p["year_totals"]}, p["accruals"]) for p in found["items"]]
+    # The person just approved or paid is read from their own record (one load), so the page
+    # shows the change even before the read model has caught up with it.
+    changed = request.args.get("changed", "")
+    if _is_uuid(changed):
+        for i, person in enumerate(people):
+            if person["id"] == changed and (fresh := _ledger(changed, department, period)) is not None:
+                people[i] = {**fresh, "year_totals": person["year_totals"]}
     names = _names([p["id"] for p in people])
+
+    def page_url(next_cursor: str | None) -> str:
+        values: dict[str, Any] = {"department": department, "period": period}
+        if next_cursor:
+            values["cursor"] = next_cursor
+        return url_for("staff.honoraria", **values)
+
     return render_template("staff_honoraria.html", people=people, names=names, department=department,
-                           period=period, departments=my_departments())
+                           period=period, departments=my_departments(), next_cursor=found["next_cursor"],
+                           first=not cursor, page_url=page_url)
 
 
 def _person_ledger() -> tuple[str, str, str, dict[str, Any]]:
@@ -530,9 +546,9 @@ def approve() -> Any:
             backend.post("participants", f"/participants/{pid}/honoraria/approval", {"accrual_refs": refs})
         except Refused as error:
             flash(tr("refused", detail=error.detail))
-            return redirect(url_for("staff.honoraria", department=department, period=period))
+            return redirect(url_for("staff.honoraria", department=department, period=period, changed=pid))
     flash(tr("approved_count", count=len(refs)))
-    return redirect(url_for("staff.honoraria", department=department, period=period))
+    return redirect(url_for("staff.honoraria", department=department, period=period, changed=pid))
 
 
 @staff.post("/arvoden-att-betala/utbetalning")
@@ -544,15 +560,15 @@ def record_payment() -> Any:
     refs = [a["activity_ref"] for a in ledger["payable"]]
     if not payroll_ref or len(payroll_ref) > 100 or not refs:
         flash(tr("payment_ref_required") if refs else tr("payment_nothing"))
-        return redirect(url_for("staff.honoraria", department=department, period=period))
+        return redirect(url_for("staff.honoraria", department=department, period=period, changed=pid))
     try:
         paid = backend.post("participants", "/honoraria/payments",
                             {"participant_id": pid, "period": period, "payroll_ref": payroll_ref, "accrual_refs": refs})
     except Refused as error:
         flash(tr("refused", detail=error.detail))
-        return redirect(url_for("staff.honoraria", department=department, period=period))
+        return redirect(url_for("staff.honoraria", department=department, period=period, changed=pid))
     flash(tr("payment_recorded", amount=int(paid["amount_ore"]) // 100))
-    return redirect(url_for("staff.honoraria", department=department, period=period))
+    return redirect(url_for("staff.honoraria", department=department, period=period, changed=pid))
 
 
 @staff.get("/arvoden-att-betala/lonefil.csv")

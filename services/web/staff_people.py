@@ -38,8 +38,10 @@ ERASURE_BASES = {
     "objection": "GDPR Art. 17(1)(c): the person objected to the processing",
     "unlawful": "GDPR Art. 17(1)(d): processed unlawfully",
 }
-HOLD_RECORD = {"dispute": "Ongoing dispute or legal proceedings", "authority": "Request from an authority",
-               "archive": "Archives Act: the record must be kept", "other": "Another legal ground"}
+# The page's choices of a hold's basis and the participants service's vocabulary of grounds.
+HOLD_GROUND = {"dispute": "legal_claim", "authority": "supervisory_authority", "archive": "records_law",
+               "other": "other"}
+BASIS_OF_GROUND = {ground: basis for basis, ground in HOLD_GROUND.items()}
 
 
 def _person(pid: UUID, department: str) -> dict[str, Any]:
@@ -68,6 +70,7 @@ def restrict_form(record: dict[str, Any]) -> FlaskForm:
         restricted = RadioField(choices=[("yes", tr("people_restrict_yes")), ("no", tr("people_restrict_no"))],
                                 validators=[InputRequired(tr("people_restrict_required"))],
                                 default="no" if record["restricted"] else "yes")
+        reason = TextAreaField(validators=[Optional(), Length(max=400, message=tr("people_restrict_reason_long"))])
 
     return RestrictForm()
 
@@ -112,6 +115,26 @@ def _hold_reason(record: dict[str, Any], hold_id: str) -> str:
     return next((h["reason"] for h in record["legal_holds"] if h["hold_id"] == hold_id), "")
 
 
+def hold_label(hold: dict[str, Any]) -> str:
+    """A hold as the pages name it: its ground (when recorded) and what it is about."""
+    basis = BASIS_OF_GROUND.get(hold.get("ground") or "")
+    return f"{tr('basis_' + basis)}: {hold['reason']}" if basis else str(hold["reason"])
+
+
+def _restriction_rows(d: dict[str, Any]) -> list[tuple[str, str]]:
+    rows = [(tr("people_check_restricted"),
+             tr("people_restrict_yes") if d["restricted"] == "yes" else tr("people_restrict_no"))]
+    if d["restricted"] == "yes":
+        rows.append((tr("people_restrict_reason"), (d.get("reason") or "").strip() or NONE))
+    return rows
+
+
+def _restriction(d: dict[str, Any]) -> dict[str, Any]:
+    """What the service takes: the reason only when restricting (lifting records none)."""
+    reason = (d.get("reason") or "").strip() if d["restricted"] == "yes" else ""
+    return {"restricted": d["restricted"] == "yes", "reason": reason or None}
+
+
 RIGHTS: dict[str, Right] = {
     "rattelse": Right(
         rectify_form,
@@ -123,22 +146,21 @@ RIGHTS: dict[str, Right] = {
             "expected_version": rec["version"]})),
     "begransning": Right(
         restrict_form,
-        lambda rec, d: [(tr("people_check_restricted"),
-                         tr("people_restrict_yes") if d["restricted"] == "yes" else tr("people_restrict_no"))],
+        lambda rec, d: _restriction_rows(d),
         lambda d: "restrict" if d["restricted"] == "yes" else "unrestrict",
-        lambda pid, rec, d: backend.put("participants", f"/participants/{pid}/restriction",
-                                        {"restricted": d["restricted"] == "yes"})),
+        lambda pid, rec, d: backend.put("participants", f"/participants/{pid}/restriction", _restriction(d))),
     "sparr": Right(
         hold_form,
         lambda rec, d: [(tr("people_check_basis"), tr(f"basis_{d['basis']}")),
                         (tr("people_check_reason"), d["reason"])],
         lambda d: "hold",
-        # The service keeps one text per hold: the ground first, then what it is about.
+        # The ground from the service's vocabulary, and the description as its own field.
         lambda pid, rec, d: backend.post("participants", f"/participants/{pid}/legal-holds",
-                                         {"reason": f"{HOLD_RECORD[d['basis']]}: {d['reason'].strip()}"})),
+                                         {"ground": HOLD_GROUND[d["basis"]], "reason": d["reason"].strip()})),
     "hav-sparr": Right(
         lift_form,
-        lambda rec, d: [(tr("people_check_hold"), _hold_reason(rec, d["hold_id"]))],
+        lambda rec, d: [(tr("people_check_hold"), next((hold_label(h) for h in rec["legal_holds"]
+                                                        if h["hold_id"] == d["hold_id"]), ""))],
         lambda d: "lift",
         lambda pid, rec, d: backend.call("DELETE", "participants", f"/participants/{pid}/legal-holds/{d['hold_id']}")),
     "radering": Right(
@@ -169,7 +191,7 @@ def rights(pid: UUID) -> Any:
     """What the person's rights stand at: details, restriction, legal holds, and the ways to act."""
     department = chosen_department()
     record = _person(pid, department)
-    return render_template("people_rights.html", person=record, department=department)
+    return render_template("people_rights.html", person=record, department=department, hold_label=hold_label)
 
 
 @people.route("/brukarbank/<uuid:pid>/rattigheter/<kind>", methods=["GET", "POST"])

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from services.participants.application import today
+from services.participants.application import PAYMENT_TERMS_VERSION, today
 from shared.auth import Principal
 from shared.config import Settings
 from shared.pagination import encode_cursor
@@ -165,3 +165,53 @@ def test_each_person_shows_when_they_last_took_part_and_this_years_honoraria(ban
     assert summaries[newcomer]["last_engaged"] is None and summaries[newcomer]["honoraria_this_year"] == 0
     other = http.get(f"{url}/participants", params={"department": OTHER_DEP}, headers=bearer(coordinator)).json()
     assert other["items"][0]["honoraria_this_year"] == 103100
+
+
+def test_a_months_honoraria_page_through_the_people_with_accruals_in_that_department(bank, http, token) -> None:
+    service, url, coordinator = bank
+    app = service.app
+    year = today()[:4]
+    paid_here, pending, elsewhere, last_month = (person(service, [DEP, OTHER_DEP]) for _ in range(4))
+    app.answer_payment_terms(Principal(paid_here, frozenset({"participant"})), uuid.UUID(paid_here),
+                             PAYMENT_TERMS_VERSION, True, None)
+    for day in ("03", "04"):
+        app.accrue_from_activity(paid_here, "interview", str(uuid.uuid4()), DEP, f"{year}-02-{day}", SYSTEM)
+    app.accrue_from_activity(pending, "interview", str(uuid.uuid4()), DEP, f"{year}-02-10", SYSTEM)
+    app.accrue_from_activity(elsewhere, "interview", str(uuid.uuid4()), OTHER_DEP, f"{year}-02-10", SYSTEM)
+    app.accrue_from_activity(last_month, "interview", str(uuid.uuid4()), DEP, f"{year}-01-31", SYSTEM)
+    ledger = app.honoraria(COORDINATOR, uuid.UUID(paid_here), int(year))["accruals"]
+    refs = sorted(a["activity_ref"] for a in ledger)
+    app.approve_honoraria(COORDINATOR, uuid.UUID(paid_here), refs)
+    app.record_payment(COORDINATOR, uuid.UUID(paid_here), "PR-1", f"{year}-02", refs[:1])
+    catch_up_bank(service)
+
+    served: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        r = http.get(f"{url}/honoraria", params={"department": DEP, "period": f"{year}-02", "limit": 1,
+                                                 **({"cursor": cursor} if cursor else {})}, headers=bearer(coordinator))
+        assert r.status_code == 200, r.text
+        served += r.json()["items"]
+        cursor = r.json()["next_cursor"]
+        if cursor is None:
+            break
+    # Only the people with this department's accruals in this month, each once, in id order.
+    assert [p["participant_id"] for p in served] == sorted([paid_here, pending])
+    mine = next(p for p in served if p["participant_id"] == paid_here)
+    # Two interviews of 1 031 kr: one paid, one approved and waiting for payroll.
+    assert mine["period_totals"] == {"accrued_ore": 206200, "approved_ore": 103100, "paid_ore": 103100}
+    assert [a["payroll_ref"] for a in mine["accruals"]] == ["PR-1", None]
+    # 1 031 kr paid this year: past both thresholds (100 kr withholding, 1 000 kr employer contributions).
+    assert mine["flags"] == {"employer_contributions_due": True, "no_withholding": False}
+    other = next(p for p in served if p["participant_id"] == pending)
+    assert other["period_totals"]["approved_ore"] == 0 and other["flags"]["no_withholding"] is True
+
+    for params, field in (({"department": DEP, "period": f"{year}-13"}, "period"),
+                          ({"department": DEP, "period": f"{year}-02", "limit": 201}, "limit"),
+                          ({"department": DEP, "period": f"{year}-02", "cursor": "not-a-cursor"}, "cursor")):
+        r = http.get(f"{url}/honoraria", params=params, headers=bearer(coordinator))
+        assert r.status_code == 422 and field in r.text, r.text
+    # A coordinator of another department sees none of this department's honoraria.
+    outsider = token(departments=(OTHER_DEP,))
+    r = http.get(f"{url}/honoraria", params={"department": DEP, "period": f"{year}-02"}, headers=bearer(outsider))
+    assert r.status_code == 403

@@ -135,7 +135,7 @@ def test_sharing_tags_needs_matching_consent_and_restriction_stops_changes() -> 
     assert p.profile["shared_tags"] == ["homelessness"]
     p.withdraw_consent("matching", ME, DEPT)
     assert p.profile["shared_tags"] == []  # withdrawing matching consent unshares
-    p.change_restriction(True, COORDINATOR, DEPT)
+    p.change_restriction(True, None, COORDINATOR, DEPT)
     refused(p, ProcessingRestricted, lambda: profile(p, []))
 
 

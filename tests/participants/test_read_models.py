@@ -1,6 +1,7 @@
 """The participants' read models equal a recomputation from the events, whatever happened
 (property-style, on both backends): the department lists, the access log, the retention facts and
-the honoraria per department and year. And a long-lived person loads from a snapshot."""
+the honoraria per department and year, and the honoraria by period (accrued, approved, paid, the
+year's tax flags). And a long-lived person loads from a snapshot."""
 
 from __future__ import annotations
 
@@ -13,13 +14,14 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from services.audit.replay import replay
-from services.participants.application import ParticipantsApp, today
+from services.participants.application import PAYMENT_TERMS_VERSION, ParticipantsApp, today
 from services.participants.domain import SNAPSHOT_EVERY, Participant
 from services.participants.projections import (
     BankFilter,
     ParticipantBank,
     access_log,
     bank_page,
+    honoraria_rows,
     inactive_people,
 )
 from shared.auth import Principal
@@ -34,7 +36,7 @@ YEAR = int(today()[:4])
 # One step of what can happen to a person: (what, which person, which department, a choice).
 step = st.tuples(
     st.sampled_from(["consent", "withdraw", "profile", "pause", "ready", "restrict", "hold", "release", "read",
-                     "accrue", "seat", "erase"]),
+                     "accrue", "seat", "erase", "approve", "pay", "decline"]),
     st.integers(0, 3), st.sampled_from(DEPS), st.booleans())
 
 
@@ -61,9 +63,9 @@ def happen(app: ParticipantsApp, people: list[str], what: str, who: int, dep: st
         if choice:
             app.complete_training(STAFF, pid, date(YEAR, 1, 2))
     elif what == "restrict":
-        app.change_restriction(STAFF, pid, choice)
+        app.change_restriction(STAFF, pid, choice, "the person disputes the data" if choice else None)
     elif what == "hold":
-        app.place_legal_hold(STAFF, pid, "a claim under the discrimination act")
+        app.place_legal_hold(STAFF, pid, "a claim under the discrimination act", "legal_claim" if choice else None)
     elif what == "release" and participant.legal_holds:
         app.release_legal_hold(STAFF, pid, sorted(participant.legal_holds)[0])
     elif what == "read" and dep in participant.visible_departments():
@@ -74,6 +76,18 @@ def happen(app: ParticipantsApp, people: list[str], what: str, who: int, dep: st
     elif what == "seat":
         app.record_panel_membership(str(pid), str(uuid.uuid4()), str(uuid.uuid4()), dep, f"{YEAR}-02-0{who + 1}",
                                     SYSTEM)
+    elif what == "approve" and participant.terms_acknowledged and not participant.payment_declined:
+        pending = sorted(r for r, a in participant.accruals.items() if a["department"] == dep and not a["approved"])
+        if pending:
+            app.approve_honoraria(STAFF, pid, pending[:1] if choice else pending)
+    elif what == "pay":
+        payable = sorted(r for r, a in participant.accruals.items()
+                         if a["department"] == dep and a["approved"] and a["payroll_ref"] is None)
+        if payable and not participant.payment_declined:
+            app.record_payment(STAFF, pid, f"PR-{uuid.uuid4().hex[:8]}", f"{YEAR}-03", payable)
+    elif what == "decline":
+        app.answer_payment_terms(Principal(str(pid), frozenset({"participant"})), pid, PAYMENT_TERMS_VERSION,
+                                 accept=not choice, reason=None if not choice else "economic assistance")
     elif what == "erase" and not participant.legal_holds and choice:
         app.erase(STAFF, pid, "GDPR Art. 17(1)(b): erasure requested")
 
@@ -100,6 +114,35 @@ def expected_lists(app: ParticipantsApp, people: list[str], dep: str) -> list[di
     return out
 
 
+def expected_honoraria(app: ParticipantsApp, people: list[str], dep: str, period: str) -> list[dict[str, Any]]:
+    """The honoraria of a department's month recomputed from the aggregates."""
+    out = []
+    for pid in sorted(people):
+        p = app.participant(uuid.UUID(pid))
+
+        def row(ref: str, a: dict[str, Any]) -> dict[str, Any]:
+            return {"activity_ref": ref, "activity_type": a["activity_type"], "amount_ore": a["amount_ore"],
+                    "accrued_on": a["accrued_on"], "approved": a["approved"], "payroll_ref": a["payroll_ref"]}
+
+        year = sorted((row(r, a) for r, a in p.accruals.items()
+                       if a["department"] == dep and a["accrued_on"].startswith(period[:4])),
+                      key=lambda a: a["activity_ref"])
+        month = [a for a in year if a["accrued_on"].startswith(period)]
+        if not month:
+            continue
+
+        def sums(rows: list[dict[str, Any]]) -> dict[str, int]:
+            return {"accrued_ore": sum(a["amount_ore"] for a in rows),
+                    "approved_ore": sum(a["amount_ore"] for a in rows if a["approved"] and not a["payroll_ref"]),
+                    "paid_ore": sum(a["amount_ore"] for a in rows if a["payroll_ref"])}
+
+        paid = sum(pay["amount_ore"] for pay in p.payments.values() if pay["paid_on"].startswith(period[:4]))
+        out.append({"participant_id": pid, "payment_declined": p.payment_declined, "accruals": month,
+                    "period_totals": sums(month), "year_totals": sums(year),
+                    "flags": {"employer_contributions_due": paid >= 100_000, "no_withholding": paid < 10_000}})
+    return out
+
+
 def expected_reads(app: ParticipantsApp, pid: str) -> list[dict[str, Any]]:
     """The access log recomputed by reading the whole event log (what the API no longer does)."""
     return [{"access_id": e["aggregate_id"], "at": e["occurred_at"], "by": e["actor"],
@@ -115,12 +158,20 @@ def test_the_read_models_equal_a_recomputation_from_the_events(settings: Setting
     @hsettings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
     @given(st.lists(step, min_size=1, max_size=12))
     @example([("seat", 0, DEP, True), ("accrue", 0, DEP, False), ("read", 0, DEP, True), ("hold", 1, DEP, True)])
+    @example([("decline", 0, DEP, False), ("accrue", 0, DEP, True), ("accrue", 0, DEP, True),
+              ("approve", 0, DEP, True), ("pay", 0, DEP, True),
+              ("accrue", 1, OTHER_DEP, True), ("decline", 1, DEP, False),
+              ("approve", 1, OTHER_DEP, False), ("decline", 1, DEP, True),
+              ("pay", 1, OTHER_DEP, True), ("accrue", 4, DEP, True)])
     def check(steps: list[tuple[str, int, str, bool]]) -> None:
         for s in steps:
             happen(service.app, people, *s)
         catch_up_bank(service)
         for dep in DEPS:
             assert bank_page(service.db, BankFilter(dep), None, 1000, YEAR) == expected_lists(service.app, people, dep)
+            for period in (f"{YEAR}-01", f"{YEAR}-02", f"{YEAR - 1}-01"):
+                assert honoraria_rows(service.db, dep, period, None, 1000) == expected_honoraria(
+                    service.app, people, dep, period)
         for pid in people:
             assert access_log(service.db, pid) == expected_reads(service.app, pid)
         inactive = []
@@ -191,8 +242,8 @@ def test_delaktig_audit_replay_rebuilds_the_banks_read_models(settings: Settings
         service.app.accrue_from_activity(str(pid), "interview", str(uuid.uuid4()), DEP, f"{YEAR}-03-01", SYSTEM)
         catch_up_bank(service)
         [result] = replay([(ParticipantBank, service.db)])
-        assert result.identical and set(result.tables) == {"bank_access_log", "bank_honoraria", "bank_members",
-                                                             "bank_people"}
+        assert result.identical and set(result.tables) == {"bank_access_log", "bank_accruals", "bank_honoraria",
+                                                             "bank_members", "bank_payments", "bank_people"}
         with service.db.transaction() as tx:
             tx.execute("UPDATE bank_members SET ready = 1 WHERE participant_id = ?", (str(pid),))
         [tampered] = replay([(ParticipantBank, service.db)])

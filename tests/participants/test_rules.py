@@ -301,14 +301,20 @@ def test_the_record_shows_legal_holds_to_lift_and_only_the_callers_overrides(run
     other = token(departments=(OTHER_DEP,))
     assert http.post(f"{url}/participants/{pid}/consents", json={"purpose": "recruitment", "department": OTHER_DEP},
                      headers=bearer(me)).ok
-    hold = http.post(f"{url}/participants/{pid}/legal-holds", json={"reason": "Pågående tvist, dnr 2026-114"},
+    hold = http.post(f"{url}/participants/{pid}/legal-holds", json={"reason": "Pågående tvist, dnr 2026-114",
+                                                                    "ground": "legal_claim"},
                      headers=bearer(coordinator)).json()["hold_id"]
+    # A ground outside the vocabulary is refused, naming the field.
+    refused = http.post(f"{url}/participants/{pid}/legal-holds", json={"reason": "Något annat", "ground": "a hunch"},
+                        headers=bearer(coordinator))
+    assert refused.status_code == 422 and refused.json()["field"] == "ground", refused.text
     for tok, dep, why in ((coordinator, DEP, "only Arabic speaker"), (other, OTHER_DEP, "long wait in amf")):
         r = http.post(f"{url}/participants/{pid}/limit-overrides", headers=bearer(tok),
                       json={"department": dep, "extra_engagements": 1, "valid_until": day(30), "reason": why})
         assert r.status_code == 201, r.text
     record = http.get(f"{url}/participants/{pid}", headers=bearer(coordinator)).json()
-    assert record["legal_holds"] == [{"hold_id": hold, "reason": "Pågående tvist, dnr 2026-114"}]
+    assert record["legal_holds"] == [{"hold_id": hold, "reason": "Pågående tvist, dnr 2026-114",
+                                      "ground": "legal_claim"}]
     assert [(o["department"], o["reason"]) for o in record["limit_overrides"]] == [(DEP, "only Arabic speaker")]
     theirs = http.get(f"{url}/participants/{pid}", headers=bearer(other)).json()
     assert [o["reason"] for o in theirs["limit_overrides"]] == ["long wait in amf"]

@@ -144,6 +144,8 @@ BUILDERS: dict[tuple[str, str], Build] = {
         Probe("GET", _p(w, "shared") + "/honoraria", params={"year": str(TODAY.year)}, subject=w.ids["shared"],
               owner="both"),
         Probe("GET", _p(w) + "/honoraria", params={"year": str(TODAY.year)})],
+    ("participants", "GET /honoraria"): lambda w: [
+        Probe("GET", "/honoraria", params={"department": OWN, "period": TODAY.isoformat()[:7]})],
     ("participants", "GET /honoraria/payroll-export"): lambda w: [
         Probe("GET", "/honoraria/payroll-export", params={"department": OWN, "period": TODAY.isoformat()[:7]})],
     ("participants", "POST /honoraria/payments"): lambda w: [

@@ -77,6 +77,17 @@ class System:
         assert r.status_code < 300, f"{method} {path} -> {r.status_code} {r.text[:300]}"
         return r.json() if r.content else None
 
+    def honoraria_listed(self, pid: str, department: str, period: str) -> dict[str, Any] | None:
+        """The person's row of the department's honoraria read model for ``period`` (every page)."""
+        cursor = None
+        while True:
+            page = self.call("GET", "participants", "/honoraria", self.coordinator(), department=department,
+                             period=period, limit=200, **({"cursor": cursor} if cursor else {}))
+            found = next((p for p in page["items"] if p["participant_id"] == pid), None)
+            if found is not None or page["next_cursor"] is None:
+                return found
+            cursor = page["next_cursor"]
+
     def admin(self) -> str:
         return self.token("test-admin", "administrator")
 

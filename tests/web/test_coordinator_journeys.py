@@ -201,6 +201,9 @@ def test_coordinator_runs_a_recruitments_user_involvement_with_the_keyboard_alon
         return ledger if mine else None
 
     ledger = eventually(pending)
+    # The page reads the department's honoraria read model: wait until it lists the accrual too.
+    eventually(lambda: any(not a["approved"] for a in (system.honoraria_listed(accepting, SOC, period)
+                                                       or {"accruals": []})["accruals"]))
     follow(page, "Arvoden")
     section = page.get_by_test_id(f"honoraria-{accepting}")
     expect(section).to_contain_text("Att godkänna")
@@ -241,20 +244,26 @@ def test_a_persons_rights_restriction_a_hold_that_blocks_erasure_and_erasure_onc
     # Restriction: the form, the check page, nothing yet; then the confirmation says what follows.
     page.get_by_role("link", name="Ändra begränsningen").click()
     page.get_by_label("Ja, begränsa").check()
+    page.get_by_label("Varför begränsas behandlingen?").fill("Personen bestrider att adressen är riktig")
     page.get_by_role("button", name="Fortsätt").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Kontrollera innan du skickar")
     expect(page.locator("main")).to_contain_text("föreslås inte till paneler")
+    expect(page.locator("main")).to_contain_text("Personen bestrider att adressen är riktig")
     audited.check("rattigheter-kontrollera")
     assert system.call("GET", "participants", record, system.coordinator())["restricted"] is False
     page.get_by_role("button", name="Spara begränsningen").click()
     expect(page.get_by_test_id("confirmation")).to_contain_text("Behandlingen är begränsad")
     expect(page.locator("main")).to_contain_text("Vad händer nu")
     audited.check("rattigheter-klart")
-    assert system.call("GET", "participants", record, system.coordinator())["restricted"] is True
+    restricted = system.call("GET", "participants", record, system.coordinator())
+    # The reason is recorded with the restriction (encrypted with the person's key, read back here).
+    assert restricted["restricted"] is True
+    assert restricted["restriction_reason"] == "Personen bestrider att adressen är riktig"
 
-    # A legal hold with its ground and what it is about.
+    # A legal hold with its ground and what it is about, sent as two fields.
     page.get_by_role("link", name="Personens rättigheter").click()
     expect(page.get_by_test_id("restriction")).to_contain_text("Begränsad")
+    expect(page.get_by_test_id("restriction-reason")).to_contain_text("Personen bestrider att adressen är riktig")
     page.get_by_role("link", name="Lägg till en spärr").click()
     page.get_by_role("button", name="Fortsätt").click()
     expect(page.locator(".error-summary")).to_contain_text("Välj varför")
@@ -267,7 +276,7 @@ def test_a_persons_rights_restriction_a_hold_that_blocks_erasure_and_erasure_onc
     expect(page.get_by_test_id("confirmation")).to_contain_text("Spärren är tillagd")
     audited.check()
     holds = system.call("GET", "participants", record, system.coordinator())["legal_holds"]
-    assert [h["reason"] for h in holds] == ["Ongoing dispute or legal proceedings: Överklagat beslut, dnr 2026-0042"]
+    assert [(h["ground"], h["reason"]) for h in holds] == [("legal_claim", "Överklagat beslut, dnr 2026-0042")]
 
     # Erasure is refused while the hold stands: said plainly, and nothing is erased.
     page.get_by_role("link", name="Personens rättigheter").click()
@@ -283,6 +292,8 @@ def test_a_persons_rights_restriction_a_hold_that_blocks_erasure_and_erasure_onc
 
     # Lift the hold, then the erasure goes through and the confirmation says what happens next.
     page.get_by_test_id("refusal").get_by_role("link", name="Personens rättigheter").click()
+    expect(page.get_by_test_id("holds")).to_contain_text(
+        "Pågående tvist eller rättslig process: Överklagat beslut, dnr 2026-0042")
     page.get_by_role("button", name=re.compile("Häv spärren")).click()
     expect(page.locator("main")).to_contain_text("Utan spärrar kan personens uppgifter raderas")
     page.get_by_role("button", name="Häv spärren").click()

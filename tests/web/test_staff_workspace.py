@@ -353,11 +353,13 @@ def test_coordinator_approves_honoraria_downloads_the_payroll_file_and_records_a
 
     ledger = eventually(accrued)  # the score reaches participants over Kafka and becomes an accrual
     assert cid  # the accrual comes from scoring this candidate
+    period = f"{datetime.now(UTC):%Y-%m}"
+    ours = [a for a in ledger["accruals"] if a["department"] == SOC and a["accrued_on"].startswith(period)]
+    # The page reads the department's honoraria read model: wait until it holds these accruals too.
+    eventually(lambda: len((system.honoraria_listed(pid, SOC, period) or {"accruals": []})["accruals"]) == len(ours))
     context, page = signed_in_page(system, browser, COORDINATOR)
     audited = Audited(page, screenshots)
     page.get_by_role("navigation", name="Meny").get_by_role("link", name="Arvoden").click()
-    period = f"{datetime.now(UTC):%Y-%m}"
-    ours = [a for a in ledger["accruals"] if a["department"] == SOC and a["accrued_on"].startswith(period)]
     pending = [a for a in ours if not a["approved"]]
     # Another journey may have approved or paid this person's earlier accruals of the period.
     payable_before = [a for a in ours if a["approved"] and a["payroll_ref"] is None]
