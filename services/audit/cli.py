@@ -198,11 +198,10 @@ def cmd_replay(args: argparse.Namespace) -> int:
     from services.audit.replay import replay
 
     services = [service for _name, service in args.compose(Settings.from_env(), None, [])]
-    results: list[dict[str, Any]] = []
     try:
-        for service in services:
-            pairs = service.projections() if hasattr(service, "projections") else []
-            results.extend(r.as_dict() for r in replay(pairs))
+        # Every read model of every service at once: the sources are read in parallel.
+        pairs = [pair for service in services if hasattr(service, "projections") for pair in service.projections()]
+        results = [r.as_dict() for r in replay(pairs)]
     finally:
         for service in services:
             service.close()
