@@ -15,6 +15,12 @@ outcome shared, feedback, closing and a follow-up; honoraria accrued, approved a
 few erasures. Below scale 1 there are fewer departments (each bank keeps a few hundred people, at
 least three departments).
 
+**Transactions.** The commands of one step of one story (a person's registration, a
+recruitment's opening, its interview day) commit together in one transaction of the service's
+store (``begin_atomic``, the scope an ``Idempotency-Key`` request uses), so the generator is not
+bound by one durable commit per event; the rate it prints is events per second of the whole run,
+pumping included.
+
 **Dates.** The story happens over three years ending now: the clock eventsourcing stamps events
 with (``eventsourcing.domain.datetime_now_with_tzinfo``) and the services' ``today()`` are moved
 through the quarters while the commands run (``SeedClock``), so ``occurred_at`` and the dates the
