@@ -206,6 +206,10 @@ def parser() -> argparse.ArgumentParser:
     asyncapi = sub.add_parser("asyncapi", help="print the AsyncAPI document of the Kafka events")
     asyncapi.set_defaults(func=cmd_asyncapi)
 
+    from infra.seed import register as register_seed
+
+    register_seed(sub)
+
     for name in SERVICES:
         try:
             module = importlib.import_module(f"services.{name}.cli")

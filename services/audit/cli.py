@@ -38,6 +38,8 @@ def register(subparsers: Any) -> None:
     verify.add_argument("--allow-missing-checkpoints", action="store_true",
                         help="sources without checkpoints for more than CHECKPOINT_EVERY_EVENTS events only "
                              "warn (a fresh broker that lost them)")
+    verify.add_argument("--processes", type=int, default=None,
+                        help="worker processes checking the links' hashes (default: VERIFY_PROCESSES or 1)")
     verify.set_defaults(func=cmd_verify)
 
     replay = sub.add_parser("replay", help="rebuild read models from offset zero and compare with the live ones")
@@ -134,7 +136,7 @@ def _records(settings: Settings, export: Path | None) -> list[Any]:
 
 def run_verify(settings: Settings, export: Path | None, public_key: Path | None, stores: bool,
                max_lag: int = 0, wait: float = 10.0, allow_missing_checkpoints: bool = False,
-               compose: Compose | None = None) -> dict[str, Any]:
+               compose: Compose | None = None, processes: int | None = None) -> dict[str, Any]:
     """Verify the history, the checkpoints' coverage and (optionally, for a local installation)
     every event store and every read model of the services ``compose`` builds; a JSON-ready result."""
     import time
@@ -142,7 +144,7 @@ def run_verify(settings: Settings, export: Path | None, public_key: Path | None,
     from services.audit.verify import Problem, missing_checkpoints, read_model_problems, verify_records, verify_store
     from shared.application import ServiceApplication
 
-    report, history = verify_records(_records(settings, export), _public_key(settings, public_key))
+    report, history = verify_records(_records(settings, export), _public_key(settings, public_key), processes)
     problems = list(report.problems)
     warnings: list[Problem] = []
     uncovered = missing_checkpoints(history, settings.checkpoint_every_events)
@@ -189,7 +191,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     max_lag = args.max_lag if args.max_lag is not None else int(os.environ.get("VERIFY_MAX_LAG", "0"))
     result = run_verify(settings, args.export, args.public_key, stores=not args.no_stores and not args.export,
                         max_lag=max_lag, wait=args.wait, allow_missing_checkpoints=args.allow_missing_checkpoints,
-                        compose=args.compose)
+                        compose=args.compose, processes=args.processes)
     if args.json:
         json.dump(result, sys.stdout, indent=2, ensure_ascii=False)
         print()
@@ -210,11 +212,10 @@ def cmd_replay(args: argparse.Namespace) -> int:
     from services.audit.replay import replay
 
     services = [service for _name, service in args.compose(Settings.from_env(), None, [])]
-    results: list[dict[str, Any]] = []
     try:
-        for service in services:
-            pairs = service.projections() if hasattr(service, "projections") else []
-            results.extend(r.as_dict() for r in replay(pairs, until=args.until))
+        # Every read model of every service at once: the sources are read in parallel.
+        pairs = [pair for service in services if hasattr(service, "projections") for pair in service.projections()]
+        results = [r.as_dict() for r in replay(pairs, until=args.until)]
     finally:
         for service in services:
             service.close()

@@ -142,6 +142,16 @@ def _drop(db: Database) -> None:
 
 
 def replay(pairs: Sequence[tuple[Callable[[], Projection], Database]], timeout: float = 120.0,
-           until: datetime | None = None) -> list[ReplayResult]:
-    """Replay every pair; see the module docstring."""
-    return [replay_one(factory, live, timeout, until) for factory, live in pairs]
+           parallel: int | None = None, until: datetime | None = None) -> list[ReplayResult]:
+    """Replay every pair, up to ``parallel`` at once (default: all); results in the pairs' order.
+
+    Each replay has its own broker clients, scratch database and transactions, so they run side
+    by side: while one waits for the broker or its database (both release the GIL), another
+    applies. Within one, the consumer loop applies a whole fetched batch (up to
+    ``max_poll_records``) and stores its position in one transaction."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    if not pairs:
+        return []
+    with ThreadPoolExecutor(max_workers=parallel or len(pairs), thread_name_prefix="replay") as pool:
+        return list(pool.map(lambda pair: replay_one(pair[0], pair[1], timeout, until), pairs))

@@ -16,6 +16,7 @@ import gc
 import hashlib
 import json
 import operator
+import os
 import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -222,11 +223,28 @@ class _Copy(NamedTuple):
     valid: bool
 
 
-def _read_canonical(raw: bytes, record: Record | None = None, _head: Any = _HEAD.match, _tail: Any = _TAIL.fullmatch,
-                    _sha256: Any = hashlib.sha256, _item: Any = _chain_item) -> ChainItem | None:
-    """The chain item of a message that has the canonical structure and whose hash is the chain
-    hash of the message without its ``hash`` member (the canonical bytes); else None, and the
-    caller parses it (which decides and reports). The defaults bind per-event lookups once."""
+class Link(NamedTuple):
+    """What the fast path reads from one canonical message whose hash is the chain hash of its
+    content: the fields the chain check needs. Small and picklable, so worker processes can check
+    links on their own (``check_links``) and hand back only these."""
+
+    aggregate_id: str
+    event_id: str
+    event_type: str
+    hash: str
+    position: int
+    prev_hash: str
+    source: str
+
+
+_link_of: Any = partial(tuple.__new__, Link)  # built in C, as ``_chain_item``
+
+
+def _canonical_link(raw: bytes, _head: Any = _HEAD.match, _tail: Any = _TAIL.fullmatch,
+                    _sha256: Any = hashlib.sha256, _link: Any = _link_of) -> Link | None:
+    """The link of a message that has the canonical structure and whose hash is the chain hash of
+    the message without its ``hash`` member (the canonical bytes); else None, and the caller
+    parses it (which decides and reports). The defaults bind per-event lookups once."""
     head = _head(raw)
     if head is None:
         return None
@@ -246,14 +264,33 @@ def _read_canonical(raw: bytes, record: Record | None = None, _head: Any = _HEAD
     h = _sha256(prev)
     h.update(raw[:e - _HASH_MEMBER_FROM_END])
     h.update(raw[e - _OCCURRED_AT_LEN:])
-    digest = h.digest()
-    hx = digest.hex()  # one finalisation: hexdigest() and digest() would each finalise a copy
+    hx = h.hexdigest()
     if hx.encode() != claimed:
         return None
-    eid, prev_hash, pos = event_id.decode(), prev.decode(), int(position)
-    return _item((pos, eid, prev_hash, hx, digest, True, {
-        "event_id": eid, "event_type": event_type.decode(), "aggregate_id": aggregate_id.decode(),
-        "position": pos, "prev_hash": prev_hash, "hash": hx, "source": source.decode(), "_raw": raw}, record))
+    return _link((aggregate_id.decode(), event_id.decode(), event_type.decode(), hx, int(position), prev.decode(),
+                  source.decode()))
+
+
+def check_links(values: list[bytes]) -> list[Link | None]:
+    """``_canonical_link`` of each message: the part of verification that needs no other event,
+    run in worker processes by ``verify_records(..., processes=N)``."""
+    link = _canonical_link
+    return [link(v) for v in values]
+
+
+def _item_of(link: Link, raw: bytes, record: Record | None, _item: Any = _chain_item,
+             _fromhex: Any = bytes.fromhex) -> ChainItem:
+    """The chain item of a checked link; the envelope is light (parsed on demand)."""
+    aggregate_id, eid, event_type, hx, pos, prev_hash, source = link
+    return _item((pos, eid, prev_hash, hx, _fromhex(hx), True, {
+        "event_id": eid, "event_type": event_type, "aggregate_id": aggregate_id, "position": pos,
+        "prev_hash": prev_hash, "hash": hx, "source": source, "_raw": raw}, record))
+
+
+def _read_canonical(raw: bytes, record: Record | None = None) -> ChainItem | None:
+    """The chain item of a canonical message with a valid hash (``_canonical_link``), else None."""
+    link = _canonical_link(raw)
+    return None if link is None else _item_of(link, raw, record)
 
 
 def _read_parsed(raw: bytes) -> tuple[Envelope, bool]:
@@ -408,19 +445,61 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def verify_records(records: Iterable[Record], public_key: Ed25519PublicKey) -> tuple[Report, History]:
-    """Verify chains and checkpoints of every source; return the report and verified history."""
+# Each link's hash depends on its own bytes only, so it can be checked in worker processes
+# (``processes`` > 1, or VERIFY_PROCESSES); continuity, copies and checkpoints follow here. One
+# process is the default: on this 2-core machine, shared, handing the links back to the parent
+# measured slower than checking them in it (bench/scale_bench.py prints both).
+PARALLEL_FROM_EVENTS = 50_000  # below this, starting workers never repays
+CHUNKS_PER_PROCESS = 4
+_shared_values: list[bytes] = []  # the messages, inherited by forked workers (not pickled to them)
+
+
+def _links_of_range(bounds: tuple[int, int]) -> list[tuple[Any, ...] | None]:
+    # Plain tuples back to the parent: unpickling a NamedTuple calls its Python ``__new__`` per
+    # event, which cost more than the check saved.
+    return [None if link is None else tuple(link) for link in check_links(_shared_values[bounds[0]:bounds[1]])]
+
+
+def parallel_links(values: list[bytes], processes: int) -> list[Any]:
+    """``check_links`` of every message, split over ``processes`` forked workers."""
+    import multiprocessing
+
+    global _shared_values
+    step = max(1, -(-len(values) // (processes * CHUNKS_PER_PROCESS)))
+    bounds = [(i, min(i + step, len(values))) for i in range(0, len(values), step)]
+    _shared_values = values
+    try:
+        with multiprocessing.get_context("fork").Pool(processes) as pool:
+            parts = pool.map(_links_of_range, bounds, chunksize=1)
+    finally:
+        _shared_values = []
+    return [link for part in parts for link in part]
+
+
+def default_processes(events: int) -> int:
+    """VERIFY_PROCESSES for a large history (default 1); always one for a small one."""
+    return 1 if events < PARALLEL_FROM_EVENTS else max(1, int(os.environ.get("VERIFY_PROCESSES", "1")))
+
+
+def verify_records(records: Iterable[Record], public_key: Ed25519PublicKey,
+                   processes: int | None = None) -> tuple[Report, History]:
+    """Verify chains and checkpoints of every source; return the report and verified history.
+    ``processes``: how many check the links' hashes (default: ``default_processes``)."""
+    records = list(records)
+    workers = default_processes(len(records)) if processes is None else processes
     with _gc_paused():
-        return _verify_records(records, public_key)
+        links = parallel_links([r.value for r in records], workers) if workers > 1 else None
+        return _verify_records(records, public_key, links)
 
 
-def _verify_records(records: Iterable[Record], public_key: Ed25519PublicKey) -> tuple[Report, History]:
+def _verify_records(records: list[Record], public_key: Ed25519PublicKey,
+                    links: list[Any] | None) -> tuple[Report, History]:
     problems: list[Problem] = []
     items: dict[str, list[ChainItem]] = {s: [] for s in SOURCES}
     checkpoints: dict[str, list[dict[str, Any]]] = {s: [] for s in SOURCES}
     source_of: dict[str, str] = {}  # topic -> source, split once per topic rather than per message
     count = checked = 0
-    for record in records:
+    for index, record in enumerate(records):
         topic = record.topic
         if topic != "audit.checkpoints":
             source = source_of.get(topic)
@@ -428,7 +507,11 @@ def _verify_records(records: Iterable[Record], public_key: Ed25519PublicKey) -> 
                 source = source_of[topic] = topic.split(".")[0]
             raw = record.value
             try:
-                item = _read_canonical(raw, record)
+                if links is None:
+                    item = _read_canonical(raw, record)
+                else:  # checked in a worker: a link that did not pass is parsed here, as below
+                    link = links[index]
+                    item = None if link is None else _item_of(link, raw, record)
                 if item is None:
                     env, valid = _read_parsed(raw)
             except (UnicodeDecodeError, ValueError):

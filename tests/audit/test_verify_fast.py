@@ -174,8 +174,8 @@ def _records(key: Ed25519PrivateKey) -> tuple[list[Record], dict[str, list[Envel
     return records, chains
 
 
-def _problems(records: list[Record], key: Ed25519PrivateKey) -> list[tuple[Any, ...]]:
-    report, _ = verify_records(records, key.public_key())
+def _problems(records: list[Record], key: Ed25519PrivateKey, processes: int = 1) -> list[tuple[Any, ...]]:
+    report, _ = verify_records(records, key.public_key(), processes=processes)
     return [(p.source, p.position, p.event_id, p.kind, p.detail) for p in report.problems]
 
 
@@ -198,6 +198,8 @@ def test_any_message_order_and_exact_copies_verify(gc_on: bool) -> None:
         assert [e["event_id"] for e in history.events[source]] == [e["event_id"] for e in envs]
         assert history.full(source) == envs
         assert history.leaf_hashes[source] == [leaf_hash(bytes.fromhex(e["hash"])) for e in envs]
+    parallel, in_workers = verify_records(shuffled, key.public_key(), processes=2)
+    assert parallel == report and in_workers.events == history.events
 
 
 def test_fast_and_reference_paths_report_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -231,6 +233,8 @@ def test_fast_and_reference_paths_report_the_same(monkeypatch: pytest.MonkeyPatc
         **{name: replaced(raw) for name, raw in _variants(target).items()},
     }
     fast = {name: _problems(recs, key) for name, recs in cases.items()}
+    # Links checked in worker processes name exactly the same broken places.
+    assert {name: _problems(recs, key, processes=2) for name, recs in cases.items()} == fast
 
     def step_by_step(source: str, items: list[Any], problems: list[Problem]) -> tuple[list[Envelope], list[bytes]]:
         copies = [verify._Copy(item.record, item.envelope, item.valid) for item in items]
@@ -239,6 +243,7 @@ def test_fast_and_reference_paths_report_the_same(monkeypatch: pytest.MonkeyPatc
 
     # The reference: every message parsed and re-canonicalised, every chain checked step by step.
     monkeypatch.setattr(verify, "_read_canonical", lambda raw, record=None: None)
+    monkeypatch.setattr(verify, "default_processes", lambda events: 1)
     monkeypatch.setattr(verify, "_verify_chain", step_by_step)
     reference = {name: _problems(recs, key) for name, recs in cases.items()}
     assert fast == reference
