@@ -252,7 +252,11 @@ def run_module(module: str, tests: list[str], children: int, extra_pytest: list[
     if retest:
         workdir = WORK / module.replace("/", "_").removesuffix(".py")
         earlier = collect(module, workdir, set())
-        names = earlier.survived + earlier.untested + [n.split(" ")[0] for n in earlier.other]
+        # Survivors already judged equivalent in docs/mutation.md are not run again (each one runs
+        # every test that reaches it, the slowest part of a run).
+        listed = equivalent_mutants()
+        names = [n for n in earlier.survived + earlier.untested + [n.split(" ")[0] for n in earlier.other]
+                 if n not in listed]
         for target in (workdir / "tests", workdir / "mutants" / "tests"):
             shutil.copytree(ROOT / "tests", target, dirs_exist_ok=True,
                             ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))

@@ -10,8 +10,12 @@ import dataclasses
 import json
 import os
 import secrets
+import shutil
 import stat
+import tempfile
+import threading
 import uuid
+from pathlib import Path
 
 import pytest
 from cryptography.exceptions import InvalidTag
@@ -19,7 +23,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from shared.config import Settings
 from shared.db import Database
-from shared.vault import KeyDestroyed, KeyUnavailable, Vault, kek_file, load_master_key
+from shared.vault import KEY_BATCH, KeyDestroyed, KeyUnavailable, Vault, kek_file, load_master_key
 
 NAME = {"first": "Åsa", "last": "Öberg-Lind"}
 
@@ -107,7 +111,7 @@ def test_an_erased_person_can_never_be_read_or_written_again(store, made_ahead: 
     assert not vault.is_destroyed(living) and vault.decrypt(living, kept) == "Bo"
     with db.transaction() as tx:
         row = tx.one("SELECT destroyed_at, destroyed_reason FROM data_keys WHERE subject_id = ?", (ada,))
-    assert row["destroyed_at"] and row["destroyed_reason"] == "erasure request"
+    assert row["destroyed_at"].endswith("+00:00") and row["destroyed_reason"] == "erasure request"  # UTC
 
 
 def test_a_key_made_ahead_and_erased_before_first_use_is_never_used(store) -> None:
@@ -207,8 +211,74 @@ def test_the_key_store_does_not_start_without_its_kek_file(store) -> None:
     ada = str(uuid.uuid4())
     vault.encrypt(ada, NAME)
     kek_file(settings, db.store).unlink()
-    with pytest.raises(KeyUnavailable):
+    with pytest.raises(KeyUnavailable, match="restore the KEK file that belongs to this store"):
         Vault(settings, db)
+
+
+def test_a_new_store_starts_at_key_epoch_one(store) -> None:
+    settings, db = store
+    assert Vault(settings, db).epoch() == 1
+    assert Vault(settings, db).epoch() == 1  # a second process on the store makes no epoch of its own
+
+
+def test_a_kek_file_opens_only_for_its_own_store(store) -> None:
+    """The KEK file is bound to its store: copied over another store's file, it does not open."""
+    settings, db = store
+    Vault(settings, db)
+    other_db = Database(settings, "vaultother")
+    try:
+        Vault(settings, other_db)
+        kek_file(settings, other_db.store).write_bytes(kek_file(settings, db.store).read_bytes())
+        with pytest.raises(InvalidTag):
+            Vault(settings, other_db)
+    finally:
+        other_db.close()
+
+
+def test_a_kek_file_read_while_it_is_being_replaced_is_read_again(store) -> None:
+    """A reader that meets the file in the moment between its rename and the zeroing of the old
+    copy reads again (briefly) instead of failing."""
+    settings, db = store
+    vault = Vault(settings, db)
+    ada = str(uuid.uuid4())
+    token = vault.encrypt(ada, NAME)
+    path = kek_file(settings, db.store)
+    good = path.read_bytes()
+    path.write_bytes(b"\0" * len(good))
+    restore = threading.Timer(0.15, path.write_bytes, (good,))
+    restore.start()
+    try:
+        assert Vault(settings, db).decrypt(ada, token) == NAME
+    finally:
+        restore.join()
+
+
+def test_the_kek_file_is_replaced_whole_wherever_the_temporary_folder_is(store, monkeypatch) -> None:
+    """Written beside its final name, then renamed: atomic on that filesystem, even when the
+    process's temporary folder is on another one (here a tmpfs)."""
+    settings, db = store
+    if not Path("/dev/shm").is_dir():
+        pytest.skip("no /dev/shm")
+    elsewhere = Path(tempfile.mkdtemp(dir="/dev/shm"))
+    monkeypatch.setattr(tempfile, "tempdir", str(elsewhere))
+    try:
+        vault = Vault(settings, db)
+        ada = str(uuid.uuid4())
+        token = vault.encrypt(ada, NAME)
+        assert vault.rotate() == 2
+        assert Vault(settings, db).decrypt(ada, token) == NAME
+    finally:
+        shutil.rmtree(elsewhere, ignore_errors=True)
+
+
+def test_making_many_subjects_without_using_them_keeps_working(store) -> None:
+    settings, db = store
+    vault = Vault(settings, db)
+    made = [vault.new_subject() for _ in range(4 * KEY_BATCH + 3)]
+    assert len(set(made)) == len(made)
+    # The earliest ones are no longer remembered in memory; their stored keys still serve.
+    token = vault.encrypt(made[0], NAME)
+    assert Vault(settings, db).decrypt(made[0], token) == NAME
 
 
 def test_the_key_store_is_useless_without_its_master_key(sqlite_settings: Settings) -> None:
