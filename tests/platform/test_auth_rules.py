@@ -5,6 +5,9 @@ In-process, against ``TokenVerifier`` and ``Principal`` directly."""
 
 from __future__ import annotations
 
+import json
+import os
+import stat
 import time
 from pathlib import Path
 from typing import Any
@@ -13,11 +16,15 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, x25519
+from flask import Flask
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields
 
 from shared import auth
-from shared.auth import Principal, TokenVerifier, ensure_dev_keys, mint_token
+from shared.auth import Principal, TokenVerifier, current_principal, ensure_dev_keys, mint_token, requires
 from shared.config import Settings
 from shared.errors import Forbidden, Unauthorized
+from shared.web import create_app
 
 DEP = "socialforvaltningen"
 
@@ -114,7 +121,7 @@ def test_each_kind_of_key_verifies_its_own_algorithm(sqlite_settings: Settings, 
     assert "no configured key verifies ES256" in _refusal(verifier, mint_token(sqlite_settings))
     unsupported = sqlite_settings.with_(jwt_public_keys=(_pem(x25519.X25519PrivateKey.generate(),
                                                                tmp_path / "x.pem"),))
-    with pytest.raises(ValueError, match="unsupported public key type"):
+    with pytest.raises(ValueError, match="unsupported public key type X25519PublicKey"):
         TokenVerifier(unsupported)
 
 
@@ -160,3 +167,84 @@ def test_staff_see_their_own_departments_and_an_administrator_sees_all() -> None
         coordinator.check_department("arbetsmarknadsforvaltningen")
     assert caught.value.field == "department" and "arbetsmarknadsforvaltningen" in str(caught.value)
     assert coordinator.has("auditor", "coordinator") and not coordinator.has("auditor")
+
+
+class _ProbeIn(Schema):
+    n = fields.Integer(required=True)
+
+
+def _probe_app(settings: Settings) -> Any:
+    """A service app whose endpoints are declared here, at test time, with ``@requires``."""
+    blp = Blueprint("probe", __name__)
+
+    @blp.route("/probe", methods=["POST"])
+    @blp.arguments(_ProbeIn())
+    @blp.response(201)
+    @requires("coordinator", "auditor")
+    def probe(body: dict[str, Any]) -> Any:
+        return {"n": body["n"], "by": current_principal().sub}
+
+    @blp.route("/open", methods=["GET"])
+    @blp.response(200)
+    def open_page() -> Any:
+        return {"ok": True}
+
+    @blp.route("/whoami", methods=["GET"])
+    @blp.response(200)
+    def whoami() -> Any:  # asks for the caller without declaring roles
+        return {"sub": current_principal().sub}
+
+    return create_app("probe", settings, [blp])
+
+
+def test_an_endpoint_declared_for_some_roles_admits_exactly_them(sqlite_settings: Settings, serve, http) -> None:
+    url = serve(_probe_app(sqlite_settings))
+    coordinator = {"Authorization": f"Bearer {mint_token(sqlite_settings, sub='co-9', roles=['coordinator'])}"}
+    r = http.post(f"{url}/probe", json={"n": 1}, headers=coordinator)
+    assert r.status_code == 201 and r.json() == {"n": 1, "by": "co-9"}
+    auditor = {"Authorization": f"Bearer {mint_token(sqlite_settings, roles=['auditor'])}"}
+    assert http.post(f"{url}/probe", json={"n": 2}, headers=auditor).status_code == 201
+    researcher = {"Authorization": f"Bearer {mint_token(sqlite_settings, roles=['researcher'])}"}
+    r = http.post(f"{url}/probe", json={"n": 3}, headers=researcher)
+    assert r.status_code == 403 and "coordinator, auditor" in r.json()["detail"]
+    r = http.post(f"{url}/probe", json={"n": 4})
+    assert r.status_code == 401 and "Bearer" in r.json()["detail"]
+    assert http.post(f"{url}/probe", json={"n": 4}, headers={"Authorization": "Basic abc"}).status_code == 401
+    # Without a valid token the answer is 401 even when the body is wrong too: who you are first.
+    for body in ("{", '{"n": "x"}'):
+        r = http.post(f"{url}/probe", data=body, headers={"Content-Type": "application/json"})
+        assert r.status_code == 401, (body, r.status_code)
+    assert http.get(f"{url}/open").json() == {"ok": True}  # undeclared: no token needed
+    r = http.get(f"{url}/whoami")  # a view that asks who calls, without a caller: 401, never a 500
+    assert r.status_code == 401 and "no bearer token" in r.json()["detail"]
+
+
+def test_the_openapi_document_names_each_endpoints_roles(sqlite_settings: Settings, serve, http) -> None:
+    url = serve(_probe_app(sqlite_settings))
+    operation = http.get(f"{url}/openapi.json").json()["paths"]["/probe"]["post"]
+    assert operation["x-roles"] == ["coordinator", "auditor"]
+    assert operation["security"] == [{"bearerAuth": []}]
+    assert operation["responses"]["401"]["description"] == "missing or invalid token"
+    assert operation["responses"]["403"]["description"] == "needs one of the roles: coordinator, auditor"
+    assert "201" in operation["responses"] and "requestBody" in operation  # the view's own documentation kept
+
+
+def test_the_development_signing_key_is_private_and_its_public_half_readable(sqlite_settings: Settings) -> None:
+    private, public = ensure_dev_keys(sqlite_settings)
+    assert stat.S_IMODE(os.stat(private).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(public).st_mode) == 0o644  # other tools on the host verify with it
+    assert ensure_dev_keys(sqlite_settings) == (private, public)
+
+
+def test_a_token_the_identity_providers_keys_do_not_know_is_refused_saying_so(sqlite_settings: Settings,
+                                                                             serve) -> None:
+    idp_key = ec.generate_private_key(ec.SECP256R1())
+    jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(idp_key.public_key()))
+    jwk.update({"kid": "idp-1", "use": "sig", "alg": "ES256"})
+    idp = Flask("idp")
+    idp.get("/jwks.json")(lambda: {"keys": [jwk]})
+    verifier = TokenVerifier(sqlite_settings.with_(jwks_url=serve(idp) + "/jwks.json"))
+    good = jwt.encode(_claims(sub="idp-7"), idp_key, algorithm="ES256", headers={"kid": "idp-1"})
+    assert verifier.verify(good).sub == "idp-7"
+    unknown = jwt.encode(_claims(), idp_key, algorithm="ES256", headers={"kid": "idp-2"})
+    assert "no key of the identity provider matches it" in _refusal(verifier, unknown)
