@@ -133,7 +133,8 @@ def test_a_key_names_one_request_on_one_address(participants: Participants, serv
     assert http.put(f"{url}/participants/{pid}/contact-details", json=body, headers=headers).status_code == 200
     other = http.put(f"{url}/participants/{pid}/contact-details?x=1", json=body, headers=headers)
     assert other.status_code == 422 and other.json()["field"] == "Idempotency-Key"
-    assert "another request" in other.json()["detail"]
+    assert other.json()["title"] == "Idempotency key reused"
+    assert other.json()["detail"] == "this Idempotency-Key was used for another request"
     assert participants.app.max_position() == before + 1
 
 
