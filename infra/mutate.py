@@ -19,6 +19,7 @@ broker behind: the driver ends exactly those process ids after each module.
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import json
 import os
 import re
@@ -53,16 +54,20 @@ MODULES: dict[str, list[str]] = {
         "tests/audit/test_checkpoint_rules.py",
     ],
     "shared/vault.py": [
+        "tests/platform/test_vault_rules.py",
         "tests/platform/test_hot_path.py",
         "tests/participants/test_rules.py",
         "tests/participants/test_erasure.py",
     ],
     "shared/auth.py": [
+        "tests/platform/test_auth_rules.py",
+        "tests/edge/test_tokens.py",
         "tests/platform/test_hot_path.py",
         "tests/platform/test_http_contract.py",
         "tests/recruitments/test_access_and_panel.py",
     ],
     "shared/web.py": [
+        "tests/edge/test_idempotency.py",
         "tests/platform/test_http_contract.py",
         "tests/platform/test_hot_path.py",
         "tests/recruitments/test_refusals.py",
@@ -103,6 +108,14 @@ MODULES: dict[str, list[str]] = {
         "tests/dashboards/test_export_consent.py",
         "tests/dashboards/test_small_cells.py",
     ],
+}
+
+# Modules measured on some of their functions only (mutmut's mutant-name globs), where the
+# whole module would take far too long and most of it holds no critical rule: in ``web.py``
+# the exactly-once commands (``Idempotency-Key``), not the problem rendering or input checks.
+FOCUS: dict[str, list[str]] = {
+    "shared/web.py": ["shared.web.x_idempotent__mutmut_*", "shared.web.x__idempotency_*",
+                      "shared.web.x__replay__mutmut_*", "shared.web.x__lock_timeout__mutmut_*"],
 }
 
 KILLED = {1, 3}
@@ -169,6 +182,16 @@ def prepare(module: str, tests: list[str], extra_pytest: list[str], resume: bool
     return workdir
 
 
+def select_tests(workdir: Path, tests: list[str]) -> None:
+    """Point an existing scratch copy at the module's current test list (tests written since its
+    run); mutmut collects the new tests' coverage before it runs the named mutants again."""
+    line = f"pytest_add_cli_args_test_selection = {json.dumps(tests)}"
+    for config in (workdir / "pyproject.toml", workdir / "mutants" / "pyproject.toml"):
+        if config.exists():
+            config.write_text(re.sub(r"^pytest_add_cli_args_test_selection = .*$", lambda _: line,
+                                     config.read_text(), flags=re.MULTILINE))
+
+
 def marked_processes(tag: str) -> list[int]:
     """Ids of live processes whose environment carries this run's marker."""
     found = []
@@ -200,6 +223,8 @@ def collect(module: str, workdir: Path, equivalent: set[str]) -> Score:
     if not meta.exists():
         return score
     codes: dict[str, int | None] = json.loads(meta.read_text()).get("exit_code_by_key", {})
+    if module in FOCUS:
+        codes = {k: v for k, v in codes.items() if any(fnmatch.fnmatchcase(k, p) for p in FOCUS[module])}
     for name, code in sorted(codes.items()):
         score.total += 1
         if name in equivalent and code not in KILLED | TIMEOUT:
@@ -227,14 +252,20 @@ def run_module(module: str, tests: list[str], children: int, extra_pytest: list[
     if retest:
         workdir = WORK / module.replace("/", "_").removesuffix(".py")
         earlier = collect(module, workdir, set())
-        names = earlier.survived + earlier.untested + [n.split(" ")[0] for n in earlier.other]
+        # Survivors already judged equivalent in docs/mutation.md are not run again (each one runs
+        # every test that reaches it, the slowest part of a run).
+        listed = equivalent_mutants()
+        names = [n for n in earlier.survived + earlier.untested + [n.split(" ")[0] for n in earlier.other]
+                 if n not in listed]
         for target in (workdir / "tests", workdir / "mutants" / "tests"):
             shutil.copytree(ROOT / "tests", target, dirs_exist_ok=True,
                             ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        select_tests(workdir, tests)
         if not names:
             return collect(module, workdir, equivalent_mutants())
     else:
         workdir = prepare(module, tests, extra_pytest, resume)
+        names = list(FOCUS.get(module, []))
     tag = uuid.uuid4().hex
     env = dict(os.environ, **{MARKER: tag, "PYTHONDONTWRITEBYTECODE": "1"})
     mutmut = Path(sys.executable).with_name("mutmut")
@@ -320,7 +351,8 @@ def report(scores: list[Score], show_diffs: bool) -> str:
         if not s.total:
             lines.append(f"| `{s.module}` | not run | | | | | | |")
             continue
-        lines.append(f"| `{s.module}` | {s.total} | {s.killed} | {s.timeout} | {len(s.equivalent)} | "
+        name = f"`{s.module}` (idempotency only)" if s.module in FOCUS else f"`{s.module}`"
+        lines.append(f"| {name} | {s.total} | {s.killed} | {s.timeout} | {len(s.equivalent)} | "
                      f"{len(s.survived)} | {len(s.untested)} | {s.percent:.1f} % |")
     for s in scores:
         rest = s.survived + s.untested + s.other

@@ -103,3 +103,74 @@ def test_an_event_that_does_not_match_its_hash_raises_an_alert_and_stays_out(sql
     assert [c["tree_size"] for c in stored_checkpoints(db, "participants")] == [2]
     with db.transaction() as tx:
         assert tx.scalar("SELECT tree_size FROM audit_chain WHERE source = 'participants'") == 3
+
+
+def _apply_all(projection: CheckpointProjection, db: Database, events: list[Envelope]) -> None:
+    for env in events:
+        with db.transaction() as tx:
+            projection.apply(tx, env)
+
+
+def test_a_source_with_news_gets_a_checkpoint_when_one_is_due_and_only_then(sqlite_settings: Settings) -> None:
+    """Time-based checkpoints: every source with events newer than its last checkpoint gets one
+    once ``checkpoint_every_seconds`` have passed; a source with no news gets none."""
+    settings = sqlite_settings.with_(checkpoint_every_events=100, checkpoint_every_seconds=0.0)
+    db = Database(settings, "audit")
+    projection = CheckpointProjection(settings, Ed25519PrivateKey.generate())
+    projection.migrate(db)
+    people, matching = chain("participants", 4), chain("matching", 2)
+    _apply_all(projection, db, people[:3] + matching)
+    assert stored_checkpoints(db) == []  # far from 100 events
+    assert projection.cut_due(db) == 2
+    assert [(c["source"], c["tree_size"]) for c in stored_checkpoints(db)] == [("matching", 2), ("participants", 3)]
+    assert [c["chain_head"] for c in stored_checkpoints(db, "matching")] == [matching[-1]["hash"]]
+    assert projection.cut_due(db) == 0  # nothing new since
+    _apply_all(projection, db, people[3:])
+    assert projection.cut_due(db) == 1
+    assert [c["tree_size"] for c in stored_checkpoints(db, "participants")] == [3, 4]
+    slow = CheckpointProjection(settings.with_(checkpoint_every_seconds=3600.0), projection.key)
+    _apply_all(slow, db, chain("recruitments", 1))
+    assert slow.cut_due(db) == 0  # news, but the last checkpoint is not an hour old
+    db.close()
+
+
+def test_a_signature_that_is_missing_or_garbled_is_simply_not_valid() -> None:
+    key = Ed25519PrivateKey.generate()
+    from services.audit.checkpoints import sign_checkpoint
+
+    cp = sign_checkpoint(key, "participants", 3, 3, "ab" * 32, "cd" * 32, time="2026-03-02T09:00:00Z")
+    assert cp["time"] == "2026-03-02T09:00:00Z" and signature_valid(key.public_key(), cp)
+    for broken in ({**cp, "signature": "not base64 !"}, {k: v for k, v in cp.items() if k != "signature"},
+                   {**cp, "signature": ""}, {**cp, "root": "ef" * 32}):
+        assert signature_valid(key.public_key(), broken) is False
+
+
+def test_a_broker_that_lost_its_checkpoints_gets_them_all_again(sqlite_settings: Settings) -> None:
+    """The publisher sends each stored checkpoint once; when the topic holds fewer than were
+    published (the broker lost its data), every stored checkpoint goes out again, still signed."""
+    from services.audit.checkpoints import CheckpointPublisher
+    from shared.kafka import total_messages
+
+    settings = sqlite_settings.with_(checkpoint_every_events=2, checkpoint_every_seconds=3600.0)
+    db = Database(settings, "audit")
+    key = Ed25519PrivateKey.generate()
+    projection = CheckpointProjection(settings, key)
+    projection.migrate(db)
+    _apply_all(projection, db, chain("participants", 6))
+    publisher = CheckpointPublisher(settings, db)
+    try:
+        assert publisher.publish() == 3
+        assert publisher.publish() == 0  # nothing pending
+        assert total_messages(settings, settings.topic("audit.checkpoints")) == 3
+    finally:
+        publisher.close()
+    # The same audit database against a broker that lost everything (here: a fresh topic).
+    fresh = settings.with_(topic_prefix=settings.topic_prefix + "lost.")
+    again = CheckpointPublisher(fresh, db)
+    try:
+        assert again.publish() == 3 and again.republished == 3
+        assert total_messages(fresh, fresh.topic("audit.checkpoints")) == 3
+        assert again.publish() == 0
+    finally:
+        again.close()
+    db.close()

@@ -101,3 +101,54 @@ def test_every_write_of_an_event_sourced_service_honours_the_key(participants: P
     other = http.put(contact, json={"phone": "+46 70 111 11 11"}, headers=headers)
     assert other.status_code == 422 and other.json()["field"] == "Idempotency-Key"
     assert participants.app.max_position() == before + 1
+
+
+def test_a_refused_command_does_not_use_up_its_key(participants: Participants, serve, token, http) -> None:
+    """An answer other than 2xx is never recorded: the client fixes the request and sends it again
+    with the same key, and it runs (it is neither replayed nor refused as a reused key)."""
+    url = serve(participants.http())
+    headers = {**bearer(token()), "Idempotency-Key": "fix-and-retry"}
+    broken = {k: v for k, v in PERSON.items() if k != "name"}
+    for _ in range(2):
+        refused = http.post(f"{url}/participants", json=broken, headers=headers)
+        assert refused.status_code == 422 and "Idempotent-Replayed" not in refused.headers
+    assert registrations(participants) == 0
+    fixed = http.post(f"{url}/participants", json=PERSON, headers=headers)
+    assert fixed.status_code == 201 and "Idempotent-Replayed" not in fixed.headers
+    replayed = http.post(f"{url}/participants", json=PERSON, headers=headers)
+    assert replayed.status_code == 201 and replayed.headers["Idempotent-Replayed"] == "true"
+    assert replayed.headers["Content-Type"].startswith("application/json") and replayed.json() == fixed.json()
+    assert registrations(participants) == 1
+
+
+def test_a_key_names_one_request_on_one_address(participants: Participants, serve, token, http) -> None:
+    """The same key and body sent to another address (or with another method) is another request
+    under a reused key: refused, and nothing is applied."""
+    url = serve(participants.http())
+    coordinator = bearer(token())
+    pid = http.post(f"{url}/participants", json=PERSON, headers=coordinator).json()["id"]
+    before = participants.app.max_position()
+    headers = {**coordinator, "Idempotency-Key": "one-address"}
+    body = {"phone": "+46 70 999 99 99"}
+    assert http.put(f"{url}/participants/{pid}/contact-details", json=body, headers=headers).status_code == 200
+    other = http.put(f"{url}/participants/{pid}/contact-details?x=1", json=body, headers=headers)
+    assert other.status_code == 422 and other.json()["field"] == "Idempotency-Key"
+    assert other.json()["title"] == "Idempotency key reused"
+    assert other.json()["detail"] == "this Idempotency-Key was used for another request"
+    assert participants.app.max_position() == before + 1
+
+
+def test_an_unusable_key_is_refused_naming_it_and_nothing_is_stored(participants: Participants, serve, token,
+                                                                      http) -> None:
+    url = serve(participants.http())
+    auth = bearer(token())
+    for bad in ("k" * 201, "tab\there"):
+        refused = http.post(f"{url}/participants", json=PERSON, headers={**auth, "Idempotency-Key": bad})
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["field"] == "Idempotency-Key"
+        assert refused.headers["Content-Type"].startswith("application/problem+json")
+    assert registrations(participants) == 0
+    longest = {**auth, "Idempotency-Key": "k" * 200}
+    assert http.post(f"{url}/participants", json=PERSON, headers=longest).status_code == 201
+    assert http.post(f"{url}/participants", json=PERSON, headers=longest).headers["Idempotent-Replayed"] == "true"
+    assert registrations(participants) == 1
