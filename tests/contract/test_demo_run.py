@@ -51,6 +51,16 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     proc, output = start_up(up.env, timeout=240)
     try:
         assert "Demo loaded" in output and "skipped" not in output, output
+        # The audit worker signs checkpoints as it catches up with the sources (every 25 events or
+        # every few seconds); the tests read them, so wait until every source has one.
+        deadline = time.monotonic() + 120
+        while True:
+            sources = {json.loads(r.value).get("source")
+                       for r in read_all(up.settings, up.settings.topic("audit.checkpoints"), timeout=5)}
+            if {"participants", "recruitments", "matching"} <= sources:
+                break
+            assert time.monotonic() < deadline, f"no checkpoint for every source after 120 s: {sources}"
+            time.sleep(1)
         yield up.settings
     finally:
         stop_up(proc)
