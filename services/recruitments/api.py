@@ -7,7 +7,6 @@ from uuid import UUID
 
 from flask import current_app
 from flask_smorest import Blueprint
-from marshmallow import ValidationError
 
 from services.recruitments.application import RecruitmentsApp
 from services.recruitments.projections import DecisionInfluence, PublicAdverts, RecruitmentList
@@ -47,7 +46,6 @@ from services.recruitments.schemas import (
 )
 from shared.auth import current_principal, public, requires
 from shared.db import Database
-from shared.errors import InvalidInput
 from shared.openapi import document
 from shared.pagination import decode_cursor, page_of
 from shared.web import idempotent
@@ -144,10 +142,7 @@ def publish_advert(body: dict[str, Any], rid: UUID) -> Any:
 @public
 def list_adverts(query: dict[str, Any]) -> Any:
     """Published adverts of open recruitments, for anyone (no sign-in, nothing personal)."""
-    try:
-        after = decode_cursor(query["cursor"], arity=2)
-    except ValidationError as error:
-        raise InvalidInput("not a cursor this service issued", field="cursor") from error
+    after = decode_cursor(query["cursor"], arity=2)  # its shape was checked by PublicAdvertQuery
     rows = PublicAdverts.page(db(), query["limit"] + 1, after, query["department"])
     return page_of(rows, query["limit"], key=lambda row: (row["published_at"], row["id"]))
 

@@ -78,6 +78,7 @@ class PublishIn(TextIn):
 
 
 class PublicAdvertQuery(PageQuery):
+    arity = 2  # (published at, recruitment id)
     department = fields.String(load_default=None, validate=DEPARTMENT_CODE)
 
 
