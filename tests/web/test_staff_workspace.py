@@ -194,8 +194,11 @@ def test_coordinator_works_the_bank_and_the_board_within_their_department(
     expect(page.get_by_test_id("ready")).to_contain_text("Inte redo")
     audited.check("brukarbanken-person")
     new_id = page.url.split("/brukarbank/")[1].split("?")[0]
-    listed = bank_of(system, SOC)
-    assert {c for p in listed if p["id"] == new_id for c in p["consents"]} == {"recruitment", "matching"}
+    # The bank list is a read model: it shows the new person once the registration has reached it.
+    def consents_listed() -> set[str]:
+        return {c for p in bank_of(system, SOC) if p["id"] == new_id for c in p["consents"]}
+
+    eventually(lambda: consents_listed() == {"recruitment", "matching"}, timeout=30)
 
     # The same page in English (the language choice is in the header).
     page.get_by_role("link", name="In English").click()
