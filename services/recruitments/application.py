@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from datetime import UTC, date, datetime
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, ClassVar
 from uuid import UUID, uuid4
-
-from eventsourcing.utils import get_topic
 
 from services.recruitments.domain import ALL_CANDIDATES, Recruitment
 from services.recruitments.events import catalogue
@@ -49,6 +48,17 @@ def add_years(day: date, years: int) -> date:
         return day.replace(year=day.year + years)
     except ValueError:  # 29 February
         return day.replace(year=day.year + years, day=28)
+
+
+def latest_start(on: date, years: int) -> date:
+    """The last day a retention period of ``years`` may have started on to have run out ``on``
+    (``add_years(start, years) <= on``; exact on 29 February, where ``add_years`` is not one to one)."""
+    start = add_years(on, -years)
+    while add_years(start + timedelta(days=1), years) <= on:
+        start += timedelta(days=1)
+    while add_years(start, years) > on:
+        start -= timedelta(days=1)
+    return start
 
 
 class RecruitmentsApp(ServiceApplication):
@@ -147,21 +157,6 @@ class RecruitmentsApp(ServiceApplication):
                 field="hiring_manager",
             )
         return by.sub, coordinator or ""  # no coordinator named yet
-
-    def recruitment_ids(self) -> list[UUID]:
-        """Every recruitment, from the notification log (opening events only)."""
-        opened: Any = Recruitment
-        topic = get_topic(opened.Opened)
-        ids: list[UUID] = []
-        after = 0
-        while True:
-            page = self.recorder.select_notifications(
-                start=after, limit=500, topics=[topic], inclusive_of_start=False
-            )
-            if not page:
-                return ids
-            ids.extend(UUID(str(n.originator_id)) for n in page)
-            after = page[-1].id
 
     @staticmethod
     def list_scope(by: Principal) -> ListScope:
@@ -565,24 +560,25 @@ class RecruitmentsApp(ServiceApplication):
         rec.release_legal_hold(candidate_id or ALL_CANDIDATES, by.actor())
         self.save(rec)
 
-    def run_retention(self, on: date | None = None) -> list[str]:
+    def run_retention(self, on: date, due: Iterable[str]) -> list[str]:
         """Crypto-shred non-hired candidates whose retention period since the decision has run out,
-        unless a legal hold exists. Returns the shredded candidate ids."""
-        on = on or today()
+        unless a legal hold exists. ``due`` names the recruitments to look at (the due-list read
+        model, ``RetentionDueList``); each one's aggregate confirms the period, the holds and who
+        was hired before anything is shredded. Returns the shredded candidate ids."""
         years = self.settings.retention_years_candidates
         basis = RETENTION_BASIS.format(years=years)
         shredded: list[str] = []
-        for rid in self.recruitment_ids():
-            rec = self.recruitment(rid)
+        for rid in due:
+            rec = self.recruitment(UUID(rid))
             start = rec.retention_start()
             if start is None or add_years(date.fromisoformat(start), years) > on:
                 continue
-            due = rec.due_for_shredding()
-            for cid in due:
+            candidates = rec.due_for_shredding()
+            for cid in candidates:
                 self.vault.destroy(cid, basis)
                 rec.record_shredding(cid, basis, SYSTEM)
                 shredded.append(cid)
-            if due:
+            if candidates:
                 self.save(rec)
-                log.info("candidate data shredded", extra={"recruitment": str(rid), "count": len(due)})
+                log.info("candidate data shredded", extra={"recruitment": rid, "count": len(candidates)})
         return shredded

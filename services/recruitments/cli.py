@@ -20,7 +20,13 @@ def cmd_retention(args: argparse.Namespace) -> int:
     service = Recruitments.build(Settings.from_env())
     try:
         on = date.fromisoformat(args.on) if args.on else None
-        shredded = service.app.run_retention(on)
+        service.relay().drain()  # what is stored reaches recruitments.events ...
+        due_list = service.retention_due_list()
+        try:
+            due_list.catch_up()  # ... and the due-list as far as the topic goes; each aggregate confirms
+        finally:
+            due_list.close()
+        shredded = service.run_retention(on)
         service.relay().drain()
     finally:
         service.close()

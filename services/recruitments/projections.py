@@ -13,10 +13,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from services.recruitments.domain import stage_of, who_said_what
+from services.recruitments.domain import ALL_CANDIDATES, stage_of, who_said_what
 from shared.consumer import Projection, dumps
 from shared.db import Database, Tx
 from shared.envelope import Envelope
@@ -530,3 +531,128 @@ class PublicAdverts(Projection):
         if row is None:
             raise NotFound(f"no published advert with id {recruitment_id}")
         return public_advert(row)
+
+
+RETENTION_DDL = """
+CREATE TABLE IF NOT EXISTS rm_retention (
+    recruitment_id TEXT PRIMARY KEY,
+    decided_on TEXT,
+    closed_on TEXT,
+    retention_start TEXT,
+    hired TEXT,
+    held_all INTEGER NOT NULL,
+    pending INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS rm_retention_due ON rm_retention (pending, retention_start, recruitment_id);
+CREATE TABLE IF NOT EXISTS rm_retention_candidates (
+    recruitment_id TEXT NOT NULL,
+    candidate_id TEXT NOT NULL,
+    held INTEGER NOT NULL,
+    shredded INTEGER NOT NULL,
+    PRIMARY KEY (recruitment_id, candidate_id)
+)
+"""
+
+RETENTION_EVENTS = frozenset({"ApplicationReceived", "HiringDecisionMade", "RecruitmentClosed",
+                              "LegalHoldPlaced", "LegalHoldReleased", "CandidateDataShredded"})
+DUE_BATCH = 500
+
+
+def retention_start_of(decided_on: str | None, closed_on: str | None) -> str | None:
+    """The day the retention period runs from, as ``Recruitment.retention_start`` says: the
+    decision's ``decided_on``, else the (cancelled) close's ``closed_on``, else none yet. Both
+    fields are the ones the aggregate keeps, from the same events."""
+    return decided_on if decided_on is not None else closed_on
+
+
+class RetentionDueList(Projection):
+    """Which recruitments the daily retention job must look at, from ``recruitments.events``.
+
+    One row per recruitment: the day its retention period runs from (``retention_start``), the
+    hired candidate, whether a legal hold covers every candidate, and ``pending``: how many
+    candidates are neither hired, shredded nor held (what ``Recruitment.due_for_shredding``
+    returns). The job reads the rows with ``pending > 0`` whose period has run out, by index,
+    and loads only those aggregates; each one confirms before anything is shredded."""
+
+    name = "recruitments-retention-due"
+    topics = ("recruitments.events",)
+
+    def migrate(self, db: Database) -> None:
+        db.migrate(RETENTION_DDL)
+
+    def apply(self, tx: Tx, envelope: Envelope) -> None:
+        kind = envelope["event_type"]
+        rid = envelope["aggregate_id"]
+        p = envelope["payload"]
+        if kind == "RecruitmentOpened":
+            tx.execute(
+                "INSERT INTO rm_retention (recruitment_id, held_all, pending) VALUES (?, 0, 0) "
+                "ON CONFLICT DO NOTHING",
+                (rid,),
+            )
+            return
+        if kind not in RETENTION_EVENTS:
+            return
+        row = tx.one("SELECT decided_on, closed_on FROM rm_retention WHERE recruitment_id = ?", (rid,))
+        if row is None:
+            return  # not opened on this topic
+        if kind == "ApplicationReceived":
+            tx.execute(
+                "INSERT INTO rm_retention_candidates (recruitment_id, candidate_id, held, shredded) "
+                "VALUES (?, ?, 0, 0) ON CONFLICT DO NOTHING",
+                (rid, p["candidate_id"]),
+            )
+        elif kind == "HiringDecisionMade":
+            start = retention_start_of(p["decided_on"], row["closed_on"])
+            tx.execute("UPDATE rm_retention SET decided_on = ?, hired = ?, retention_start = ? "
+                       "WHERE recruitment_id = ?", (p["decided_on"], p["candidate_id"], start, rid))
+        elif kind == "RecruitmentClosed":
+            start = retention_start_of(row["decided_on"], p["closed_on"])
+            tx.execute("UPDATE rm_retention SET closed_on = ?, retention_start = ? WHERE recruitment_id = ?",
+                       (p["closed_on"], start, rid))
+        elif kind in ("LegalHoldPlaced", "LegalHoldReleased"):
+            held = 1 if kind == "LegalHoldPlaced" else 0
+            if p["candidate_id"] == ALL_CANDIDATES:
+                tx.execute("UPDATE rm_retention SET held_all = ? WHERE recruitment_id = ?", (held, rid))
+            else:
+                tx.execute("UPDATE rm_retention_candidates SET held = ? WHERE recruitment_id = ? "
+                           "AND candidate_id = ?", (held, rid, p["candidate_id"]))
+        elif kind == "CandidateDataShredded":
+            tx.execute("UPDATE rm_retention_candidates SET shredded = 1 WHERE recruitment_id = ? "
+                       "AND candidate_id = ?", (rid, p["candidate_id"]))
+        # What is left to shred: one recruitment's candidates, counted again.
+        tx.execute(
+            "UPDATE rm_retention SET pending = CASE WHEN held_all = 1 THEN 0 ELSE ("
+            "SELECT COUNT(*) FROM rm_retention_candidates c WHERE c.recruitment_id = rm_retention.recruitment_id "
+            "AND c.held = 0 AND c.shredded = 0 AND c.candidate_id <> COALESCE(rm_retention.hired, '')) END "
+            "WHERE recruitment_id = ?",
+            (rid,),
+        )
+
+    # -- reading -------------------------------------------------------------------------
+    @staticmethod
+    def rows(db: Database) -> dict[str, dict[str, Any]]:
+        """Every row (tests and audits compare it with the aggregates)."""
+        with db.transaction() as tx:
+            found = tx.all("SELECT recruitment_id, retention_start, held_all, pending FROM rm_retention")
+        return {r["recruitment_id"]: {"retention_start": r["retention_start"], "held_all": bool(r["held_all"]),
+                                      "pending": int(r["pending"])} for r in found}
+
+    @staticmethod
+    def due(db: Database, latest_start: str, batch: int = DUE_BATCH) -> Iterator[str]:
+        """The recruitments with candidates left to shred whose retention period started on or
+        before ``latest_start`` (ISO date), oldest first, read ``batch`` rows at a time."""
+        cursor: str | None = None
+        while True:
+            condition, after = after_cursor_sql(cursor, "retention_start", "recruitment_id")
+            with db.transaction() as tx:
+                rows = tx.all(
+                    "SELECT retention_start, recruitment_id FROM rm_retention WHERE pending > 0 "
+                    f"AND retention_start <= ? AND {condition} ORDER BY retention_start, recruitment_id LIMIT ?",
+                    (latest_start, *after, batch + 1),
+                )
+            page = page_of(rows, batch, lambda r: (str(r["retention_start"]), str(r["recruitment_id"])))
+            yield from (str(r["recruitment_id"]) for r in page["items"])
+            cursor = page["next_cursor"]
+            if cursor is None:
+                return

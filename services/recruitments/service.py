@@ -1,15 +1,16 @@
 """Assembly of the recruitments service from configuration: the application, its stores,
 the HTTP app (``wsgi``), and the background worker (relay, panel feed from matching,
-decision-influence read model, daily retention)."""
+read models, daily retention from its due-list)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from services.recruitments.api import blp
-from services.recruitments.application import RecruitmentsApp
-from services.recruitments.projections import DecisionInfluence, PublicAdverts, RecruitmentList
+from services.recruitments.application import RecruitmentsApp, latest_start, today
+from services.recruitments.projections import DecisionInfluence, PublicAdverts, RecruitmentList, RetentionDueList
 from services.recruitments.reactions import PanelFeed
 from shared.config import Settings
 from shared.consumer import ConsumerLoop
@@ -36,7 +37,7 @@ class Recruitments(EventSourcedService):
     @classmethod
     def build(cls, settings: Settings) -> Recruitments:
         db = Database(settings, NAME)
-        for read_model in (DecisionInfluence(), PublicAdverts(), RecruitmentList()):
+        for read_model in (DecisionInfluence(), PublicAdverts(), RecruitmentList(), RetentionDueList()):
             read_model.migrate(db)  # the API reads them before the worker has consumed anything
         vault = Vault(settings, db)
         app = RecruitmentsApp(settings, vault)
@@ -58,16 +59,28 @@ class Recruitments(EventSourcedService):
         """The recruitments list read model (``GET /recruitments``), fed from recruitments.events."""
         return ConsumerLoop(self.settings, db or self.db, RecruitmentList())
 
+    def retention_due_list(self, db: Database | None = None) -> ConsumerLoop:
+        """Which recruitments have candidates left to shred, and since when, from recruitments.events."""
+        return ConsumerLoop(self.settings, db or self.db, RetentionDueList())
+
+    def run_retention(self, on: date | None = None) -> list[str]:
+        """Shred what the retention rule says is due ``on`` (today unless told): the due-list read
+        model names the recruitments whose period has run out, each one's aggregate confirms."""
+        day = on or today()
+        cutoff = latest_start(day, self.settings.retention_years_candidates).isoformat()
+        return self.app.run_retention(day, RetentionDueList.due(self.db, cutoff))
+
     def projections(self) -> list[tuple[Any, Database]]:
         """Pure read models, for ``delaktig audit replay`` (projection factory, live database)."""
-        return [(DecisionInfluence, self.db), (PublicAdverts, self.db), (RecruitmentList, self.db)]
+        return [(DecisionInfluence, self.db), (PublicAdverts, self.db), (RecruitmentList, self.db),
+                (RetentionDueList, self.db)]
 
     def worker(self) -> Worker:
         return Worker(
             NAME,
             parts=[self.relay(), self.panel_feed(), self.decision_influence(), self.public_adverts(),
-                   self.recruitment_list()],
-            periodic=[(RETENTION_EVERY_SECONDS, self.app.run_retention)],
+                   self.recruitment_list(), self.retention_due_list()],
+            periodic=[(RETENTION_EVERY_SECONDS, self.run_retention)],
         )
 
 

@@ -150,10 +150,11 @@ class Rig:
         self.service.panel_feed().catch_up()
 
     def settle(self) -> None:
-        """Publish what is stored and bring the recruitments list read model up to date (the
-        worker does this on its own; a test moves it on deterministically)."""
+        """Publish what is stored and bring the recruitments list and the retention due-list read
+        models up to date (the worker does this on its own; a test moves them on deterministically)."""
         self.service.relay().drain()
         self.service.recruitment_list().catch_up()
+        self.service.retention_due_list().catch_up()
 
     def score(
         self,

@@ -147,7 +147,8 @@ def test_retention_shreds_non_hired_candidates_unless_held(
     decided = date.fromisoformat(rig.get(f"{base}/outcome", rig.coord)["decided_on"])
     app = rig.service.app
     just_before = date(decided.year + 2, decided.month, decided.day).toordinal() - 1
-    assert app.run_retention(date.fromordinal(just_before)) == []
+    rig.settle()
+    assert rig.service.run_retention(date.fromordinal(just_before)) == []
 
     # The CLI, as an operator runs it, two years after the decision.
     monkeypatch.setenv("DATA_DIR", str(sqlite_settings.data_dir))
@@ -167,4 +168,4 @@ def test_retention_shreds_non_hired_candidates_unless_held(
     shredded = [e for e in app.envelopes() if e["event_type"] == "CandidateDataShredded"]
     assert [e["payload"]["candidate_id"] for e in shredded] == [omar]
     assert "Archives Act" in shredded[0]["payload"]["legal_basis"]
-    assert app.run_retention(date(decided.year + 3, 1, 1)) == []  # nothing twice, the hold still holds
+    assert rig.service.run_retention(date(decided.year + 3, 1, 1)) == []  # nothing twice, the hold still holds
