@@ -85,7 +85,7 @@ def _settings(tmp_path: Path, broker: str, database_url: str | None) -> Settings
     )
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def settings(request: pytest.FixtureRequest, tmp_path: Path, broker: str) -> Settings:
     """Settings for one test, on each backend."""
     url = request.getfixturevalue("pg_database") if request.param == "postgres" else None
