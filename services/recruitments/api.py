@@ -9,7 +9,7 @@ from flask import current_app
 from flask_smorest import Blueprint
 
 from services.recruitments.application import RecruitmentsApp
-from services.recruitments.projections import DecisionInfluence, PublicAdverts, RecruitmentList
+from services.recruitments.projections import DecisionInfluence, PublicAdverts, RecruitmentList, RecruitmentScoring
 from services.recruitments.schemas import (
     AdvertPublishedOut,
     AmendIn,
@@ -89,7 +89,9 @@ def open_recruitment(body: dict[str, Any]) -> Any:
 @requires(*ANYONE)
 def list_recruitments(query: dict[str, Any]) -> Any:
     """The recruitments the caller may see, a page at a time in the order they were opened."""
-    return RecruitmentList.page(db(), app().list_scope(current_principal()), **query)
+    page = RecruitmentList.page(db(), app().list_scope(current_principal()), **query)
+    RecruitmentScoring.annotate(db(), page["items"])
+    return page
 
 
 @blp.route(R, methods=["GET"])

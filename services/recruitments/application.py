@@ -16,7 +16,7 @@ from uuid import UUID, uuid4
 from services.recruitments.domain import ALL_CANDIDATES, Recruitment
 from services.recruitments.events import catalogue
 from services.recruitments.history import HistoryInvalid, RowError, read_history
-from services.recruitments.projections import ListScope
+from services.recruitments.projections import ListScope, unscored_of
 from shared.application import ServiceApplication
 from shared.auth import Principal
 from shared.config import Settings
@@ -198,6 +198,7 @@ class RecruitmentsApp(ServiceApplication):
         out["participation_text"] = rec.participation_contributions
         out["published_participation"] = rec.published_participation
         out["closed"] = rec.closed
+        out["unscored"] = unscored_of(rec.candidates, rec.panel)
         if self.is_staff_of(by, rec):
             out["decision"] = rec.decision
         return out

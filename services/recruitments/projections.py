@@ -656,3 +656,81 @@ class RetentionDueList(Projection):
             cursor = page["next_cursor"]
             if cursor is None:
                 return
+
+
+SCORING_DDL = """
+CREATE TABLE IF NOT EXISTS rm_scoring (
+    recruitment_id TEXT PRIMARY KEY,
+    seats INTEGER NOT NULL,
+    unscored INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS rm_scoring_candidates (
+    recruitment_id TEXT NOT NULL,
+    candidate_id TEXT NOT NULL,
+    PRIMARY KEY (recruitment_id, candidate_id)
+);
+CREATE TABLE IF NOT EXISTS rm_scoring_scores (
+    recruitment_id TEXT NOT NULL,
+    candidate_id TEXT NOT NULL,
+    member_id TEXT NOT NULL,
+    PRIMARY KEY (recruitment_id, candidate_id, member_id)
+)
+"""
+
+
+def unscored_of(candidates: dict[str, dict[str, Any]], panel: list[str]) -> int:
+    """How many candidates have fewer interview scores than the panel has seats: the staff
+    board's "scores missing" (an aggregate's view says the same as the read model's list)."""
+    return sum(1 for c in candidates.values() if len(c["scores"]) < len(panel))
+
+
+class RecruitmentScoring(Projection):
+    """Per recruitment, how many candidates still lack scores (``unscored``), from
+    ``recruitments.events``: the list shows it so the board does not load every candidate's
+    scores to say that some are missing."""
+
+    name = "recruitments-scoring"
+    topics = ("recruitments.events",)
+
+    def migrate(self, db: Database) -> None:
+        db.migrate(SCORING_DDL)
+
+    def apply(self, tx: Tx, envelope: Envelope) -> None:
+        kind = envelope["event_type"]
+        rid = envelope["aggregate_id"]
+        p = envelope["payload"]
+        if kind == "RecruitmentOpened":
+            tx.execute("INSERT INTO rm_scoring (recruitment_id, seats, unscored) VALUES (?, 0, 0) "
+                       "ON CONFLICT DO NOTHING", (rid,))
+            return
+        if kind == "ApplicationReceived":
+            tx.execute("INSERT INTO rm_scoring_candidates (recruitment_id, candidate_id) VALUES (?, ?) "
+                       "ON CONFLICT DO NOTHING", (rid, p["candidate_id"]))
+        elif kind == "PanelLearned":
+            tx.execute("UPDATE rm_scoring SET seats = ? WHERE recruitment_id = ?", (len(p["members"]), rid))
+        elif kind == "InterviewScored":
+            tx.execute("INSERT INTO rm_scoring_scores (recruitment_id, candidate_id, member_id) VALUES (?, ?, ?) "
+                       "ON CONFLICT DO NOTHING", (rid, p["candidate_id"], p["member"]["id"]))
+        else:
+            return
+        tx.execute(
+            "UPDATE rm_scoring SET unscored = (SELECT COUNT(*) FROM rm_scoring_candidates c "
+            "WHERE c.recruitment_id = rm_scoring.recruitment_id AND (SELECT COUNT(*) FROM rm_scoring_scores s "
+            "WHERE s.recruitment_id = c.recruitment_id AND s.candidate_id = c.candidate_id) < rm_scoring.seats) "
+            "WHERE recruitment_id = ?",
+            (rid,),
+        )
+
+    @staticmethod
+    def annotate(db: Database, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Add ``unscored`` to the items of one page of the list (by primary key, one query)."""
+        if not items:
+            return items
+        marks = ", ".join("?" for _ in items)
+        with db.transaction() as tx:
+            rows = tx.all(f"SELECT recruitment_id, unscored FROM rm_scoring WHERE recruitment_id IN ({marks})",
+                          tuple(item["id"] for item in items))
+        found = {r["recruitment_id"]: int(r["unscored"]) for r in rows}
+        for item in items:
+            item["unscored"] = found.get(item["id"], 0)
+        return items

@@ -181,6 +181,8 @@ class RecruitmentSummaryOut(Document):
     panel = fields.List(fields.String())
     advert_version = fields.Integer(allow_none=True)
     candidates = fields.Integer()
+    unscored = fields.Integer(metadata={"description": "candidates with fewer interview scores than the panel "
+                                                       "has seats"})
     version = fields.Integer()
 
 

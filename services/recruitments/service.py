@@ -10,7 +10,13 @@ from typing import Any
 
 from services.recruitments.api import blp
 from services.recruitments.application import RecruitmentsApp, latest_start, today
-from services.recruitments.projections import DecisionInfluence, PublicAdverts, RecruitmentList, RetentionDueList
+from services.recruitments.projections import (
+    DecisionInfluence,
+    PublicAdverts,
+    RecruitmentList,
+    RecruitmentScoring,
+    RetentionDueList,
+)
 from services.recruitments.reactions import PanelFeed
 from shared.config import Settings
 from shared.consumer import ConsumerLoop
@@ -37,7 +43,8 @@ class Recruitments(EventSourcedService):
     @classmethod
     def build(cls, settings: Settings) -> Recruitments:
         db = Database(settings, NAME)
-        for read_model in (DecisionInfluence(), PublicAdverts(), RecruitmentList(), RetentionDueList()):
+        for read_model in (DecisionInfluence(), PublicAdverts(), RecruitmentList(), RecruitmentScoring(),
+                           RetentionDueList()):
             read_model.migrate(db)  # the API reads them before the worker has consumed anything
         vault = Vault(settings, db)
         app = RecruitmentsApp(settings, vault)
@@ -59,6 +66,10 @@ class Recruitments(EventSourcedService):
         """The recruitments list read model (``GET /recruitments``), fed from recruitments.events."""
         return ConsumerLoop(self.settings, db or self.db, RecruitmentList())
 
+    def recruitment_scoring(self, db: Database | None = None) -> ConsumerLoop:
+        """How many candidates of each recruitment still lack scores (the list's ``unscored``)."""
+        return ConsumerLoop(self.settings, db or self.db, RecruitmentScoring())
+
     def retention_due_list(self, db: Database | None = None) -> ConsumerLoop:
         """Which recruitments have candidates left to shred, and since when, from recruitments.events."""
         return ConsumerLoop(self.settings, db or self.db, RetentionDueList())
@@ -73,13 +84,13 @@ class Recruitments(EventSourcedService):
     def projections(self) -> list[tuple[Any, Database]]:
         """Pure read models, for ``delaktig audit replay`` (projection factory, live database)."""
         return [(DecisionInfluence, self.db), (PublicAdverts, self.db), (RecruitmentList, self.db),
-                (RetentionDueList, self.db)]
+                (RecruitmentScoring, self.db), (RetentionDueList, self.db)]
 
     def worker(self) -> Worker:
         return Worker(
             NAME,
             parts=[self.relay(), self.panel_feed(), self.decision_influence(), self.public_adverts(),
-                   self.recruitment_list(), self.retention_due_list()],
+                   self.recruitment_list(), self.recruitment_scoring(), self.retention_due_list()],
             periodic=[(RETENTION_EVERY_SECONDS, self.run_retention)],
         )
 

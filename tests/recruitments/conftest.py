@@ -154,6 +154,7 @@ class Rig:
         models up to date (the worker does this on its own; a test moves them on deterministically)."""
         self.service.relay().drain()
         self.service.recruitment_list().catch_up()
+        self.service.recruitment_scoring().catch_up()
         self.service.retention_due_list().catch_up()
 
     def score(

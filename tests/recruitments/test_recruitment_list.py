@@ -14,7 +14,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from services.recruitments.domain import Recruitment
-from services.recruitments.projections import ListScope, RecruitmentList
+from services.recruitments.projections import ListScope, RecruitmentList, RecruitmentScoring
 from shared.auth import Principal
 from shared.config import Settings
 from shared.consumer import ConsumerLoop
@@ -160,11 +160,18 @@ def test_the_read_model_equals_the_events_and_replays_row_for_row(settings: Sett
         live = listed(rig.service.db)
         for rid, item in live.items():
             assert item == app.overview(app.recruitment(UUID(rid))), rid
+        # The board's "scores missing" count, from its own read model, is what the aggregate says.
+        admin = Principal(sub="admin-1", roles=frozenset({"administrator"}))
+        for item in RecruitmentScoring.annotate(rig.service.db, [dict(i) for i in live.values()]):
+            assert item["unscored"] == app.view(admin, UUID(item["id"]))["unscored"], item["id"]
     assert {item["stage"] for item in live.values()} >= {"interviewing", "decided", "closed"}  # histories vary
     fresh = Database(settings, "recruitments_list_replay")
     try:
         ConsumerLoop(settings, fresh, RecruitmentList()).catch_up()
         assert listed(fresh) == live
+        ConsumerLoop(settings, fresh, RecruitmentScoring()).catch_up()
+        assert RecruitmentScoring.annotate(fresh, list(live.values())) == RecruitmentScoring.annotate(
+            rig.service.db, [dict(i) for i in live.values()])
     finally:
         fresh.close()
 
@@ -208,3 +215,27 @@ def test_candidates_page_in_the_order_received_while_applications_arrive(sqlite_
     assert len(served) == len(set(served)) and served[:5] == present
     assert rig.http.get(f"{rig.url}/recruitments/{rid}/candidates", params={"limit": 201},
                         headers=rig.coord).status_code == 422
+
+
+def test_the_list_says_how_many_candidates_still_lack_scores(sqlite_settings: Settings, make_rig) -> None:
+    """The staff board's "scores missing" comes from the list (a read model), not from one
+    request per candidate: a candidate lacks scores until every seat of the panel has scored."""
+    rig: Rig = make_rig(sqlite_settings)
+    rid = rig.open()
+    rig.publish(rid)
+    rig.assign_panel(rid, rig.participants[:2])
+    first, second = rig.apply(rid, "ats-1", "Alva"), rig.apply(rid, "ats-2", "Omar")
+
+    def unscored() -> tuple[int, int]:
+        rig.settle()
+        listed = next(i for i in rig.get("/recruitments", rig.coord)["items"] if i["id"] == rid)
+        return listed["unscored"], rig.get(f"/recruitments/{rid}", rig.coord)["unscored"]
+
+    assert unscored() == (2, 2)
+    rig.score(rid, first, rig.p(0), (4, 4, 4), "hire")
+    assert unscored() == (2, 2)  # one seat of two has scored
+    rig.score(rid, first, rig.p(1), (3, 4, 5), "hire")
+    assert unscored() == (1, 1)
+    rig.score(rid, second, rig.p(0), (2, 2, 2), "no_hire")
+    rig.score(rid, second, rig.p(1), (2, 3, 2), "no_hire")
+    assert unscored() == (0, 0)
