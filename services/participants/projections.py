@@ -92,6 +92,9 @@ class ParticipantDirectory(Projection):
     def migrate(self, db: Database) -> None:
         db.migrate(DIRECTORY_DDL)
         db.migrate(ledger_ddl("honoraria_ledger"))
+        # The payroll export reads what is approved and unpaid only, not every accrual ever made.
+        db.migrate("CREATE INDEX IF NOT EXISTS honoraria_ledger_payable ON honoraria_ledger (department, activity_ref) "
+                   "WHERE approved = 1 AND payroll_ref IS NULL")
 
     def apply(self, tx: Tx, envelope: Envelope) -> None:
         kind = envelope["event_type"]

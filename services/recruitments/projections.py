@@ -66,7 +66,8 @@ CREATE TABLE IF NOT EXISTS rm_influence (
     candidate_id TEXT,
     occurred_at TEXT NOT NULL,
     hash TEXT NOT NULL
-)
+);
+CREATE INDEX IF NOT EXISTS rm_influence_record ON rm_influence (recruitment_id, position, event_id)
 """
 
 LIST_DDL = """
@@ -93,6 +94,9 @@ CREATE TABLE IF NOT EXISTS rm_recruitment_list (
 CREATE INDEX IF NOT EXISTS rm_recruitment_list_order ON rm_recruitment_list (opened_position, recruitment_id);
 CREATE INDEX IF NOT EXISTS rm_recruitment_list_department
     ON rm_recruitment_list (department, opened_position, recruitment_id);
+CREATE INDEX IF NOT EXISTS rm_recruitment_list_stage ON rm_recruitment_list (stage, opened_position, recruitment_id);
+CREATE INDEX IF NOT EXISTS rm_recruitment_list_manager
+    ON rm_recruitment_list (hiring_manager, opened_position, recruitment_id);
 CREATE TABLE IF NOT EXISTS rm_recruitment_panel (
     recruitment_id TEXT NOT NULL,
     participant_id TEXT NOT NULL,
@@ -189,16 +193,26 @@ class RecruitmentList(Projection):
         cursor: str | None = None,
         department: str | None = None,
         stage: str | None = None,
+        hiring_manager: str | None = None,
     ) -> dict[str, Any]:
-        """One page of the recruitments ``scope`` may see, in the order they were opened."""
+        """One page of the recruitments ``scope`` may see, in the order they were opened.
+
+        Staff read the list's order index (by department, stage or hiring manager when filtered);
+        a participant only reads the panels they sit on (the panel table's key starts with the
+        participant), however many recruitments there are."""
         visible: list[str] = []
         params: list[Any] = []
-        if scope.all_departments:
+        source = "rm_recruitment_list l"
+        if scope.panel_member is not None and not (scope.all_departments or scope.departments):
+            source = ("rm_recruitment_panel m JOIN rm_recruitment_list l ON l.recruitment_id = m.recruitment_id")
+            visible.append("m.participant_id = ?")
+            params.append(scope.panel_member)
+        elif scope.all_departments:
             visible.append("1 = 1")
         elif scope.departments:
             visible.append(f"l.department IN ({', '.join('?' for _ in scope.departments)})")
             params.extend(scope.departments)
-        if scope.panel_member is not None:
+        if scope.panel_member is not None and source == "rm_recruitment_list l":
             visible.append(
                 "EXISTS (SELECT 1 FROM rm_recruitment_panel m WHERE m.participant_id = ? "
                 "AND m.recruitment_id = l.recruitment_id)"
@@ -213,13 +227,16 @@ class RecruitmentList(Projection):
         if stage is not None:
             where.append("l.stage = ?")
             params.append(stage)
+        if hiring_manager is not None:
+            where.append("l.hiring_manager = ?")
+            params.append(hiring_manager)
         condition, after = after_cursor_sql(cursor, "l.opened_position", "l.recruitment_id")
         where.append(condition)
         params.extend(after)
         columns = ", ".join(f"l.{c.strip()}" for c in LIST_COLUMNS.split(","))
         with db.transaction() as tx:
             rows = tx.all(
-                f"SELECT {columns} FROM rm_recruitment_list l WHERE {' AND '.join(where)} "
+                f"SELECT {columns} FROM {source} WHERE {' AND '.join(where)} "
                 "ORDER BY l.opened_position, l.recruitment_id LIMIT ?",
                 (*params, limit + 1),
             )
@@ -440,7 +457,9 @@ CREATE TABLE IF NOT EXISTS rm_public_adverts (
     published_at TEXT,
     open INTEGER NOT NULL
 );
-CREATE INDEX IF NOT EXISTS rm_public_adverts_order ON rm_public_adverts (published_at, recruitment_id)
+CREATE INDEX IF NOT EXISTS rm_public_adverts_order ON rm_public_adverts (published_at, recruitment_id);
+CREATE INDEX IF NOT EXISTS rm_public_adverts_department
+    ON rm_public_adverts (department, published_at, recruitment_id)
 """
 
 USER_WRITING = frozenset({"JobDescriptionContributed", "AdvertContributed", "ParticipationTextContributed"})
@@ -543,7 +562,7 @@ CREATE TABLE IF NOT EXISTS rm_retention (
     held_all INTEGER NOT NULL,
     pending INTEGER NOT NULL
 );
-CREATE INDEX IF NOT EXISTS rm_retention_due ON rm_retention (pending, retention_start, recruitment_id);
+CREATE INDEX IF NOT EXISTS rm_retention_due ON rm_retention (retention_start, recruitment_id) WHERE pending > 0;
 CREATE TABLE IF NOT EXISTS rm_retention_candidates (
     recruitment_id TEXT NOT NULL,
     candidate_id TEXT NOT NULL,

@@ -196,6 +196,8 @@ class RecruitmentsQuery(PageQuery):
 
     department = fields.String(load_default=None, validate=DEPARTMENT_CODE)
     stage = fields.String(load_default=None, validate=validate.OneOf(STAGES))
+    hiring_manager = fields.String(load_default=None, validate=validate.Length(min=1, max=200),
+                                   metadata={"description": "only the recruitments this person manages"})
 
 
 class RecruitmentOut(RecruitmentSummaryOut):

@@ -114,7 +114,8 @@ def with_progress(rid: str) -> tuple[dict[str, Any], dict[str, Any] | None]:
 @manager_only
 def start() -> Any:
     """My recruitments, each with what is due next; follow-ups that are due listed as reminders."""
-    mine = [r for r in backend.get("recruitments", "/recruitments")["items"] if r["hiring_manager"] == me()]
+    # The list filtered by the API (its hiring-manager index): my recruitments, however many others'.
+    mine = backend.get("recruitments", "/recruitments", hiring_manager=me())["items"]
     on = today()
     rows = []
     for item in mine:

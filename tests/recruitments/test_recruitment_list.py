@@ -107,10 +107,19 @@ def test_filters_and_scope_are_those_of_one_recruitment(settings: Settings, make
     assert walk(rig, rig.coord, 50, stage="interviewing") == [ours[2]]
     assert walk(rig, rig.coord, 50, stage="drafting") == [ours[0]]
     assert walk(rig, rig.p(0), 50) == [ours[2]]  # a participant: only the panel they sit on
+    assert walk(rig, rig.p(0), 50, stage="drafting") == []
+    others = str(app.open_recruitment(
+        staff("coord-anna"), department=DEPARTMENT, unit="enhet", position="Kurator", hiring_manager="manager-cy",
+        interview_format="joint", planned=PLANNED, scorecard=SCORECARD,
+        needs={"experience_areas": [], "languages": [], "panel_size": 2}))
+    rig.settle()
+    assert walk(rig, rig.coord, 2, hiring_manager=rig.manager) == ours  # what a hiring manager's start page asks
+    assert walk(rig, rig.coord, 2, hiring_manager="manager-cy") == [others]
     assert walk(rig, rig.p(1), 50) == []
     assert rig.http.get(f"{rig.url}/recruitments", headers=rig.tok("auditor", "aud-1")).status_code == 403
     # Every item is what the one-recruitment view says of it.
     listed = rig.get("/recruitments", rig.coord)["items"]
+    assert len(listed) == 4
     for item in listed:
         view = rig.get(f"/recruitments/{item['id']}", rig.coord)
         assert item == {k: view[k] for k in item}
