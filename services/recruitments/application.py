@@ -271,6 +271,7 @@ class RecruitmentsApp(ServiceApplication):
                 "protected_identity": c["protected_identity"],
                 "erased": c["shredded"],
                 "name": personal["name"] if personal else None,
+                "scored_by_you": by.sub in c["scores"],
             }
             if staff:
                 item["ats_ref"] = c["ats_ref"]

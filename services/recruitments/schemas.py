@@ -215,6 +215,7 @@ class CandidateOut(Document):
     protected_identity = fields.Boolean()
     erased = fields.Boolean()
     name = fields.String(allow_none=True)
+    scored_by_you = fields.Boolean(metadata={"description": "whether the caller has scored this candidate"})
     ats_ref = fields.String()
     email = fields.String(allow_none=True)
     phone = fields.String(allow_none=True)

@@ -140,9 +140,8 @@ def assignment(rid: UUID) -> Any:
     rec["department_name"] = _departments()(rec["department"])  # type: ignore[operator]
     invitation = _invitation(str(rid))
     candidates = _candidates(rid) if invitation != "invited" else []
-    for candidate in candidates:
-        scores = backend.get("recruitments", f"/recruitments/{rid}/candidates/{candidate['id']}/scores")
-        candidate["scored"] = any(s["member"]["id"] == me() for s in scores["scores"])
+    for candidate in candidates:  # the list says whether I scored: no request per candidate
+        candidate["scored"] = bool(candidate.get("scored_by_you"))
     outcome = _outcome(str(rid)) if rec["stage"] in PAST_STAGES else None
     hired = next((c["name"] for c in candidates if outcome and c["id"] == outcome["candidate_id"]), None)
     return render_template("assignment.html", rec=rec, invitation=invitation, candidates=candidates,

@@ -38,12 +38,16 @@ def test_departments_and_panel_membership_scope_access(sqlite_settings: Settings
     )
     # ... and only what their role allows: no contact data, no decision, no staff commands.
     item = rig.get(f"{base}/candidates", rig.p(0))["items"][0]
-    assert item == {"id": cid, "protected_identity": False, "erased": False, "name": "Sara Ek"}
+    assert item == {"id": cid, "protected_identity": False, "erased": False, "name": "Sara Ek", "scored_by_you": False}
     assert "decision" not in rig.get(base, rig.p(0))
     rig.refused(f"{base}/advert/publish", {"text": "x"}, rig.p(0), 403, "roles")
     rig.refused(f"{base}/applications", {"ats_ref": "b", "name": "B"}, rig.p(0), 403, "roles")
     assert rig.http.get(f"{rig.url}{base}/feedback", headers=rig.p(0)).status_code == 403
     assert rig.http.get(f"{rig.url}{base}", headers={}).status_code == 401
+    # Whether the caller has scored a candidate is said by the list itself (no request per candidate).
+    rig.score(rid, cid, rig.p(0), (4, 4, 4), "hire")
+    assert rig.get(f"{base}/candidates", rig.p(0))["items"][0]["scored_by_you"] is True
+    assert rig.get(f"{base}/candidates", rig.coord)["items"][0]["scored_by_you"] is False
 
 
 def test_opening_and_applications_are_idempotent(sqlite_settings: Settings, make_rig) -> None:
