@@ -16,7 +16,7 @@ from services.participants.domain import tax_flags
 from shared.consumer import Projection, dumps
 from shared.db import Database, Tx
 from shared.envelope import Envelope
-from shared.pagination import decode_cursor, page_of
+from shared.pagination import after_key_sql, decode_cursor, page_of
 
 DIRECTORY_DDL = """
 CREATE TABLE IF NOT EXISTS participant_directory (
@@ -370,11 +370,9 @@ def bank_page(db: Database, where: BankFilter, after: str | None, limit: int, ye
 
     Read in key order from the department's rows only (index on ``(department, participant_id)``):
     the cost of a page does not grow with the history or the size of other departments."""
-    sql = "SELECT * FROM bank_members WHERE department = ?"
-    params: list[Any] = [where.department]
-    if after is not None:
-        sql += " AND participant_id > ?"
-        params.append(after)
+    condition, key = after_key_sql(None if after is None else (after,), "participant_id")
+    sql = f"SELECT * FROM bank_members WHERE department = ? AND {condition}"
+    params: list[Any] = [where.department, *key]
     if where.ready is not None:
         sql += " AND ready = ?"
         params.append(int(where.ready))
@@ -453,12 +451,10 @@ def honoraria_rows(db: Database, department: str, period: str, after: str | None
     and the page's people: the cost does not grow with the history or the bank."""
     start, end = f"{period}-01", _month_after(period)
     year = period[:4]
+    condition, key = after_key_sql(None if after is None else (after,), "participant_id")
     sql = ("SELECT DISTINCT participant_id FROM bank_accruals WHERE department = ? AND accrued_on >= ? "
-           "AND accrued_on < ?")
-    params: list[Any] = [department, start, end]
-    if after is not None:
-        sql += " AND participant_id > ?"
-        params.append(after)
+           f"AND accrued_on < ? AND {condition}")
+    params: list[Any] = [department, start, end, *key]
     params.append(limit)
     with db.transaction() as tx:
         ids = [r["participant_id"] for r in tx.all(sql + " ORDER BY participant_id LIMIT ?", params)]

@@ -22,7 +22,7 @@ from shared.consumer import Projection, dumps
 from shared.db import Database, Tx
 from shared.envelope import Envelope
 from shared.errors import NotFound
-from shared.pagination import after_cursor_sql, page_of
+from shared.pagination import after_cursor_sql, after_key_sql, page_of
 
 READMODEL_DDL = """
 CREATE TABLE IF NOT EXISTS rm_recruitments (
@@ -527,9 +527,9 @@ class PublicAdverts(Projection):
         if department:
             where.append("department = ?")
             params.append(department)
-        if after_key is not None:
-            where.append("(published_at, recruitment_id) > (?, ?)")
-            params.extend(after_key)
+        condition, after = after_key_sql(after_key, "published_at", "recruitment_id")
+        where.append(condition)
+        params.extend(after)
         with db.transaction() as tx:
             rows = tx.all(
                 f"SELECT {PUBLIC_ADVERT_COLUMNS} FROM rm_public_adverts WHERE {' AND '.join(where)} "
