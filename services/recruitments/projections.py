@@ -722,6 +722,10 @@ class RecruitmentScoring(Projection):
             tx.execute("INSERT INTO rm_scoring (recruitment_id, seats, unscored) VALUES (?, 0, 0) "
                        "ON CONFLICT DO NOTHING", (rid,))
             return
+        if kind not in ("ApplicationReceived", "PanelLearned", "InterviewScored"):
+            return
+        if tx.one("SELECT seats FROM rm_scoring WHERE recruitment_id = ?", (rid,)) is None:
+            return  # not opened on this topic
         if kind == "ApplicationReceived":
             tx.execute("INSERT INTO rm_scoring_candidates (recruitment_id, candidate_id) VALUES (?, ?) "
                        "ON CONFLICT DO NOTHING", (rid, p["candidate_id"]))
@@ -730,8 +734,6 @@ class RecruitmentScoring(Projection):
         elif kind == "InterviewScored":
             tx.execute("INSERT INTO rm_scoring_scores (recruitment_id, candidate_id, member_id) VALUES (?, ?, ?) "
                        "ON CONFLICT DO NOTHING", (rid, p["candidate_id"], p["member"]["id"]))
-        else:
-            return
         tx.execute(
             "UPDATE rm_scoring SET unscored = (SELECT COUNT(*) FROM rm_scoring_candidates c "
             "WHERE c.recruitment_id = rm_scoring.recruitment_id AND (SELECT COUNT(*) FROM rm_scoring_scores s "
