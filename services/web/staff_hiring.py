@@ -246,7 +246,7 @@ def follow_up_form() -> FlaskForm:
 def _recruitment_page(rid: UUID, errors: dict[str, str] | None = None, forms: dict[str, FlaskForm] | None = None,
                       status: int = 200) -> Any:
     rec, feedback = with_progress(str(rid))
-    candidates = backend.get("recruitments", f"/recruitments/{rid}/candidates")["items"]
+    candidates = backend.items("recruitments", f"/recruitments/{rid}/candidates")  # one recruitment's, all pages
     forms = {**{kind: text_form() for kind in TEXT_KINDS}, "publish": publish_form(rec),
              "feedback": feedback_form(), "follow_up": follow_up_form(), **(forms or {})}
     return render_template("hiring_recruitment.html", rec=rec, feedback=feedback, candidates=candidates,
@@ -360,7 +360,7 @@ def manager_score_form(scorecard: list[dict[str, str]]) -> FlaskForm:
 
 def _find_candidate(rid: UUID, cid: str) -> dict[str, Any]:
     candidate: dict[str, Any] | None = next(
-        (c for c in backend.get("recruitments", f"/recruitments/{rid}/candidates")["items"] if c["id"] == cid), None)
+        (c for c in backend.items("recruitments", f"/recruitments/{rid}/candidates") if c["id"] == cid), None)
     if candidate is None:
         abort(404)
     return candidate
