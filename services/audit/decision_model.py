@@ -133,6 +133,7 @@ def _proofs(tx: Tx, public: Ed25519PublicKey, rows: list[dict[str, Any]]) -> dic
             plans[key] = (r, index, int(cp["tree_size"]), cp)
             needed.setdefault(source, set()).update(merkle_nodes.nodes_needed(index, int(cp["tree_size"])))
     stored = {source: merkle_nodes.fetch_nodes(tx, source, nodes) for source, nodes in needed.items()}
+    signed: dict[tuple[str, int], bool] = {}  # inputs share checkpoints: check each signature once
     for key, (r, index, size, cp) in plans.items():
         nodes = stored[str(r["source"])]
         leaf = leaf_hash(bytes.fromhex(str(r["hash"])))
@@ -140,7 +141,10 @@ def _proofs(tx: Tx, public: Ed25519PublicKey, rows: list[dict[str, Any]]) -> dic
             audit_path = merkle_nodes.path(nodes.__getitem__, index, size)
         except KeyError:  # a node we should hold is missing: no proof rather than a wrong one
             continue
-        ok = (signature_valid(public, cp) and nodes.get((0, index)) == leaf
+        seal = (str(cp["source"]), size)
+        if seal not in signed:
+            signed[seal] = signature_valid(public, cp)
+        ok = (signed[seal] and nodes.get((0, index)) == leaf
               and verify_inclusion(leaf, index, size, audit_path, bytes.fromhex(str(cp["root"]))))
         out[key] = {
             "leaf_index": index,
