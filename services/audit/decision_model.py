@@ -8,7 +8,11 @@ The projection follows each source's hash chain by ``prev_hash`` links from 64 z
 may arrive out of position order across partitions; those ahead of the missing link wait in
 ``decision_pending``), so leaf ``i`` is the ``i``-th event of the chain exactly as the
 checkpointer counts it (``services/audit/checkpoints.py``). An event whose hash does not match
-its content is left out of the chain, as the checkpointer does (which raises the alert).
+its content is left out, as the checkpointer does (which raises the alert). An event is in
+``decision_events`` as soon as it is applied and gets its leaf index when the chain reaches it
+(until then its input has no proof), so a time-travelled rebuild (``audit replay --until``) holds
+every event that had happened then, even one that follows a later one in its chain (imported
+history keeps its original dates).
 
 Envelopes are stored as they are on the topic (sealed; personal data only encrypted or as
 pseudonymous ids). On a request each input's proof is checked against the signed checkpoint's
@@ -52,7 +56,7 @@ CREATE TABLE IF NOT EXISTS decision_events (
     recruitment_id TEXT NOT NULL,
     source TEXT NOT NULL,
     position BIGINT NOT NULL,
-    leaf_index BIGINT NOT NULL,
+    leaf_index BIGINT,
     event_id TEXT NOT NULL,
     event_type TEXT NOT NULL,
     occurred_at TEXT NOT NULL,
@@ -78,8 +82,17 @@ class DecisionRecordProjection(Projection):
             return
         if envelope.get("hash") != chain_hash(str(envelope.get("prev_hash")), envelope):
             return  # not part of the chain; the checkpointer raises the alert
+        stored = json.dumps(envelope, sort_keys=True)
         tx.execute("INSERT INTO decision_pending (source, prev_hash, envelope) VALUES (?, ?, ?) "
-                   "ON CONFLICT DO NOTHING", (source, envelope["prev_hash"], json.dumps(envelope, sort_keys=True)))
+                   "ON CONFLICT DO NOTHING", (source, envelope["prev_hash"], stored))
+        rid = informs(envelope)
+        if rid:  # in the record at once; its leaf index once the chain reaches it
+            tx.execute(
+                "INSERT INTO decision_events (recruitment_id, source, position, leaf_index, event_id, event_type, "
+                "occurred_at, envelope) VALUES (?, ?, ?, NULL, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                (rid, source, int(envelope["position"]), str(envelope["event_id"]), str(envelope["event_type"]),
+                 str(envelope["occurred_at"]), stored),
+            )
         self._advance(tx, source)
 
     def _advance(self, tx: Tx, source: str) -> None:
@@ -96,12 +109,9 @@ class DecisionRecordProjection(Projection):
             merkle_nodes.append_leaf(tx, source, size, leaf_hash(bytes.fromhex(env["hash"])))
             rid = informs(env)
             if rid:
-                tx.execute(
-                    "INSERT INTO decision_events (recruitment_id, source, position, leaf_index, event_id, event_type, "
-                    "occurred_at, envelope) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                    (rid, source, int(env["position"]), size, str(env["event_id"]), str(env["event_type"]),
-                     str(env["occurred_at"]), row["envelope"]),
-                )
+                tx.execute("UPDATE decision_events SET leaf_index = ? WHERE recruitment_id = ? AND source = ? "
+                           "AND position = ? AND event_id = ?",
+                           (size, rid, source, int(env["position"]), str(env["event_id"])))
             size, position, head, moved = size + 1, int(env["position"]), str(env["hash"]), True
         if moved:
             tx.execute("INSERT INTO decision_chain (source, tree_size, position, head) VALUES (?, ?, ?, ?) "
@@ -126,9 +136,12 @@ def _proofs(tx: Tx, public: Ed25519PublicKey, rows: list[dict[str, Any]]) -> dic
     for r in rows:
         if r["event_type"] not in INPUT_KINDS:
             continue
-        key, source, index = f"{r['source']}|{r['position']}", str(r["source"]), int(r["leaf_index"])
-        cp = _checkpoint_covering(tx, source, index, sizes.get(source, 0))
+        key, source = f"{r['source']}|{r['position']}", str(r["source"])
         out[key] = None
+        if r["leaf_index"] is None:  # not yet linked into its chain: no proof yet
+            continue
+        index = int(r["leaf_index"])
+        cp = _checkpoint_covering(tx, source, index, sizes.get(source, 0))
         if cp is not None:
             plans[key] = (r, index, int(cp["tree_size"]), cp)
             needed.setdefault(source, set()).update(merkle_nodes.nodes_needed(index, int(cp["tree_size"])))
