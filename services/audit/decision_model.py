@@ -35,7 +35,7 @@ from services.audit.decision import INPUT_KINDS, informs, record_of, sort_key
 from services.audit.merkle import leaf_hash, verify_inclusion
 from shared.consumer import Projection
 from shared.db import Database, Tx
-from shared.envelope import GENESIS_HASH, Envelope, chain_hash
+from shared.envelope import GENESIS_HASH, Envelope, chain_hash, encode
 
 DECISION_SOURCES = ("recruitments", "matching")
 
@@ -82,7 +82,7 @@ class DecisionRecordProjection(Projection):
             return
         if envelope.get("hash") != chain_hash(str(envelope.get("prev_hash")), envelope):
             return  # not part of the chain; the checkpointer raises the alert
-        stored = json.dumps(envelope, sort_keys=True)
+        stored = encode(envelope).decode("utf-8")  # the message value, as on the topic
         tx.execute("INSERT INTO decision_pending (source, prev_hash, envelope) VALUES (?, ?, ?) "
                    "ON CONFLICT DO NOTHING", (source, envelope["prev_hash"], stored))
         rid = informs(envelope)
