@@ -6,7 +6,8 @@ import importlib
 import sys
 
 # scale_bench builds scales 1 and 5 (long); SCALE_BENCH_SCALES=0.02,0.1 for a smaller 1:5 pair.
-BENCHMARKS = ("bench.platform_bench", "bench.matching_bench", "bench.audit_bench", "bench.scale_bench")
+BENCHMARKS = ("bench.platform_bench", "bench.matching_bench", "bench.audit_bench", "bench.decision_bench",
+              "bench.scale_bench")
 
 
 def main() -> int:

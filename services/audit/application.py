@@ -1,4 +1,4 @@
-"""The audit use cases: load and verify the history, records, access log, checkpoints."""
+"""The audit use cases: decision records, access log, checkpoints (all from the audit database)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,9 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from services.audit.checkpoints import checkpoints_page, stored_checkpoints
-from services.audit.decision import decision_record
-from services.audit.follower import TopicFollower
+from services.audit.decision_model import decision_record as read_decision_record
 from services.audit.keys import public_pem
 from services.audit.projections import access_log, access_log_page
-from services.audit.verify import History, Report, verify_records
 from shared.auth import Principal
 from shared.config import Settings
 from shared.db import Database
@@ -26,28 +24,20 @@ class AuditApp:
         self.settings = settings
         self.db = db
         self.key = key
-        self.topics = TopicFollower(settings)
 
     def public_key_pem(self) -> str:
         return public_pem(self.key)
 
-    def verified_history(self) -> tuple[Report, History]:
-        """Every message of the public topics (only the new ones fetched from the broker), the
-        whole history verified again with our public key."""
-        return verify_records(self.topics.records(), self.key.public_key())
-
     def decision_record(self, recruitment_id: str, by: Principal | None = None,
                         as_of: datetime | None = None) -> dict[str, Any]:
-        """The record of one recruitment (as it stood ``as_of``); over HTTP (``by``) only for an
-        auditor whose token covers its department (otherwise "not found", as recruitments'
+        """The record of one recruitment (as it stood ``as_of``) from the decision read model, its
+        proofs verified against the signed checkpoints; over HTTP (``by``) only for an auditor
+        whose token covers its department (otherwise "not found", as recruitments'
         ``/influence`` answers)."""
-        report, history = self.verified_history()
-        record = decision_record(history, recruitment_id, as_of)
+        record = read_decision_record(self.db, self.key.public_key(), recruitment_id, as_of)
         unknown = not record["inputs"] and record["department"] is None
         if unknown or (by is not None and not by.can_see_department(record["department"])):
             raise NotFound(f"no recruitment with id {recruitment_id}")
-        record["history_verified"] = report.ok
-        record["first_problem"] = report.first.describe() if report.first else None
         return record
 
     def access_log(self, subject_id: str | None, accessor_id: str | None,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -49,8 +50,7 @@ def _events_of(history: History, recruitment_id: str) -> list[Envelope]:
     found = [full_envelope(e) for e in history.events.get("recruitments", [])
              if e.get("aggregate_id") == recruitment_id]
     found += [e for e in history.full("matching") if (e.get("payload") or {}).get("recruitment_id") == recruitment_id]
-    return sorted(found, key=lambda e: (str(e.get("occurred_at")), e.get("source") != "matching",
-                                        int(e.get("position") or 0)))
+    return sorted(found, key=sort_key)
 
 
 def proof_for(history: History, env: Envelope) -> dict[str, Any] | None:
@@ -108,10 +108,35 @@ def _summary(env: Envelope) -> dict[str, Any]:
 
 
 def decision_record(history: History, recruitment_id: str, as_of: datetime | None = None) -> dict[str, Any]:
-    """The decision-influence record (JSON-ready) of one recruitment; ``as_of``: as it stood at
-    that moment, from the events that had happened then (what the hiring manager and the panel
-    could see when the decision was made)."""
-    everything = _events_of(history, recruitment_id)
+    """The decision-influence record (JSON-ready) of one recruitment, from the whole verified
+    history (the reference: ``delaktig audit decision`` and the tests; the HTTP API answers from
+    the read model in ``services/audit/decision_model.py``); ``as_of``: as it stood at that
+    moment, from the events that had happened then (what the hiring manager and the panel could
+    see when the decision was made)."""
+    return record_of(_events_of(history, recruitment_id), recruitment_id, as_of,
+                     lambda env: proof_for(history, env))
+
+
+def sort_key(env: Envelope) -> tuple[str, bool, int]:
+    """The order of a record's events: time, matching before recruitments at the same time, position."""
+    return str(env.get("occurred_at")), env.get("source") != "matching", int(env.get("position") or 0)
+
+
+def informs(env: Envelope) -> str | None:
+    """The recruitment whose record the event belongs to: a recruitment's own events and
+    matching events whose payload names it."""
+    if env.get("source") == "recruitments":
+        return str(env.get("aggregate_id"))
+    if env.get("source") == "matching":
+        rid = (env.get("payload") or {}).get("recruitment_id")
+        return str(rid) if rid else None
+    return None
+
+
+def record_of(everything: list[Envelope], recruitment_id: str, as_of: datetime | None,
+              proof: Callable[[Envelope], dict[str, Any] | None]) -> dict[str, Any]:
+    """The record from every event that informs the recruitment (in ``sort_key`` order), with
+    ``proof`` giving each input's inclusion proof."""
     events = [e for e in everything if occurred_by(e, as_of)]
     inputs: list[dict[str, Any]] = []
     people: dict[str, dict[str, Any]] = {}
@@ -133,7 +158,7 @@ def decision_record(history: History, recruitment_id: str, as_of: datetime | Non
             "people": [{**person, "as": how} for person, how in persons],
             "details": _summary(env),
             "imported": (env.get("payload") or {}).get("imported"),
-            "proof": proof_for(history, env),
+            "proof": proof(env),
         }
         inputs.append(entry)
         for person, how in persons:

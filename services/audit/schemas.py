@@ -66,8 +66,18 @@ class DecisionRecordOut(Document):
     flags = fields.List(fields.Dict(), required=True)
     proofs_verified = fields.Boolean(required=True)
     unproven = fields.List(fields.String(), required=True)
-    history_verified = fields.Boolean(required=True)
-    first_problem = fields.String(allow_none=True)
+    history_verified = fields.Boolean(required=True, metadata={
+        "description": "true when the audit service's checkpointer, which checks every source's hash chain "
+                       "(each chain hash over the canonical envelope, each prev_hash link) as events arrive, "
+                       "has raised no alert; it is not a re-verification of the whole history on this request "
+                       "(that is `delaktig audit verify`). How far each chain has been checked is in "
+                       "verified_up_to; each input's proof is verified on this request (proofs_verified)."})
+    first_problem = fields.String(allow_none=True, metadata={
+        "description": "the first alert the checkpointer raised (lowest position), as "
+                       "'<source> position <P> event <id>: alert: <detail>', or null when there is none"})
+    verified_up_to = fields.Dict(keys=fields.String(), values=fields.Integer(), metadata={
+        "description": "per source, the position up to which the checkpointer has followed and checked the "
+                       "hash chain (every event up to it is linked and hashes to its content)"})
 
 
 class AccessLogEntryOut(Document):

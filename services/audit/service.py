@@ -1,4 +1,4 @@
-"""Assembly of the audit service: the checkpointer and access-log projections, the checkpoint
+"""Assembly of the audit service: the checkpointer, access-log and decision-record projections, the checkpoint
 publisher, the read-only HTTP API."""
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from flask import Flask
 
 from services.audit.application import AuditApp
 from services.audit.checkpoints import CheckpointProjection, CheckpointPublisher
+from services.audit.decision_model import DecisionRecordProjection
 from services.audit.keys import load_signing_key
 from services.audit.projections import AccessLogProjection
 from shared.config import Settings
@@ -36,6 +37,7 @@ class Audit:
         checkpointer = CheckpointProjection(settings, key)
         checkpointer.migrate(db)
         AccessLogProjection().migrate(db)
+        DecisionRecordProjection().migrate(db)
         return cls(settings, db, AuditApp(settings, db, key), checkpointer, CheckpointPublisher(settings, db))
 
     def http(self) -> Flask:
@@ -47,10 +49,11 @@ class Audit:
                           extensions={"delaktig.audit": self.app})
 
     def consumer_loops(self) -> list[ConsumerLoop]:
-        """The checkpointer and the access-log projection (created once)."""
+        """The checkpointer, the access-log and the decision-record projections (created once)."""
         if not self.loops:
             self.loops = [ConsumerLoop(self.settings, self.db, self.checkpointer),
-                          ConsumerLoop(self.settings, self.db, AccessLogProjection())]
+                          ConsumerLoop(self.settings, self.db, AccessLogProjection()),
+                          ConsumerLoop(self.settings, self.db, DecisionRecordProjection())]
         return self.loops
 
     def catch_up(self, force_checkpoint: bool = True) -> int:
@@ -70,7 +73,7 @@ class Audit:
 
     def projections(self) -> list[tuple[Any, Database]]:
         """(projection factory, live database) pairs for ``delaktig audit replay``."""
-        return [(AccessLogProjection, self.db)]
+        return [(AccessLogProjection, self.db), (DecisionRecordProjection, self.db)]
 
     def worker(self) -> Worker:
         interval = max(0.2, min(self.settings.checkpoint_every_seconds, 5.0))
