@@ -187,6 +187,10 @@ class Projection(ABC):
     def apply(self, tx: Tx, envelope: Envelope) -> None:
         """Change the read model for one (new, not yet seen) event."""
 
+    def after_batch(self, tx: Tx) -> None:  # noqa: B027 - optional hook, a no-op by default
+        """Called once a batch's events are applied, in the same transaction, before it commits
+        (derived rows that are cheaper to compute once per batch than once per event)."""
+
 
 def source_of_topic(logical: str) -> str:
     """``participants.events`` → ``participants``."""
@@ -594,6 +598,7 @@ class ConsumerLoop:
                 for tp, records in batches.items():
                     self._apply_records(tx, state, tp, records)
                     self._store_offset(tx, tp, records[-1])
+                self.projection.after_batch(tx)
                 state.save(tx)
             self._committed(state)
         except BrokerForgot as error:
@@ -640,6 +645,7 @@ class ConsumerLoop:
                 state = self._state(tx)
                 self._apply_records(tx, state, tp, [record])
                 self._store_offset(tx, tp, record)
+                self.projection.after_batch(tx)
                 state.save(tx)
             self._committed(state)
         except BrokerForgot as error:
@@ -692,6 +698,7 @@ class ConsumerLoop:
             try:
                 with self.db.transaction() as tx:
                     self.projection.apply(tx, envelope)
+                    self.projection.after_batch(tx)
                     tx.execute("DELETE FROM dead_letters WHERE consumer = ? AND event_id = ?",
                                (self.name, row["event_id"]))
                 done += 1

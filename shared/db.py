@@ -65,6 +65,11 @@ class Tx:
         self._cursor = cursor
         self._postgres = postgres
 
+    @property
+    def postgres(self) -> bool:
+        """Is this a PostgreSQL transaction (else SQLite)?"""
+        return self._postgres
+
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Tx:
         if self._postgres and params:
             sql = sql.replace("%", "%%").replace("?", "%s")

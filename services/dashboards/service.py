@@ -1,5 +1,6 @@
 """Assembly of the dashboards service: its read model, the three projections and their consumer
-loops (``worker``), and the web pages (``http``)."""
+loops (each refreshing the figures of the departments its batches touched), the daily refresh
+(``worker``), and the web pages (``http``), which read the stored figures only."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from flask import Flask
 from kafka import TopicPartition
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from services.dashboards.figures import COMPUTED_DDL, FIGURES_DDL, FiguresRefresher, Refreshing, figure_factories
 from services.dashboards.projections import all_projections
 from shared.config import Settings
 from shared.consumer import CONSUMER_DDL, ConsumerLoop
@@ -20,6 +22,7 @@ from shared.kafka import consumer, partitions_of
 from shared.runtime import Worker
 
 NAME = "dashboards"
+REFRESH_EVERY_SECONDS = 60.0  # how often the worker looks for figures of an earlier day
 
 
 class LagProbe:
@@ -89,15 +92,19 @@ class Dashboards:
     db: Database
     loops: list[ConsumerLoop] = field(default_factory=list)
     lag: LagProbe | None = None
+    refresher: FiguresRefresher = field(default_factory=FiguresRefresher)
 
     @classmethod
     def build(cls, settings: Settings) -> Dashboards:
         db = Database(settings, NAME)
         db.migrate(CONSUMER_DDL)
+        db.migrate(FIGURES_DDL)
+        db.migrate(COMPUTED_DDL)
+        refresher = FiguresRefresher()
         projections = all_projections()
-        loops = [ConsumerLoop(settings, db, p) for p in projections]
+        loops = [ConsumerLoop(settings, db, Refreshing(p, refresher)) for p in projections]
         lag = LagProbe(settings, db, [(p.name, t) for p in projections for t in p.topics])
-        return cls(settings, db, loops, lag)
+        return cls(settings, db, loops, lag, refresher)
 
     def http(self) -> Flask:
         from services.dashboards.openapi import document_json_api
@@ -123,13 +130,20 @@ class Dashboards:
         """Apply everything on the topics now (tests and the research export)."""
         for loop in self.loops:
             loop.catch_up(timeout)
+        self.refresh_stale()
+
+    def refresh_stale(self) -> list[str]:
+        """Recompute the figures of an earlier day (and any department without figures yet)."""
+        return self.refresher.refresh_stale(self.db)
 
     def projections(self) -> list[tuple[Any, Database]]:
-        """Pure read models, for ``delaktig audit replay`` (projection factory, live database)."""
-        return [(type(loop.projection), self.db) for loop in self.loops]
+        """Read models for ``delaktig audit replay`` (projection factory, live database): the
+        three fact projections and the figures (``figures.FiguresProjection``)."""
+        return [(factory, self.db) for factory in figure_factories()]
 
     def worker(self) -> Worker:
-        return Worker(NAME, parts=list(self.loops))
+        self.refresh_stale()  # a database from before the figures read model gets them at once
+        return Worker(NAME, parts=list(self.loops), periodic=[(REFRESH_EVERY_SECONDS, self.refresh_stale)])
 
     def close(self) -> None:
         for loop in self.loops:
