@@ -66,8 +66,10 @@ EVERY = None  # ``touched`` answers this when an event can change any department
 
 def touched(tx: Tx, envelope: Envelope) -> set[str] | None:
     """The departments whose figures this (just applied) event can change; ``EVERY`` when it can
-    move a payment from one department to another (an accrual or recruitment arriving after the
-    payment that names it, a cross-topic order only a replay or a late topic gives)."""
+    move a payment from one department to another: an accrual arriving after a payment without a
+    department that names it first (a payment takes the department of the first of its accruals
+    that is known). A recruitment arriving late moves nothing out of another department: an
+    accrual without a department whose recruitment is unknown places its payment nowhere."""
     kind = envelope.get("event_type")
     payload = envelope.get("payload") or {}
     agg = str(envelope.get("aggregate_id"))
@@ -93,8 +95,6 @@ def touched(tx: Tx, envelope: Envelope) -> set[str] | None:
         codes.update(_recruitment_department(tx, payload.get("recruitment_id")))
     elif envelope.get("source") == "recruitments" or kind == "RecruitmentOpened":
         codes.update(_recruitment_department(tx, agg))
-        if kind == "RecruitmentOpened" and _unplaced_accruals_with_payments(tx, agg):
-            return EVERY
     return {c for c in codes if c}
 
 
@@ -130,15 +130,6 @@ def _unplaced_payment_names(tx: Tx, participant_id: str, ref: str) -> bool:
     rows = tx.all("SELECT accrual_refs FROM dash_payments WHERE participant_id = ? "
                   "AND (department IS NULL OR department = '')", (participant_id,))
     return any(ref in json.loads(r["accrual_refs"]) for r in rows)
-
-
-def _unplaced_accruals_with_payments(tx: Tx, recruitment_id: str) -> bool:
-    """Accruals without a department on this recruitment, whose participant has a payment without
-    one: that payment may now belong to this recruitment's department instead of another's."""
-    row = tx.one("SELECT 1 AS x FROM dash_accruals a JOIN dash_payments p ON p.participant_id = a.participant_id "
-                 "WHERE a.recruitment_id = ? AND (a.department IS NULL OR a.department = '') "
-                 "AND (p.department IS NULL OR p.department = '') LIMIT 1", (recruitment_id,))
-    return row is not None
 
 
 class FiguresRefresher:

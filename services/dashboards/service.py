@@ -6,14 +6,23 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from flask import Flask
 from kafka import TopicPartition
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from services.dashboards.figures import COMPUTED_DDL, FIGURES_DDL, FiguresRefresher, Refreshing, figure_factories
+from services.dashboards.figures import (
+    COMPUTED_DDL,
+    FIGURES_DDL,
+    FiguresRefresher,
+    Refreshing,
+    figure_factories,
+    utc_today,
+)
 from services.dashboards.projections import all_projections
 from shared.config import Settings
 from shared.consumer import CONSUMER_DDL, ConsumerLoop
@@ -95,12 +104,13 @@ class Dashboards:
     refresher: FiguresRefresher = field(default_factory=FiguresRefresher)
 
     @classmethod
-    def build(cls, settings: Settings) -> Dashboards:
+    def build(cls, settings: Settings, today: Callable[[], date] = utc_today) -> Dashboards:
+        """``today``: the date the figures are computed for (tests move it on)."""
         db = Database(settings, NAME)
         db.migrate(CONSUMER_DDL)
         db.migrate(FIGURES_DDL)
         db.migrate(COMPUTED_DDL)
-        refresher = FiguresRefresher()
+        refresher = FiguresRefresher(today)
         projections = all_projections()
         loops = [ConsumerLoop(settings, db, Refreshing(p, refresher)) for p in projections]
         lag = LagProbe(settings, db, [(p.name, t) for p in projections for t in p.topics])
