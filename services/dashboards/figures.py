@@ -15,7 +15,7 @@ Who computes them is a refresher beside the fact projections, not the projection
   figures from offset zero into a fresh database, refreshed after every batch just as the live
   ones are; the replayed figures are compared with the live ones row by row. In the service's own
   database (where ``dash_figures_computed`` exists) it applies nothing: the fact projections'
-  refreshers keep the figures there.
+  refreshers keep the figures there, and the worker only keeps its position current.
 
 When the figures were last computed is kept apart (``dash_figures_computed``), for the pages'
 freshness note: a wall-clock time, which a replay cannot reproduce, so it is not a replayed table.
