@@ -337,10 +337,3 @@ def overview(facts: Facts, codes: list[str], today: date) -> list[dict[str, Any]
             }
         )
     return rows
-
-
-def visible_departments(facts: Facts, roles: frozenset[str], departments: frozenset[str]) -> list[dict[str, Any]]:
-    """Onboarded departments the viewer may see: all for an administrator, else their own."""
-    if "administrator" in roles:
-        return list(facts.departments)
-    return [d for d in facts.departments if d["code"] in departments]
