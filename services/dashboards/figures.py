@@ -8,6 +8,8 @@ Who computes them is a refresher beside the fact projections, not the projection
   departments each event can change (``touched``: the event's own department, its recruitment's,
   the participant's departments); once the batch is applied, in the same transaction, it
   recomputes those departments (``FiguresRefresher.refresh``). Facts and figures commit together.
+  While a loop catches up on a backlog (its batch did not reach the end of its partitions), the
+  departments are only noted (``dash_figures_dirty``) and computed once by the batch that does.
 * Figures that depend on today's date (upcoming interviews without a full panel) are recomputed
   once the date has changed (``FiguresRefresher.refresh_stale``, the worker's periodic job), as
   are departments that have facts but no figures yet (a database from before this read model).
@@ -44,8 +46,12 @@ CREATE TABLE IF NOT EXISTS dash_figures (
     as_of_date TEXT NOT NULL,
     dashboard TEXT NOT NULL,
     overview TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS dash_figures_dirty (
+    code TEXT PRIMARY KEY
 )
 """
+ALL = "*"  # in dash_figures_dirty: every department
 COMPUTED_DDL = """
 CREATE TABLE IF NOT EXISTS dash_figures_computed (
     code TEXT PRIMARY KEY,
@@ -139,11 +145,26 @@ class FiguresRefresher:
         self.today = today
         self.stamp = stamp  # note the wall-clock time (the live database; not in a replay)
 
+    @staticmethod
+    def lock(tx: Tx) -> None:
+        """PostgreSQL: take the figures' turn (until the transaction ends)."""
+        if tx.postgres:
+            tx.execute("SELECT pg_advisory_xact_lock(?)", (_PG_LOCK,))
+
+    def refresh_dirty(self, tx: Tx, marks: set[str]) -> list[str]:
+        """Recompute ``marks`` and every department noted while catching up; clear the notes."""
+        noted = {r["code"] for r in tx.all("SELECT code FROM dash_figures_dirty")}
+        if noted:
+            tx.executemany("DELETE FROM dash_figures_dirty WHERE code = ?", [(c,) for c in sorted(noted)])
+        wanted = marks | noted
+        if not wanted:
+            return []
+        return self.refresh(tx, None if ALL in wanted else wanted)
+
     def refresh(self, tx: Tx, codes: set[str] | None) -> list[str]:
         """Recompute ``codes`` (``None``: every onboarded department); returns those stored.
         A code that is not an onboarded department has no page, so no figures."""
-        if tx.postgres:
-            tx.execute("SELECT pg_advisory_xact_lock(?)", (_PG_LOCK,))
+        self.lock(tx)
         if codes is None:
             wanted = [r["code"] for r in tx.all("SELECT code FROM dash_departments ORDER BY code")]
         else:
@@ -175,10 +196,11 @@ class FiguresRefresher:
         return {r["code"] for r in rows}
 
     def refresh_stale(self, db: Database) -> list[str]:
-        """The periodic job: recompute what the date change (or an upgrade) left stale."""
+        """The periodic job: recompute what the date change (or an upgrade) left stale, and any
+        department still noted from a catch-up."""
         with db.transaction() as tx:
-            stale = self.stale(tx)
-            return self.refresh(tx, stale) if stale else []
+            self.lock(tx)
+            return self.refresh_dirty(tx, self.stale(tx))
 
 
 class Refreshing(Projection):
@@ -208,12 +230,22 @@ class Refreshing(Projection):
             else:
                 self._touched |= codes
 
-    def after_batch(self, tx: Tx) -> None:
-        if not (self._touched or self._every):
+    def after_batch(self, tx: Tx, caught_up: bool) -> None:
+        """Caught up: recompute what this batch and earlier ones touched. While catching up on a
+        backlog, only note the departments (``dash_figures_dirty``, in this transaction): the
+        batch that reaches the end computes them once, not once per batch."""
+        if not self.active:
             return
-        codes, self._touched = (None if self._every else set(self._touched)), set()
-        self._every = False
-        self.refresher.refresh(tx, codes)
+        marks = {ALL} if self._every else set(self._touched)
+        self._touched, self._every = set(), False
+        if not caught_up:
+            if marks:
+                self.refresher.lock(tx)
+                tx.executemany("INSERT INTO dash_figures_dirty (code) VALUES (?) ON CONFLICT DO NOTHING",
+                               [(c,) for c in sorted(marks)])
+            return
+        self.refresher.lock(tx)
+        self.refresher.refresh_dirty(tx, marks)
 
 
 class _AllFacts(Projection):
@@ -258,9 +290,9 @@ class FiguresProjection(Refreshing):
         if not self.live:
             super().apply(tx, envelope)
 
-    def after_batch(self, tx: Tx) -> None:
+    def after_batch(self, tx: Tx, caught_up: bool) -> None:
         if not self.live:
-            super().after_batch(tx)
+            super().after_batch(tx, caught_up)
 
 
 def figure_factories() -> list[Callable[[], Projection]]:
