@@ -187,6 +187,12 @@ class Projection(ABC):
     def apply(self, tx: Tx, envelope: Envelope) -> None:
         """Change the read model for one (new, not yet seen) event."""
 
+    def after_batch(self, tx: Tx, caught_up: bool) -> None:  # noqa: B027 - optional hook, a no-op by default
+        """Called once a batch's events are applied, in the same transaction, before it commits
+        (derived rows that are cheaper to compute once per batch than once per event).
+        ``caught_up``: the batch ended at the end of every partition it read (as far as the broker
+        last said), so no backlog of these partitions follows at once; False while catching up."""
+
 
 def source_of_topic(logical: str) -> str:
     """``participants.events`` → ``participants``."""
@@ -594,6 +600,7 @@ class ConsumerLoop:
                 for tp, records in batches.items():
                     self._apply_records(tx, state, tp, records)
                     self._store_offset(tx, tp, records[-1])
+                self.projection.after_batch(tx, self._at_end(batches))
                 state.save(tx)
             self._committed(state)
         except BrokerForgot as error:
@@ -611,6 +618,14 @@ class ConsumerLoop:
             except _Restarted:
                 pass  # the topic is being read again from zero
         return count
+
+    def _at_end(self, batches: dict[TopicPartition, list[Any]]) -> bool:
+        """Did the batch end at the high-water mark of each partition it read (unknown: yes)?"""
+        for tp, records in batches.items():
+            high = self._client.highwater(tp)
+            if high is not None and records[-1].offset + 1 < high:
+                return False
+        return True
 
     def _forgot(self, batches: dict[TopicPartition, list[Any]], reason: str) -> None:
         """Nothing of the batch was applied. Read its topics again from zero, unless we just did:
@@ -640,6 +655,7 @@ class ConsumerLoop:
                 state = self._state(tx)
                 self._apply_records(tx, state, tp, [record])
                 self._store_offset(tx, tp, record)
+                self.projection.after_batch(tx, True)
                 state.save(tx)
             self._committed(state)
         except BrokerForgot as error:
@@ -692,6 +708,7 @@ class ConsumerLoop:
             try:
                 with self.db.transaction() as tx:
                     self.projection.apply(tx, envelope)
+                    self.projection.after_batch(tx, True)
                     tx.execute("DELETE FROM dead_letters WHERE consumer = ? AND event_id = ?",
                                (self.name, row["event_id"]))
                 done += 1

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -65,6 +65,11 @@ class Tx:
         self._cursor = cursor
         self._postgres = postgres
 
+    @property
+    def postgres(self) -> bool:
+        """Is this a PostgreSQL transaction (else SQLite)?"""
+        return self._postgres
+
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Tx:
         if self._postgres and params:
             sql = sql.replace("%", "%%").replace("?", "%s")
@@ -113,6 +118,8 @@ class Database:
         self.store = store
         self.postgres = settings.uses_postgres
         self._local = threading.local()
+        # Called with each new SQLite connection (tests trace the SQL a request runs with it).
+        self.on_connect: list[Callable[[sqlite3.Connection], None]] = []
         self._pool: Any = None
         self._lock = threading.Lock()
         if self.postgres:
@@ -145,6 +152,8 @@ class Database:
             # Deleted and overwritten content is zeroed in the file, not left in free space
             # (an erased person's destroyed key must not linger in the store's own pages).
             conn.execute("PRAGMA secure_delete=ON")
+            for hook in self.on_connect:
+                hook(conn)
             self._local.conn = conn
         return conn
 

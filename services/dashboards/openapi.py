@@ -18,6 +18,12 @@ class LagSchema(Schema):
     lag = fields.Integer(required=True, allow_none=True, metadata={"description": "null: broker not reachable"})
 
 
+class FiguresSchema(Schema):
+    as_of_date = fields.String(required=True, metadata={"description": "the day the figures hold for (YYYY-MM-DD)"})
+    computed_at = fields.String(required=True, allow_none=True,
+                                metadata={"description": "when the figures were last worked out (UTC)"})
+
+
 class OverviewRowSchema(Schema):
     code = fields.String(required=True)
     name = fields.String(required=True)
@@ -35,6 +41,8 @@ class OverviewSchema(Schema):
     items = fields.List(fields.Nested(OverviewRowSchema), required=True)
     next_cursor = fields.String(required=True, allow_none=True, metadata={"description": "null on the last page"})
     lag = fields.List(fields.Nested(LagSchema), required=True)
+    figures = fields.Nested(FiguresSchema, required=True, allow_none=True,
+                            metadata={"description": "how fresh the figures are (the oldest shown); null: none"})
 
 
 PAGE_PARAMETERS = [
@@ -120,6 +128,8 @@ class DepartmentDashboardSchema(Schema):
         metadata={"description": "recruitments imported from before Delaktig (delaktig import history)"},
     )
     lag = fields.List(fields.Nested(LagSchema), required=True)
+    figures = fields.Nested(FiguresSchema, required=True, allow_none=True,
+                            metadata={"description": "how fresh the figures are (the oldest shown); null: none"})
 
 
 def _problem(description: str) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hmac
 import os
 import secrets
-from datetime import UTC, datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
@@ -37,13 +37,12 @@ from flask import (
 from markupsafe import Markup
 from marshmallow import ValidationError
 
-from services.dashboards import charts
+from services.dashboards import charts, figures
 from services.dashboards.projections import STAGES
-from services.dashboards.queries import department_dashboard, load_facts, overview, visible_departments
 from shared import oidc
 from shared.auth import STAFF_ROLES, Principal, TokenVerifier
 from shared.errors import DomainError
-from shared.pagination import PageQuery, after, decode_cursor, page_of
+from shared.pagination import PageQuery, decode_cursor, page_of
 
 COOKIE = "delaktig_session"
 CSRF_COOKIE = "delaktig_csrf"
@@ -119,6 +118,11 @@ LABELS: dict[str, dict[str, str]] = {
         "lag": "Eftersläpning mot Kafka",
         "lag_unknown": "okänd",
         "events_behind": "händelser efter",
+        "figures_asof": "Siffrorna räknades senast fram {when} och gäller {day}. Det som ännu inte har lästs "
+                        "in (eftersläpningen ovan) finns inte med.",
+        "figures_day": "{d} {month} {y}",
+        "figures_when": "den {d} {month} {y} kl. {hm} (UTC)",
+        "months": "januari februari mars april maj juni juli augusti september oktober november december",
         "department": "Förvaltning",
         "forbidden": "Du har inte behörighet till den här sidan.",
         "total": "Totalt",
@@ -191,6 +195,11 @@ LABELS: dict[str, dict[str, str]] = {
         "lag": "Lag behind Kafka",
         "lag_unknown": "unknown",
         "events_behind": "events behind",
+        "figures_asof": "The figures were last worked out {when} and hold for {day}. Anything not yet read in "
+                        "(the lag above) is not in them.",
+        "figures_day": "{d} {month} {y}",
+        "figures_when": "on {d} {month} {y} at {hm} UTC",
+        "months": "January February March April May June July August September October November December",
         "department": "Department",
         "forbidden": "You are not allowed to see this page.",
         "total": "Total",
@@ -425,21 +434,42 @@ def logout() -> Any:
 
 
 def _context() -> dict[str, Any]:
+    """What every page needs: the viewer, the departments they may see (one stored row each) and
+    the lag. Reads the figures read model only, never the fact tables."""
     principal: Principal = g.principal
-    facts = load_facts(current_app.extensions["delaktig.db"])
+    with current_app.extensions["delaktig.db"].transaction() as tx:
+        departments = figures.visible(tx, principal.roles, principal.departments)
     lang = _lang()
     return {
-        "facts": facts,
         "principal": principal,
-        "departments": visible_departments(facts, principal.roles, principal.departments),
+        "departments": departments,
         "lang": lang,
         "t": LABELS[lang],
         "lag": current_app.extensions["delaktig.lag"].snapshot(),
+        "figures": None,
     }
 
 
-def _today() -> Any:
-    return datetime.now(UTC).date()
+def figures_note(fresh: dict[str, Any] | None, t: dict[str, str]) -> str | None:
+    """The freshness note in plain words: when the figures were worked out, and the day they hold for."""
+    if not fresh:
+        return None
+    months = t["months"].split()
+
+    def day(value: date) -> dict[str, Any]:
+        return {"d": value.day, "month": months[value.month - 1], "y": value.year}
+
+    held = t["figures_day"].format(**day(date.fromisoformat(fresh["as_of_date"])))
+    if not fresh.get("computed_at"):
+        return t["figures_asof"].format(when="", day=held).replace("  ", " ")
+    at = datetime.fromisoformat(str(fresh["computed_at"]).replace("Z", "+00:00"))
+    when = t["figures_when"].format(**day(at.date()), hm=at.strftime("%H:%M"))
+    return t["figures_asof"].format(when=when, day=held)
+
+
+def _with_figures(ctx: dict[str, Any], rows: list[dict[str, Any]]) -> dict[str, Any]:
+    fresh = figures.freshness(rows)
+    return {**ctx, "figures": fresh, "figures_note": figures_note(fresh, ctx["t"])}
 
 
 @pages.get("/")
@@ -465,24 +495,36 @@ def overview_json() -> Any:
         field = sorted(refused.normalized_messages())[0]
         return _problem(422, "Unprocessable Content", f"{field}: {refused.normalized_messages()[field]}")
     ctx = _context()
-    rows = sorted(overview(ctx["facts"], [d["code"] for d in ctx["departments"]], _today()), key=_by_code)
-    rest = after(rows, decode_cursor(query["cursor"], 1), _by_code)[: query["limit"] + 1]
-    return {**page_of(rest, query["limit"], _by_code), "lag": ctx["lag"]}
+    cursor = decode_cursor(query["cursor"], 1)
+    shown = sorted((d for d in ctx["departments"] if cursor is None or (d["code"],) > cursor), key=_by_code)
+    shown = shown[: query["limit"] + 1]
+    with current_app.extensions["delaktig.db"].transaction() as tx:
+        rows = figures.overview_rows(tx, [d["code"] for d in shown])
+    page = page_of(rows, query["limit"], _by_code)
+    return {**page, "lag": ctx["lag"], "figures": figures.freshness(shown[: query["limit"]])}
 
 
 @pages.get("/api/departments/<code>")
 def department_json(code: str) -> Any:
     """One department's numbers as JSON (same numbers as the page)."""
     ctx = _context()
-    if code not in {d["code"] for d in ctx["departments"]}:
-        if _may_see(code) and not _known(ctx, code):
+    shown = [d for d in ctx["departments"] if d["code"] == code]
+    d = _department(code) if shown else None
+    if d is None:
+        if _may_see(code) and not _known(code):
             return _problem(404, "Not found", f"no department {code!r}")
         return _problem(403, "Forbidden", f"your token does not cover department {code!r}")
-    return {**department_dashboard(ctx["facts"], code, _today()), "lag": ctx["lag"]}
+    return {**d, "lag": ctx["lag"], "figures": figures.freshness(shown)}
 
 
-def _known(ctx: dict[str, Any], code: str) -> bool:
-    return any(d["code"] == code for d in ctx["facts"].departments)
+def _department(code: str) -> dict[str, Any] | None:
+    with current_app.extensions["delaktig.db"].transaction() as tx:
+        return figures.department_figures(tx, code)
+
+
+def _known(code: str) -> bool:
+    with current_app.extensions["delaktig.db"].transaction() as tx:
+        return figures.known(tx, code)
 
 
 def _may_see(code: str) -> bool:
@@ -494,8 +536,10 @@ def _may_see(code: str) -> bool:
 def overview_page() -> Any:
     """Departments side by side, with a comparison chart."""
     ctx = _context()
+    ctx = _with_figures(ctx, ctx["departments"])
     t = ctx["t"]
-    rows = overview(ctx["facts"], [d["code"] for d in ctx["departments"]], _today())
+    with current_app.extensions["delaktig.db"].transaction() as tx:
+        rows = figures.overview_rows(tx, [d["code"] for d in ctx["departments"]])
     names = [r["name"] for r in rows]
     comparison = charts.bar_chart(
         t["compare"],
@@ -531,11 +575,13 @@ def overview_page() -> Any:
 def department_page(code: str) -> Any:
     """One department: stages, panels, rotation, honoraria against budget, the effect goals."""
     ctx = _context()
-    if code not in {d["code"] for d in ctx["departments"]}:
-        if _may_see(code) and not _known(ctx, code):
+    shown = [d for d in ctx["departments"] if d["code"] == code]
+    d = _department(code) if shown else None
+    if d is None:
+        if _may_see(code) and not _known(code):
             abort(404)
         return _forbidden()
-    d = department_dashboard(ctx["facts"], code, _today())
+    ctx = _with_figures(ctx, shown)
     return render_template("department.html", d=d, charts=department_charts(d, ctx["t"]), **ctx)
 
 

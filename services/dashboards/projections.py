@@ -2,8 +2,9 @@
 
 Each topic has its own projection (and so its own position and lag). They store facts, not
 totals: cross-topic joins (a payment's department via its accruals, a panel's recruitment) are
-made when a page is read, so the result does not depend on the order in which the three topics
-arrive. Free text (motivations, comments, feedback text) and personal data are never stored.
+made when the figures are computed (``figures.py``, per department, after each batch), so the
+result does not depend on the order in which the three topics arrive. Free text (motivations,
+comments, feedback text) and personal data are never stored.
 """
 
 from __future__ import annotations
@@ -68,7 +69,13 @@ CREATE TABLE IF NOT EXISTS dash_payments (
     month TEXT NOT NULL,
     amount_ore BIGINT NOT NULL,
     accrual_refs TEXT NOT NULL
-)
+);
+CREATE INDEX IF NOT EXISTS dash_participant_departments_by_department ON dash_participant_departments (department);
+CREATE INDEX IF NOT EXISTS dash_accruals_by_department ON dash_accruals (department);
+CREATE INDEX IF NOT EXISTS dash_accruals_by_recruitment ON dash_accruals (recruitment_id);
+CREATE INDEX IF NOT EXISTS dash_accruals_by_participant ON dash_accruals (participant_id);
+CREATE INDEX IF NOT EXISTS dash_payments_by_department ON dash_payments (department);
+CREATE INDEX IF NOT EXISTS dash_payments_by_participant ON dash_payments (participant_id)
 """
 
 RECRUITMENTS_DDL = """
@@ -130,7 +137,15 @@ CREATE TABLE IF NOT EXISTS dash_imported (
     recruitment_id TEXT PRIMARY KEY,
     imported_by TEXT NOT NULL,
     imported_at TEXT NOT NULL
-)
+);
+CREATE INDEX IF NOT EXISTS dash_recruitments_by_department ON dash_recruitments (department);
+CREATE INDEX IF NOT EXISTS dash_hires_by_department ON dash_hires (department);
+CREATE INDEX IF NOT EXISTS dash_followups_by_department ON dash_followups (department);
+CREATE INDEX IF NOT EXISTS dash_followups_by_recruitment ON dash_followups (recruitment_id);
+CREATE INDEX IF NOT EXISTS dash_manager_feedback_by_department ON dash_manager_feedback (department);
+CREATE INDEX IF NOT EXISTS dash_manager_feedback_by_recruitment ON dash_manager_feedback (recruitment_id);
+CREATE INDEX IF NOT EXISTS dash_participant_feedback_by_department ON dash_participant_feedback (department);
+CREATE INDEX IF NOT EXISTS dash_participant_feedback_by_recruitment ON dash_participant_feedback (recruitment_id)
 """
 
 MATCHING_DDL = """

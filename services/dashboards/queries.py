@@ -1,5 +1,8 @@
-"""The dashboards' read-side use cases: what a department's page and the administration-wide
-comparison show, computed from the projected facts at read time."""
+"""The dashboards' figures: what a department's page and the administration-wide comparison show,
+computed from the projected facts. ``figures.py`` runs this per department on that department's
+facts only (``load_department_facts``) after each batch and daily, and stores the result; the
+pages read the stored rows. ``load_facts`` (every fact table whole) is for the research export
+and for tests that recompute everything as a reference, never for a request."""
 
 from __future__ import annotations
 
@@ -53,6 +56,75 @@ def load_facts(db: Database) -> Facts:
     """Read every fact table in one transaction (a consistent snapshot)."""
     with db.transaction() as tx:
         return _load(tx)
+
+
+def load_department_facts(tx: Tx, code: str) -> Facts:
+    """The facts that can count for department ``code`` (its own rows, rows without a department
+    of its recruitments, and what a payment without a department needs to find its department),
+    so that ``department_dashboard(facts, code, today)`` equals it on every fact."""
+    recruitments = {r["recruitment_id"]: r for r in tx.all("SELECT * FROM dash_recruitments WHERE department = ?",
+                                                           (code,))}
+    members = {r["participant_id"] for r in tx.all(
+        "SELECT participant_id FROM dash_participant_departments WHERE department = ?", (code,))}
+    accruals = {r["activity_ref"]: r for r in _attributed(tx, "dash_accruals", code)}
+    payments = tx.all("SELECT * FROM dash_payments WHERE department = ?", (code,))
+    # A payment without a department takes that of the first of its accruals that is known: any
+    # such payment of a participant with an accrual here is a candidate (a participant's payment
+    # pays that participant's own accruals), with every accrual it names and their recruitments.
+    unplaced = where_in(tx, "SELECT * FROM dash_payments WHERE (department IS NULL OR department = '') AND "
+                         "participant_id IN ({marks})", sorted({a["participant_id"] for a in accruals.values()}))
+    payments.extend(unplaced)
+    named = sorted({ref for p in unplaced for ref in json.loads(p["accrual_refs"])} - set(accruals))
+    for row in where_in(tx, "SELECT * FROM dash_accruals WHERE activity_ref IN ({marks})", named):
+        accruals[row["activity_ref"]] = row
+    others = sorted({str(a["recruitment_id"]) for a in accruals.values() if a["recruitment_id"]} - set(recruitments))
+    for row in where_in(tx, "SELECT * FROM dash_recruitments WHERE recruitment_id IN ({marks})", others):
+        recruitments[row["recruitment_id"]] = row
+    manager_feedback = _attributed(tx, "dash_manager_feedback", code)
+    participant_feedback = _attributed(tx, "dash_participant_feedback", code)
+    rated = sorted({str(r["recruitment_id"]) for r in manager_feedback + participant_feedback} | set(recruitments))
+    return Facts(
+        departments=tx.all("SELECT code, name, onboarded_at, budget_ore_per_month FROM dash_departments "
+                           "WHERE code = ?", (code,)),
+        recruitments=recruitments,
+        spells=tx.all("SELECT s.* FROM dash_stage_spells s JOIN dash_recruitments r "
+                      "ON r.recruitment_id = s.recruitment_id WHERE r.department = ?", (code,)),
+        panels={r["recruitment_id"]: list(json.loads(r["members"])) for r in tx.all(
+            "SELECT p.* FROM dash_panels p JOIN dash_recruitments r ON r.recruitment_id = p.recruitment_id "
+            "WHERE r.department = ?", (code,))},
+        participants={r["participant_id"]: r for r in tx.all(
+            "SELECT p.* FROM dash_participants p JOIN dash_participant_departments d "
+            "ON d.participant_id = p.participant_id WHERE d.department = ?", (code,))},
+        participant_departments={code: members} if members else {},
+        accruals=accruals,
+        payments=payments,
+        hires=_attributed(tx, "dash_hires", code),
+        followups=_attributed(tx, "dash_followups", code),
+        manager_feedback=manager_feedback,
+        participant_feedback=participant_feedback,
+        imported={r["recruitment_id"] for r in where_in(
+            tx, "SELECT recruitment_id FROM dash_imported WHERE recruitment_id IN ({marks})", rated)},
+    )
+
+
+def _attributed(tx: Tx, table: str, code: str) -> list[dict[str, Any]]:
+    """Rows of ``table`` that count for ``code``: their own department, else their recruitment's
+    (``Facts.department_of``: an empty department is no department)."""
+    return tx.all(
+        f"SELECT * FROM {table} WHERE department = ? UNION ALL "
+        f"SELECT t.* FROM {table} t JOIN dash_recruitments r ON r.recruitment_id = t.recruitment_id "
+        "WHERE (t.department IS NULL OR t.department = '') AND r.department = ?",
+        (code, code),
+    )
+
+
+def where_in(tx: Tx, sql: str, values: list[str], chunk: int = 500) -> list[dict[str, Any]]:
+    """``sql`` with ``{marks}`` bound to ``values``, a chunk at a time."""
+    out: list[dict[str, Any]] = []
+    for i in range(0, len(values), chunk):
+        part = values[i:i + chunk]
+        out.extend(tx.all(sql.format(marks=", ".join("?" for _ in part)), part))
+    return out
 
 
 def _load(tx: Tx) -> Facts:
@@ -265,10 +337,3 @@ def overview(facts: Facts, codes: list[str], today: date) -> list[dict[str, Any]
             }
         )
     return rows
-
-
-def visible_departments(facts: Facts, roles: frozenset[str], departments: frozenset[str]) -> list[dict[str, Any]]:
-    """Onboarded departments the viewer may see: all for an administrator, else their own."""
-    if "administrator" in roles:
-        return list(facts.departments)
-    return [d for d in facts.departments if d["code"] in departments]

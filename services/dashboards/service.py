@@ -1,25 +1,38 @@
 """Assembly of the dashboards service: its read model, the three projections and their consumer
-loops (``worker``), and the web pages (``http``)."""
+loops (each refreshing the figures of the departments its batches touched), the daily refresh
+(``worker``), and the web pages (``http``), which read the stored figures only."""
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from flask import Flask
 from kafka import TopicPartition
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from services.dashboards.figures import (
+    COMPUTED_DDL,
+    FIGURES_DDL,
+    FiguresProjection,
+    FiguresRefresher,
+    Refreshing,
+    figure_factories,
+    utc_today,
+)
 from services.dashboards.projections import all_projections
 from shared.config import Settings
 from shared.consumer import CONSUMER_DDL, ConsumerLoop
 from shared.db import Database
 from shared.kafka import consumer, partitions_of
-from shared.runtime import Worker
+from shared.runtime import Runnable, Worker
 
 NAME = "dashboards"
+REFRESH_EVERY_SECONDS = 60.0  # how often the worker looks for figures of an earlier day
 
 
 class LagProbe:
@@ -89,15 +102,24 @@ class Dashboards:
     db: Database
     loops: list[ConsumerLoop] = field(default_factory=list)
     lag: LagProbe | None = None
+    refresher: FiguresRefresher = field(default_factory=FiguresRefresher)
+    # ``audit replay`` rebuilds the figures as consumer ``dashboards.figures`` of all three topics;
+    # in this database that consumer applies nothing (the loops above keep the figures), but the
+    # worker keeps its position current, so replay and ``audit verify`` find it caught up.
+    figures_position: ConsumerLoop | None = None
 
     @classmethod
-    def build(cls, settings: Settings) -> Dashboards:
+    def build(cls, settings: Settings, today: Callable[[], date] = utc_today) -> Dashboards:
+        """``today``: the date the figures are computed for (tests move it on)."""
         db = Database(settings, NAME)
         db.migrate(CONSUMER_DDL)
+        db.migrate(FIGURES_DDL)
+        db.migrate(COMPUTED_DDL)
+        refresher = FiguresRefresher(today)
         projections = all_projections()
-        loops = [ConsumerLoop(settings, db, p) for p in projections]
+        loops = [ConsumerLoop(settings, db, Refreshing(p, refresher)) for p in projections]
         lag = LagProbe(settings, db, [(p.name, t) for p in projections for t in p.topics])
-        return cls(settings, db, loops, lag)
+        return cls(settings, db, loops, lag, refresher, ConsumerLoop(settings, db, FiguresProjection()))
 
     def http(self) -> Flask:
         from services.dashboards.openapi import document_json_api
@@ -123,16 +145,24 @@ class Dashboards:
         """Apply everything on the topics now (tests and the research export)."""
         for loop in self.loops:
             loop.catch_up(timeout)
+        self.refresh_stale()
+
+    def refresh_stale(self) -> list[str]:
+        """Recompute the figures of an earlier day (and any department without figures yet)."""
+        return self.refresher.refresh_stale(self.db)
 
     def projections(self) -> list[tuple[Any, Database]]:
-        """Pure read models, for ``delaktig audit replay`` (projection factory, live database)."""
-        return [(type(loop.projection), self.db) for loop in self.loops]
+        """Read models for ``delaktig audit replay`` (projection factory, live database): the
+        three fact projections and the figures (``figures.FiguresProjection``)."""
+        return [(factory, self.db) for factory in figure_factories()]
 
     def worker(self) -> Worker:
-        return Worker(NAME, parts=list(self.loops))
+        self.refresh_stale()  # a database from before the figures read model gets them at once
+        parts: list[Runnable] = [*self.loops, *([self.figures_position] if self.figures_position else [])]
+        return Worker(NAME, parts=parts, periodic=[(REFRESH_EVERY_SECONDS, self.refresh_stale)])
 
     def close(self) -> None:
-        for loop in self.loops:
+        for loop in [*self.loops, *([self.figures_position] if self.figures_position else [])]:
             loop.close()
         if self.lag is not None:
             self.lag.close()
