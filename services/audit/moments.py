@@ -43,6 +43,11 @@ class AsOf(Projection):
         self.moment = moment
         self.name = inner.name
         self.topics = inner.topics
+        # A read model that computes figures "as of today" (the dashboards' figures) computes them
+        # as of the moment's date: the figures an auditor would have seen that day.
+        refresher = getattr(inner, "refresher", None)
+        if refresher is not None and hasattr(refresher, "today"):
+            refresher.today = moment.date
 
     def migrate(self, db: Database) -> None:
         self.inner.migrate(db)
@@ -50,3 +55,6 @@ class AsOf(Projection):
     def apply(self, tx: Tx, envelope: Envelope) -> None:
         if occurred_by(envelope, self.moment):
             self.inner.apply(tx, envelope)
+
+    def after_batch(self, tx: Tx, caught_up: bool) -> None:
+        self.inner.after_batch(tx, caught_up)

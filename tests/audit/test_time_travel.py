@@ -14,8 +14,10 @@ import pytest
 from infra.cli import main
 from services.audit.replay import replay_one, snapshot
 from services.audit.service import Audit
+from services.dashboards.figures import FiguresProjection
 from services.dashboards.projections import RecruitmentsProjection
 from services.dashboards.service import Dashboards
+from services.participants.service import Participants
 from services.recruitments.service import Recruitments
 from shared.auth import Principal
 from shared.config import Settings
@@ -47,13 +49,17 @@ def test_until_reproduces_exactly_an_earlier_snapshot_of_a_read_model(
 ) -> None:
     recruitments = Recruitments.build(settings)
     dashboards = Dashboards.build(settings)
+    participants = Participants.build(settings)
     try:
+        participants.relay().drain()  # the onboarded departments reach the dashboards
         first = _open(recruitments, "ekonomiskt-bistand")
         recruitments.app.publish_advert(COORDINATOR, first, "Vi söker en socialsekreterare")
         recruitments.relay().drain()
         dashboards.catch_up()
         tables = ["dash_recruitments", "dash_stage_spells"]
         then = snapshot(dashboards.db, tables)
+        figures_then = snapshot(dashboards.db, ["dash_figures"])["dash_figures"]
+        assert figures_then  # the department's page as the dashboards showed it then
         moment = datetime.now(UTC)
         time.sleep(0.05)
 
@@ -68,10 +74,14 @@ def test_until_reproduces_exactly_an_earlier_snapshot_of_a_read_model(
         result = replay_one(RecruitmentsProjection, dashboards.db, until=moment)
         assert {t: result.snapshot[t] for t in tables} == then
         assert result.as_of == moment
+        # The figures the dashboards' pages showed then (the department's page and overview row).
+        assert snapshot(dashboards.db, ["dash_figures"])["dash_figures"] != figures_then
+        assert replay_one(FiguresProjection, dashboards.db, until=moment).snapshot["dash_figures"] == figures_then
         assert snapshot(dashboards.db, tables) == now  # the live read model is untouched
     finally:
         recruitments.close()
         dashboards.close()
+        participants.close()
 
     _env(monkeypatch, settings)
     capsys.readouterr()
