@@ -7,6 +7,7 @@ what was decided). Written from the mutation run of ``services/matching/domain.p
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from services.matching.domain import (
@@ -21,6 +22,7 @@ from services.matching.domain import (
     SeatTakenTwice,
 )
 from services.matching.ranking import MAX_PANEL_SIZE
+from shared.errors import DomainError
 from tests.aggregates import refused, replayed
 
 RID = "2b9f7c1e-5d8a-4f0b-9a57-6c4e2d1f0a33"
@@ -38,6 +40,13 @@ def recorded(panel: Panel) -> list[dict[str, Any]]:
     return [vars(e) for e in panel.pending_events]
 
 
+def refusal(panel: Panel, kind: type[DomainError], command: Callable[[], Any]) -> DomainError:
+    """The named refusal ``command`` meets (nothing recorded), for its field and wording."""
+    err = refused(panel, kind, command)
+    assert isinstance(err, DomainError)
+    return err
+
+
 def test_a_panel_of_one_and_a_full_panel_are_both_assigned() -> None:
     full = [f"p{i}" for i in range(MAX_PANEL_SIZE)]
     assert Panel.start_with_assignment(RID, full, None, [], COORDINATOR, DEPT).members == full
@@ -53,28 +62,28 @@ def test_every_refusal_names_the_input_at_fault_and_says_what_is_wrong() -> None
     panel = Panel.start_with_proposal(RID, "prop-1", proposal("a", "b"), [], None, MATCHING, DEPT)
     panel.propose(RID, "prop-2", [], [], "nobody consented", MATCHING, DEPT)
 
-    err = refused(panel, SeatTakenTwice, lambda: panel.assign(RID, ["a", "a"], None, [], COORDINATOR, DEPT))
+    err = refusal(panel, SeatTakenTwice, lambda: panel.assign(RID, ["a", "a"], None, [], COORDINATOR, DEPT))
     assert err.field == "members" and "only one seat" in err.detail
     too_many = [f"p{i}" for i in range(MAX_PANEL_SIZE + 1)]
-    err = refused(panel, PanelSizeOutOfRange, lambda: panel.assign(RID, too_many, None, [], COORDINATOR, DEPT))
+    err = refusal(panel, PanelSizeOutOfRange, lambda: panel.assign(RID, too_many, None, [], COORDINATOR, DEPT))
     assert err.field == "members" and f"1 to {MAX_PANEL_SIZE} participants" in err.detail
 
-    err = refused(panel, NoSuchProposal, lambda: panel.proposal("prop-x"))
+    err = refusal(panel, NoSuchProposal, lambda: panel.proposal("prop-x"))
     assert err.field == "proposal_id" and "no proposal prop-x" in err.detail
-    err = refused(panel, EmptyProposal, lambda: panel.proposal("prop-2"))
+    err = refusal(panel, EmptyProposal, lambda: panel.proposal("prop-2"))
     assert err.field == "proposal_id" and "nobody fitted" in err.detail
 
     panel.assign(RID, ["a", "b"], "prop-1", [], COORDINATOR, DEPT)
     a = {"id": "a", "role": "participant"}
-    err = refused(panel, NoInvitation, lambda: panel.accept_invitation(RID, "z", a, DEPT))
+    err = refusal(panel, NoInvitation, lambda: panel.accept_invitation(RID, "z", a, DEPT))
     assert "no invitation" in err.detail
     panel.accept_invitation(RID, "a", a, DEPT)
-    err = refused(panel, InvitationAnswered, lambda: panel.accept_invitation(RID, "a", a, DEPT))
+    err = refusal(panel, InvitationAnswered, lambda: panel.accept_invitation(RID, "a", a, DEPT))
     assert err.field == "invitation" and "already accepted" in err.detail
 
-    err = refused(panel, NotOnPanel, lambda: panel.replace_member(RID, "z", "c", "ill", COORDINATOR, DEPT))
+    err = refusal(panel, NotOnPanel, lambda: panel.replace_member(RID, "z", "c", "ill", COORDINATOR, DEPT))
     assert err.field == "participant_id" and "not on the panel" in err.detail
-    err = refused(panel, AlreadyOnPanel, lambda: panel.replace_member(RID, "a", "b", "ill", COORDINATOR, DEPT))
+    err = refusal(panel, AlreadyOnPanel, lambda: panel.replace_member(RID, "a", "b", "ill", COORDINATOR, DEPT))
     assert err.field == "replacement" and "already sits on this panel" in err.detail
 
 
