@@ -252,7 +252,8 @@ def test_a_scorecard_has_three_to_six_unique_attributes_with_motivation() -> Non
         ([*SCORECARD, *extra], "a scorecard has 3 to 6 focus attributes"),  # seven
         (SCORECARD[:2], "a scorecard has 3 to 6 focus attributes"),
         ([*SCORECARD, SCORECARD[1]], "focus attribute keys must be unique"),
-        (extra[:3], "the scorecard must include 'motivation_user_participation'"),
+        (extra[:3], "the scorecard must include 'motivation_user_participation' (motivation for working with user "
+                    "participation, effect goal 1)"),
     ]
     for scorecard, words in cases:
         with pytest.raises(ScorecardInvalid) as caught:
@@ -473,3 +474,14 @@ def test_the_participation_text_is_published_with_the_current_advert_only() -> N
     refusal(rec, Conflict, lambda: rec.publish_participation_text(1, "t", "h", COORDINATOR, DEPT))
     rec.publish_participation_text(2, "t", "h", COORDINATOR, DEPT)
     assert rec.published_participation == {"advert_version": 2, "text": "t", "text_hash": "h"}
+
+
+def test_a_cancelled_past_recruitment_takes_no_later_decision_and_no_second_close() -> None:
+    rec = past()
+    rec.import_close("cancelled", "the post was withdrawn", MARK, day("2017-03-01"), IMPORTER, DEPT)
+    refusal(rec, RecruitmentClosedError, partial(rec.import_decision, "kandidat-A", "Bäst", "hire", MARK,
+                                                 day("2017-03-15"), IMPORTER, DEPT))
+    refusal(rec, RecruitmentClosedError, partial(rec.import_close, "cancelled", "again", MARK, day("2017-03-20"),
+                                                 IMPORTER, DEPT))
+    assert rec.decision is None and rec.closed == {"outcome": "cancelled", "reason": "the post was withdrawn",
+                                                   "closed_on": "2017-03-01"}
