@@ -25,6 +25,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from functools import partial
+from itertools import groupby
 from pathlib import Path
 from typing import Any, NamedTuple, overload
 
@@ -503,80 +504,77 @@ def _check_range(bounds: tuple[int, int]) -> tuple[list[_Run], list[int]]:
     start, end = bounds
     runs: list[_Run] = []
     checkpoints: list[int] = []
+    at = start
+    for topic, group in groupby(map(_topic_of, records[start:end])):  # all in C: one run per topic change
+        i = at
+        at += len(list(group))
+        if topic == _CHECKPOINTS:
+            checkpoints.extend(range(i, at))
+        else:
+            runs.append(_check_run(topic, i, at, list(map(_value_of, records[i:at]))))
+    return runs, checkpoints
+
+
+_topic_of: Any = operator.attrgetter("topic")
+_value_of: Any = operator.attrgetter("value")
+
+
+def _check_run(topic: str, start: int, end: int, values: list[bytes]) -> _Run:
+    """One run of a topic's messages: each canonical (or genuine by the reference definition),
+    hash = chain hash, source = the topic's, positions strictly increasing, links unbroken."""
+    source = topic.split(".")[0]
+    expected = source.encode()
+    unclean = _Run(topic, start, end, False, 0, b"", 0, b"", b"", b"")
+    if source not in _SOURCE_ORDER:
+        return unclean
     head_match, tail_match, sha256, hexlify = _HEAD.match, _TAIL.fullmatch, hashlib.sha256, binascii.hexlify
     cut, resume, position_key = _HASH_MEMBER_FROM_END, _OCCURRED_AT_LEN, _POSITION_KEY
-    i = start
-    while i < end:
-        topic = records[i].topic
-        if topic == _CHECKPOINTS:
-            checkpoints.append(i)
-            i += 1
-            continue
-        source = topic.split(".")[0]
-        expected = source.encode()
-        clean = source in _SOURCE_ORDER
-        leaves = bytearray()
-        ids = array("q")
-        add_id = ids.append
-        first_position = last_position = 0
-        first_prev = last_hash = b""
-        j = i
-        while j < end:
-            record = records[j]
-            if record.topic != topic:
-                break
-            j += 1
-            if not clean:
-                continue
-            raw = record.value
-            head = head_match(raw)
-            e = head.end() if head is not None else 0
-            tail = None
-            if head is not None and raw.find(b"\\", 0, e + 2) < 0:
-                q = raw.rfind(position_key, e)
-                tail = tail_match(raw, q) if q > 0 else None
-                if tail is not None and raw.find(b"\\", q) >= 0:
-                    tail = None
-            if tail is None or head is None:  # not the fast reader's shape: the reference definition decides
-                link = _parsed_link(raw, expected)
-                if link is None or (last_hash and (link[2] != last_hash or link[0] <= last_position)):
-                    clean = False
-                    continue
-                position, eid, prev, claimed, digest = link
-                if not last_hash:
-                    first_position, first_prev = position, prev
-                leaves += sha256(b"\x00" + digest).digest()
-                add_id(hash(eid))
-                last_hash, last_position = claimed, position
-                continue
-            position_text, prev, claimed_source = tail.groups()
-            position = int(position_text)
-            if claimed_source != expected:
-                clean = False
-                continue
-            if last_hash:
-                if prev != last_hash or position <= last_position:
-                    clean = False
-                    continue
-            else:
+    leaves = bytearray()
+    ids = array("q")
+    add_id = ids.append
+    first_position = last_position = 0
+    first_prev = last_hash = b""
+    for raw in values:
+        head = head_match(raw)
+        e = head.end() if head is not None else 0
+        tail = None
+        if head is not None and raw.find(b"\\", 0, e + 2) < 0:
+            q = raw.rfind(position_key, e)
+            tail = tail_match(raw, q) if q > 0 else None
+            if tail is not None and raw.find(b"\\", q) >= 0:
+                tail = None
+        if tail is None or head is None:  # not the fast reader's shape: the reference definition decides
+            link = _parsed_link(raw, expected)
+            if link is None or (last_hash and (link[2] != last_hash or link[0] <= last_position)):
+                return unclean
+            position, eid, prev, claimed, digest = link
+            if not last_hash:
                 first_position, first_prev = position, prev
-            h = sha256(prev)
-            h.update(raw[:e - cut])
-            h.update(raw[e - resume:])
-            digest = h.digest()
-            claimed = head.group(4)
-            if hexlify(digest) != claimed:
-                clean = False
-                continue
             leaves += sha256(b"\x00" + digest).digest()
-            add_id(hash(head.group(2)))
+            add_id(hash(eid))
             last_hash, last_position = claimed, position
-        if clean and not last_hash:
-            clean = False  # cannot happen (a run has at least one event), kept for the reader
-        runs.append(_Run(topic, i, j, clean, first_position, first_prev, last_position, last_hash,
-                         bytes(leaves) if clean else b"", ids.tobytes() if clean else b""))
-        i = j
-    return runs, checkpoints
+            continue
+        position_text, prev, claimed_source = tail.groups()
+        position = int(position_text)
+        if claimed_source != expected:
+            return unclean
+        if last_hash:
+            if prev != last_hash or position <= last_position:
+                return unclean
+        else:
+            first_position, first_prev = position, prev
+        h = sha256(prev)
+        h.update(raw[:e - cut])
+        h.update(raw[e - resume:])
+        digest = h.digest()
+        claimed = head.group(4)
+        if hexlify(digest) != claimed:
+            return unclean
+        leaves += sha256(b"\x00" + digest).digest()
+        add_id(hash(head.group(2)))
+        last_hash, last_position = claimed, position
+    return _Run(topic, start, end, True, first_position, first_prev, last_position, last_hash, bytes(leaves),
+                ids.tobytes())
 
 
 def _parsed_link(raw: bytes, source: bytes) -> tuple[int, bytes, bytes, bytes, bytes] | None:
@@ -627,12 +625,27 @@ def _read_checkpoints(indices: list[int]) -> list[tuple[int, dict[str, Any] | No
     return out
 
 
-def _merkle_chunk(task: tuple[bytes, list[int]]) -> tuple[list[bytes], list[bytes]]:
+def _merkle_chunk(task: tuple[bytes, list[int], list[tuple[int, Any, int]]]) -> tuple[list[bytes], list[bytes]]:
     """The tree levels (from ``_LOW_LEVELS`` up) of one aligned chunk of leaf hashes, packed, and
-    the root of the chunk's first ``r`` leaves for each ``r`` asked (checkpoints ending in it)."""
-    leaves, sizes = task
+    for each checkpoint that ends in it (``r`` leaves into the chunk, the record of its last event,
+    its chain head and position): the root of the chunk's first ``r`` leaves, or b"" when the
+    chain head or the position is not that event's."""
+    leaves, sizes, heads = task
     tree = MerkleTree([leaves[k:k + 32] for k in range(0, len(leaves), 32)])
-    return [b"".join(level) for level in tree.levels[_LOW_LEVELS:]], [tree.root(r) for r in sizes]
+    sha256 = hashlib.sha256
+    tails = []
+    for r, (index, head, position) in zip(sizes, heads, strict=True):
+        try:
+            good = (isinstance(head, str) and bytes.fromhex(head).hex() == head
+                    and sha256(b"\x00" + bytes.fromhex(head)).digest() == leaves[32 * (r - 1):32 * r])
+        except ValueError:
+            good = False
+        if good:
+            raw = _shared_records[index].value
+            tail = _TAIL.fullmatch(raw, max(0, raw.rfind(_POSITION_KEY)))
+            good = (int(tail.group(1)) if tail else _position(_light(raw))) == position
+        tails.append(tree.root(r) if good else b"")
+    return [b"".join(level) for level in tree.levels[_LOW_LEVELS:]], tails
 
 
 class PackedTree:
@@ -755,13 +768,17 @@ class LazyEvents(Sequence[Envelope]):
     def __len__(self) -> int:
         return self.size
 
-    def raw(self, index: int) -> bytes:
+    def record_index(self, index: int) -> int:
+        """Where event ``index`` is in the records."""
         if index < 0:
             index += self.size
         if not 0 <= index < self.size:
             raise IndexError(index)
         run = bisect_right(self.offsets, index) - 1
-        return self.records[self.runs[run][0] + index - self.offsets[run]].value
+        return self.runs[run][0] + index - self.offsets[run]
+
+    def raw(self, index: int) -> bytes:
+        return self.records[self.record_index(index)].value
 
     def raws(self) -> Iterator[bytes]:
         records = self.records
@@ -900,19 +917,18 @@ def _verify_records(records: list[Record], public_key: Ed25519PublicKey, workers
         if source in slow:
             continue
         leaves = b"".join(r.leaves for r in runs[topic])
-        plan = _merkle_plan(source, leaves, checkpoints[source], workers)
+        events = LazyEvents(records, [(r.start, r.end) for r in runs[topic]])
+        plan = _merkle_plan(events, leaves, checkpoints[source], workers)
         if plan is None:
             slow.add(source)
             continue
-        plans.append((source, leaves, plan))
-    chunk_tasks = [(leaves[32 * a:32 * b], sizes) for _s, leaves, (_c, chunks, _cps) in plans
-                   for a, b, sizes in chunks]
+        plans.append((source, events, leaves, plan))
+    chunk_tasks = [(leaves[32 * a:32 * b], sizes, heads) for _s, _e, leaves, (_c, chunks, _cps) in plans
+                   for a, b, sizes, heads in chunks]
     chunk_results = iter(map_(_merkle_chunk, chunk_tasks))
-    for source, leaves, (chunk, chunks, cps) in plans:
+    for source, events, leaves, (chunk, chunks, cps) in plans:
         done = [next(chunk_results) for _ in chunks]
-        topic = f"{source}.events"
-        events = LazyEvents(records, [(r.start, r.end) for r in runs[topic]])
-        if _checkpoints_hold(events, leaves, chunk, chunks, done, cps):
+        if _checkpoints_hold(leaves, chunk, done, cps):
             fast_sources[source] = (events, PackedLeaves(leaves))
         else:
             slow.add(source)
@@ -939,10 +955,10 @@ def _second_stage(task: tuple[str, Any]) -> Any:
     return _ids_unique(arg) if kind == "ids" else _read_checkpoints(arg)
 
 
-_Plan = tuple[int, list[tuple[int, int, list[int]]], list[tuple[int, int, dict[str, Any]]]]
+_Plan = tuple[int, list[tuple[int, int, list[int], list[tuple[int, Any, int]]]], list[tuple[int, int, dict[str, Any]]]]
 
 
-def _merkle_plan(source: str, leaves: bytes, checkpoints: list[dict[str, Any]], workers: int) -> _Plan | None:
+def _merkle_plan(events: LazyEvents, leaves: bytes, checkpoints: list[dict[str, Any]], workers: int) -> _Plan | None:
     """The aligned chunks of a clean source's tree and, per chunk, the checkpoint prefixes that end
     in it; None when a checkpoint is not one the fast path can decide (the step-by-step check then
     decides and reports)."""
@@ -950,6 +966,7 @@ def _merkle_plan(source: str, leaves: bytes, checkpoints: list[dict[str, Any]], 
     try:
         checkpoints.sort(key=lambda c: int(c["tree_size"]))
         sizes = [int(cp["tree_size"]) for cp in checkpoints]
+        positions = [int(cp.get("position") or 0) for cp in checkpoints]
     except (KeyError, TypeError, ValueError):
         return None
     if any(not 0 < size <= n for size in sizes):
@@ -958,18 +975,20 @@ def _merkle_plan(source: str, leaves: bytes, checkpoints: list[dict[str, Any]], 
     chunk = max(MIN_MERKLE_CHUNK, 1 << _LOW_LEVELS, 1 << max(0, (share - 1).bit_length()))
     bounds = [(a, min(a + chunk, n)) for a in range(0, n, chunk)]
     asked: list[list[int]] = [[] for _ in bounds]
+    heads: list[list[tuple[int, Any, int]]] = [[] for _ in bounds]
     cps = []
-    for cp, size in zip(checkpoints, sizes, strict=True):
+    for cp, size, position in zip(checkpoints, sizes, positions, strict=True):
         c = (size - 1) // chunk
         cps.append((size, c, cp))
         asked[c].append(size - c * chunk)
-    return chunk, [(a, b, s) for (a, b), s in zip(bounds, asked, strict=True)], cps
+        heads[c].append((events.record_index(size - 1), cp.get("chain_head"), position))
+    return chunk, [(a, b, s, h) for (a, b), s, h in zip(bounds, asked, heads, strict=True)], cps
 
 
-def _checkpoints_hold(events: LazyEvents, leaves: bytes, chunk: int, chunks: list[tuple[int, int, list[int]]],
+def _checkpoints_hold(leaves: bytes, chunk: int,
                       done: list[tuple[list[bytes], list[bytes]]], cps: list[tuple[int, int, dict[str, Any]]]) -> bool:
-    """Every checkpoint's chain head, position and Merkle root, and the consistency proof between
-    the first and the last, from the chunks' results; False at the first that does not hold."""
+    """Every checkpoint's Merkle root (its chain head and position were checked with its chunk),
+    and the consistency proof between the first and the last; False at the first that fails."""
     sha256 = hashlib.sha256
     top = chunk.bit_length() - 1
     levels: dict[int, bytes] = {}
@@ -984,24 +1003,13 @@ def _checkpoints_hold(events: LazyEvents, leaves: bytes, chunk: int, chunks: lis
         j += 1
         levels[j] = b"".join(level)
     tree = PackedTree(leaves, levels)
-    roots: dict[int, bytes] = {}
     tails = [iter(tails_of) for _, tails_of in done]
-    for size, c, cp in cps:
+    before: dict[int, list[bytes]] = {}  # the perfect blocks before each chunk, once per chunk
+    for _size, c, cp in cps:
         tail = next(tails[c])
-        root = _fold(tree.prefix_blocks(c * chunk) if c else [], tail)
-        roots[size] = root
-        head = cp.get("chain_head")
-        try:
-            head_leaf = sha256(b"\x00" + bytes.fromhex(head)).digest() if isinstance(head, str) else b""
-            canonical = isinstance(head, str) and bytes.fromhex(head).hex() == head
-            position = int(cp.get("position") or 0)
-        except (TypeError, ValueError):
-            return False
-        if not canonical or head_leaf != leaves[32 * (size - 1):32 * size] or root.hex() != cp.get("root"):
-            return False
-        raw = events.raw(size - 1)
-        tail_match = _TAIL.fullmatch(raw, max(0, raw.rfind(_POSITION_KEY)))
-        if (int(tail_match.group(1)) if tail_match else _position(_light(raw))) != position:
+        if c not in before:
+            before[c] = tree.prefix_blocks(c * chunk)
+        if not tail or _fold(list(before[c]), tail).hex() != cp.get("root"):
             return False
     if len(cps) >= 2:
         (m, _, old), (n, _, new) = cps[0], cps[-1]
