@@ -203,3 +203,22 @@ def test_parallel_history_pinpoints_a_store_edit_the_same(sqlite_settings, serve
     assert found[0] == found[1] and found[0], found
     assert (found[0][0].kind, found[0][0].position, found[0][0].event_id) == ("store-edited", dept["position"],
                                                                               dept["event_id"])
+
+
+@pytest.mark.parametrize("wrong", ["chain head", "position"])
+def test_a_signed_checkpoint_naming_another_head_or_position_is_named(key, history, monkeypatch, wrong: str) -> None:
+    records, chains = history
+    monkeypatch.setattr(verify, "MIN_MERKLE_CHUNK", 32)
+    envs = chains["participants"]
+    size = 200
+    acc = MerkleAccumulator()
+    for env in envs[:size]:
+        acc.add_leaf_hash(leaf_hash(bytes.fromhex(env["hash"])))
+    head = envs[size - 2]["hash"] if wrong == "chain head" else envs[size - 1]["hash"]
+    position = envs[size - 1]["position"] + (1 if wrong == "position" else 0)
+    forged = sign_checkpoint(key, "participants", size, position, head, acc.root().hex())  # the root is right
+    one, one_history, two, two_history = _both([*records, Record("audit.checkpoints", 0, 600, None, encode(forged))],
+                                               key)
+    assert two == one and _as_lists(one_history) == _as_lists(two_history)
+    assert [(p.source, p.kind, p.position, p.event_id) for p in two.problems] == [
+        ("participants", "checkpoint", envs[size - 1]["position"], envs[size - 1]["event_id"])]
