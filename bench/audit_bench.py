@@ -164,7 +164,7 @@ def verify_figures(key: Ed25519PrivateKey, values: dict[str, list[bytes]], check
     met_speedup = "met" if speedup >= SPEEDUP_TARGET else "NOT MET"
     print(f"raw sha256 of the message bytes (floor)   : {n / raw_seconds:12,.0f} events/s ({raw_seconds:.2f} s)")
     for p in (1, 2):
-        print(f"audit verify, {p} process(es)             : {n / seconds[p]:12,.0f} events/s ({seconds[p]:.2f} s; "
+        print(f"audit verify, {p} process(es)               : {n / seconds[p]:12,.0f} events/s ({seconds[p]:.2f} s; "
               f"{100 * raw_seconds / seconds[p]:.0f}% of raw hashing; 1,000,000 events in {per_million[p]:.2f} s)")
     print(f"verify speed-up 1 -> 2 processes          : {speedup:.2f}x (target >= {SPEEDUP_TARGET}x: {met_speedup})")
     print(f"verify 1,000,000 events with 2 processes  : {per_million[2]:.2f} s "
