@@ -39,7 +39,8 @@ def register(subparsers: Any) -> None:
                         help="sources without checkpoints for more than CHECKPOINT_EVERY_EVENTS events only "
                              "warn (a fresh broker that lost them)")
     verify.add_argument("--processes", type=int, default=None,
-                        help="worker processes checking the links' hashes (default: VERIFY_PROCESSES or 1)")
+                        help="processes sharing the per-event work (default: VERIFY_PROCESSES, else every "
+                             "core for a large history)")
     verify.set_defaults(func=cmd_verify)
 
     replay = sub.add_parser("replay", help="rebuild read models from offset zero and compare with the live ones")

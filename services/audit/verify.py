@@ -12,18 +12,22 @@ event is pinpointed. Problems are sorted so that ``Report.first`` is the earlies
 
 from __future__ import annotations
 
+import binascii
 import gc
 import hashlib
 import json
 import operator
 import os
 import re
-from collections.abc import Iterable, Iterator
+from array import array
+from bisect import bisect_right
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from functools import partial
+from itertools import groupby
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, overload
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
@@ -34,6 +38,7 @@ from services.audit.merkle import (
     MerkleTree,
     leaf_hash,
     leaf_hashes,
+    node_hash,
     verify_consistency,
 )
 from shared.config import Settings
@@ -70,22 +75,34 @@ class Problem:
 
 @dataclass
 class History:
-    """The verified history: per source, envelopes in chain order and their leaf hashes."""
+    """The verified history: per source, envelopes in chain order and their leaf hashes. A source
+    verified on the fast path keeps them lazily (``LazyEvents``: envelopes built from the message
+    bytes when asked; ``PackedLeaves``: 32 bytes per leaf); one with a problem keeps lists."""
 
-    events: dict[str, list[Envelope]] = field(default_factory=dict)
-    leaf_hashes: dict[str, list[bytes]] = field(default_factory=dict)
+    events: dict[str, Sequence[Envelope]] = field(default_factory=dict)
+    leaf_hashes: dict[str, Sequence[bytes]] = field(default_factory=dict)
     checkpoints: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     def full(self, source: str) -> list[Envelope]:
         """The complete envelopes of a source in chain order (parsed on first use)."""
         events = self.events.get(source, [])
+        if isinstance(events, LazyEvents):
+            return events.full()
         return [full_envelope(e) for e in events]
 
     def index_of(self, source: str, event_id: str) -> int | None:
-        for i, env in enumerate(self.events.get(source, [])):
+        events = self.events.get(source, [])
+        if isinstance(events, LazyEvents):
+            return events.index_of(event_id)
+        for i, env in enumerate(events):
             if env["event_id"] == event_id:
                 return i
         return None
+
+    def positions(self, source: str) -> list[int]:
+        """The positions of a source's events in chain order."""
+        events = self.events.get(source, [])
+        return events.positions() if isinstance(events, LazyEvents) else [_position(e) for e in events]
 
 
 @dataclass
@@ -445,115 +462,599 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-# Each link's hash depends on its own bytes only, so it can be checked in worker processes
-# (``processes`` > 1, or VERIFY_PROCESSES); continuity, copies and checkpoints follow here. One
-# process is the default: on this 2-core machine, shared, handing the links back to the parent
-# measured slower than checking them in it (bench/scale_bench.py prints both).
+# -- the parallel path ---------------------------------------------------------------------------
+# Every per-event step depends on one message and its neighbour in the same source, so the
+# records are cut into ranges and each range is checked on its own (in forked workers that
+# inherit the records: nothing is pickled to them): canonical structure, hash = chain hash,
+# source = topic, positions strictly increasing and each prev_hash = the previous hash inside the
+# range. A worker hands back only compact results per run of one topic (``_Run``): the first and
+# last link, the Merkle leaf hashes packed in one bytes object and the event ids' hashes packed in
+# an array. The parent checks continuity at the run boundaries; workers then check the event ids'
+# uniqueness and the checkpoints' signatures, then hash each source's Merkle tree in aligned
+# power-of-two chunks (the root of every checkpoint's prefix inside a chunk with it), and the
+# parent folds the chunk roots. A source with any anomaly (or any checkpoint that does not match)
+# goes through the step-by-step path above, which writes the problems exactly as it always has.
 PARALLEL_FROM_EVENTS = 50_000  # below this, starting workers never repays
 CHUNKS_PER_PROCESS = 4
-_shared_values: list[bytes] = []  # the messages, inherited by forked workers (not pickled to them)
+MIN_MERKLE_CHUNK = 1 << 12
+_LOW_LEVELS = 5  # tree levels below this (blocks of < 32 leaves) are not kept; hashed on demand
+_CHECKPOINTS = "audit.checkpoints"
+_shared_records: list[Record] = []  # inherited by forked workers (not pickled to them)
+_shared_key: list[Ed25519PublicKey] = []
 
 
-def _links_of_range(bounds: tuple[int, int]) -> list[tuple[Any, ...] | None]:
-    # Plain tuples back to the parent: unpickling a NamedTuple calls its Python ``__new__`` per
-    # event, which cost more than the check saved.
-    return [None if link is None else tuple(link) for link in check_links(_shared_values[bounds[0]:bounds[1]])]
+class _Run(NamedTuple):
+    """A worker's result for records ``start:end``, all of one topic (clean or not)."""
+
+    topic: str
+    start: int
+    end: int
+    clean: bool
+    first_position: int
+    first_prev: bytes
+    last_position: int
+    last_hash: bytes
+    leaves: bytes  # 32 bytes per event: the Merkle leaf hash of its chain hash
+    ids: bytes  # array('q') of hash(event_id), for the uniqueness check
 
 
-def parallel_links(values: list[bytes], processes: int) -> list[Any]:
-    """``check_links`` of every message, split over ``processes`` forked workers."""
-    import multiprocessing
+def _check_range(bounds: tuple[int, int]) -> tuple[list[_Run], list[int]]:
+    """The runs of records ``bounds`` and the indices of the checkpoint records among them."""
+    records = _shared_records
+    start, end = bounds
+    runs: list[_Run] = []
+    checkpoints: list[int] = []
+    at = start
+    for topic, group in groupby(map(_topic_of, records[start:end])):  # all in C: one run per topic change
+        i = at
+        at += len(list(group))
+        if topic == _CHECKPOINTS:
+            checkpoints.extend(range(i, at))
+        else:
+            runs.append(_check_run(topic, i, at, list(map(_value_of, records[i:at]))))
+    return runs, checkpoints
 
-    global _shared_values
-    step = max(1, -(-len(values) // (processes * CHUNKS_PER_PROCESS)))
-    bounds = [(i, min(i + step, len(values))) for i in range(0, len(values), step)]
-    _shared_values = values
+
+_topic_of: Any = operator.attrgetter("topic")
+_value_of: Any = operator.attrgetter("value")
+
+
+def _check_run(topic: str, start: int, end: int, values: list[bytes]) -> _Run:
+    """One run of a topic's messages: each canonical (or genuine by the reference definition),
+    hash = chain hash, source = the topic's, positions strictly increasing, links unbroken."""
+    source = topic.split(".")[0]
+    expected = source.encode()
+    unclean = _Run(topic, start, end, False, 0, b"", 0, b"", b"", b"")
+    if source not in _SOURCE_ORDER:
+        return unclean
+    head_match, tail_match, sha256, hexlify = _HEAD.match, _TAIL.fullmatch, hashlib.sha256, binascii.hexlify
+    cut, resume, position_key = _HASH_MEMBER_FROM_END, _OCCURRED_AT_LEN, _POSITION_KEY
+    leaves = bytearray()
+    ids = array("q")
+    add_id = ids.append
+    first_position = last_position = 0
+    first_prev = last_hash = b""
+    for raw in values:
+        head = head_match(raw)
+        e = head.end() if head is not None else 0
+        tail = None
+        if head is not None and raw.find(b"\\", 0, e + 2) < 0:
+            q = raw.rfind(position_key, e)
+            tail = tail_match(raw, q) if q > 0 else None
+            if tail is not None and raw.find(b"\\", q) >= 0:
+                tail = None
+        if tail is None or head is None:  # not the fast reader's shape: the reference definition decides
+            link = _parsed_link(raw, expected)
+            if link is None or (last_hash and (link[2] != last_hash or link[0] <= last_position)):
+                return unclean
+            position, eid, prev, claimed, digest = link
+            if not last_hash:
+                first_position, first_prev = position, prev
+            leaves += sha256(b"\x00" + digest).digest()
+            add_id(hash(eid))
+            last_hash, last_position = claimed, position
+            continue
+        position_text, prev, claimed_source = tail.groups()
+        position = int(position_text)
+        if claimed_source != expected:
+            return unclean
+        if last_hash:
+            if prev != last_hash or position <= last_position:
+                return unclean
+        else:
+            first_position, first_prev = position, prev
+        h = sha256(prev)
+        h.update(raw[:e - cut])
+        h.update(raw[e - resume:])
+        digest = h.digest()
+        claimed = head.group(4)
+        if hexlify(digest) != claimed:
+            return unclean
+        leaves += sha256(b"\x00" + digest).digest()
+        add_id(hash(head.group(2)))
+        last_hash, last_position = claimed, position
+    return _Run(topic, start, end, True, first_position, first_prev, last_position, last_hash, bytes(leaves),
+                ids.tobytes())
+
+
+def _parsed_link(raw: bytes, source: bytes) -> tuple[int, bytes, bytes, bytes, bytes] | None:
+    """``(position, event id, prev_hash, hash, digest)`` of a message that is not in the fast
+    reader's shape but whose hash is right by the reference definition (parse and re-encode), with
+    well-formed fields and the topic's source; else None (the source then goes step by step)."""
     try:
-        with multiprocessing.get_context("fork").Pool(processes) as pool:
-            parts = pool.map(_links_of_range, bounds, chunksize=1)
-    finally:
-        _shared_values = []
-    return [link for part in parts for link in part]
+        env, valid = _read_parsed(raw)
+        position, event_id = env.get("position"), env.get("event_id")
+        prev, claimed = env.get("prev_hash"), env.get("hash")
+        if not (valid and isinstance(position, int) and not isinstance(position, bool) and isinstance(event_id, str)
+                and isinstance(prev, str) and isinstance(claimed, str) and env.get("source") == source.decode()):
+            return None
+        digest = _hash_bytes(claimed)
+        if len(digest) != 32 or digest.hex() != claimed:
+            return None
+        return position, event_id.encode(), prev.encode(), claimed.encode(), digest
+    except (UnicodeError, ValueError):
+        return None
+
+
+def _ids_unique(parts: list[bytes]) -> bool:
+    """Whether the event ids (as hashes) of a source are distinct; a hash collision counts as a
+    copy, which sends the source through the step-by-step check (exact, so never wrong)."""
+    ids = array("q")
+    for part in parts:
+        ids.frombytes(part)
+    return len(set(ids)) == len(ids)
+
+
+def _read_checkpoints(indices: list[int]) -> list[tuple[int, dict[str, Any] | None]]:
+    """For each checkpoint record: 0 unreadable, 1 not a checkpoint, 2 signature invalid, 3 good;
+    with the parsed checkpoint."""
+    out: list[tuple[int, dict[str, Any] | None]] = []
+    key = _shared_key[0]
+    for index in indices:
+        try:
+            data = json.loads(_shared_records[index].value)
+        except (UnicodeDecodeError, ValueError):
+            out.append((0, None))
+            continue
+        if data.get("type") != CHECKPOINT_TYPE or str(data.get("source")) not in SOURCES:
+            out.append((1, data))
+        elif not signature_valid(key, data):
+            out.append((2, data))
+        else:
+            out.append((3, data))
+    return out
+
+
+def _merkle_chunk(task: tuple[bytes, list[int], list[tuple[int, Any, int]]]) -> tuple[list[bytes], list[bytes]]:
+    """The tree levels (from ``_LOW_LEVELS`` up) of one aligned chunk of leaf hashes, packed, and
+    for each checkpoint that ends in it (``r`` leaves into the chunk, the record of its last event,
+    its chain head and position): the root of the chunk's first ``r`` leaves, or b"" when the
+    chain head or the position is not that event's."""
+    leaves, sizes, heads = task
+    tree = MerkleTree([leaves[k:k + 32] for k in range(0, len(leaves), 32)])
+    sha256 = hashlib.sha256
+    tails = []
+    for r, (index, head, position) in zip(sizes, heads, strict=True):
+        try:
+            good = (isinstance(head, str) and bytes.fromhex(head).hex() == head
+                    and sha256(b"\x00" + bytes.fromhex(head)).digest() == leaves[32 * (r - 1):32 * r])
+        except ValueError:
+            good = False
+        if good:
+            raw = _shared_records[index].value
+            tail = _TAIL.fullmatch(raw, max(0, raw.rfind(_POSITION_KEY)))
+            good = (int(tail.group(1)) if tail else _position(_light(raw))) == position
+        tails.append(tree.root(r) if good else b"")
+    return [b"".join(level) for level in tree.levels[_LOW_LEVELS:]], tails
+
+
+class PackedTree:
+    """A source's Merkle tree from packed leaf hashes and the packed levels of its chunks: levels
+    below ``_LOW_LEVELS`` are hashed from the leaves when a proof needs them."""
+
+    def __init__(self, leaves: bytes, levels: dict[int, bytes]) -> None:
+        self.leaves = leaves
+        self.size = len(leaves) // 32
+        self.levels = levels
+
+    def block(self, level: int, index: int) -> bytes:
+        """``MTH`` of the perfect block ``index`` of ``2**level`` leaves."""
+        if level >= _LOW_LEVELS:
+            at = 32 * index
+            return self.levels[level][at:at + 32]
+        n = 1 << level
+        return MerkleTree([self.leaves[k:k + 32] for k in range(32 * n * index, 32 * n * (index + 1), 32)]).root()
+
+    def prefix_blocks(self, size: int) -> list[bytes]:
+        """The perfect blocks of ``D[0:size]``, largest first (RFC 6962 splits them off in turn)."""
+        blocks = []
+        at = 0
+        for j in range(size.bit_length() - 1, -1, -1):
+            if size >> j & 1:
+                blocks.append(self.block(j, at >> j))
+                at += 1 << j
+        return blocks
+
+    def subtree(self, start: int, end: int) -> bytes:
+        n = end - start
+        if n == 0:
+            return EMPTY_ROOT
+        first = 1 << (n.bit_length() - 1)
+        if start % first:
+            k = 1 << ((n - 1).bit_length() - 1)
+            return node_hash(self.subtree(start, start + k), self.subtree(start + k, end))
+        blocks: list[bytes] = []
+        at = start
+        for j in range(first.bit_length() - 1, -1, -1):
+            if n >> j & 1:
+                blocks.append(self.block(j, at >> j))
+                at += 1 << j
+        return _fold(blocks, blocks.pop())
+
+    def consistency_proof(self, old_size: int, new_size: int) -> list[bytes]:
+        return MerkleTree.consistency_proof(self, old_size, new_size)  # type: ignore[arg-type]
+
+
+def _fold(blocks: list[bytes], acc: bytes) -> bytes:
+    """``H(b1, H(b2, … H(bn, acc)))``: the RFC 6962 node of perfect blocks followed by ``acc``."""
+    sha256 = hashlib.sha256
+    while blocks:
+        acc = sha256(b"\x01" + blocks.pop() + acc).digest()
+    return acc
+
+
+class PackedLeaves(Sequence[bytes]):
+    """A source's Merkle leaf hashes, packed 32 bytes each (a list-like view)."""
+
+    def __init__(self, packed: bytes) -> None:
+        self.packed = packed
+
+    def __len__(self) -> int:
+        return len(self.packed) // 32
+
+    @overload
+    def __getitem__(self, index: int) -> bytes: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[bytes]: ...
+    def __getitem__(self, index: int | slice) -> bytes | list[bytes]:
+        p = self.packed
+        if isinstance(index, slice):
+            return [p[32 * k:32 * k + 32] for k in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        return p[32 * index:32 * index + 32]
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, PackedLeaves):
+            return self.packed == other.packed
+        return isinstance(other, Sequence) and len(other) == len(self) and list(self) == list(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def _light(raw: bytes) -> Envelope:
+    """The light envelope of a verified canonical message (the fields the callers read; the rest
+    is parsed on demand by ``full_envelope``)."""
+    head = _HEAD.match(raw)
+    e = head.end() if head else 0
+    tail = _TAIL.fullmatch(raw, raw.rfind(_POSITION_KEY, e)) if head else None
+    if head is None or tail is None:  # not from the fast path after all: parse it whole
+        return json.loads(raw)  # type: ignore[no-any-return]
+    aggregate_id, event_id, event_type, hx = head.groups()
+    position, prev, source = tail.groups()
+    return {"event_id": event_id.decode(), "event_type": event_type.decode(), "aggregate_id": aggregate_id.decode(),
+            "position": int(position), "prev_hash": prev.decode(), "hash": hx.decode(), "source": source.decode(),
+            "_raw": raw}
+
+
+class LazyEvents(Sequence[Envelope]):
+    """A source's verified events in chain order, kept as the record ranges they came from; each
+    envelope is built from its bytes when asked (the verify path builds none)."""
+
+    def __init__(self, records: list[Record], runs: list[tuple[int, int]]) -> None:
+        self.records = records
+        self.runs = runs
+        self.offsets: list[int] = []
+        total = 0
+        for start, end in runs:
+            self.offsets.append(total)
+            total += end - start
+        self.size = total
+        self._ids: dict[str, int] | None = None
+        self._positions: list[int] | None = None
+
+    def __len__(self) -> int:
+        return self.size
+
+    def record_index(self, index: int) -> int:
+        """Where event ``index`` is in the records."""
+        if index < 0:
+            index += self.size
+        if not 0 <= index < self.size:
+            raise IndexError(index)
+        run = bisect_right(self.offsets, index) - 1
+        return self.runs[run][0] + index - self.offsets[run]
+
+    def raw(self, index: int) -> bytes:
+        return self.records[self.record_index(index)].value
+
+    def raws(self) -> Iterator[bytes]:
+        records = self.records
+        for start, end in self.runs:
+            for k in range(start, end):
+                yield records[k].value
+
+    @overload
+    def __getitem__(self, index: int) -> Envelope: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Envelope]: ...
+    def __getitem__(self, index: int | slice) -> Envelope | list[Envelope]:
+        if isinstance(index, slice):
+            return [self[k] for k in range(*index.indices(self.size))]
+        return _light(self.raw(index))
+
+    def __iter__(self) -> Iterator[Envelope]:
+        return map(_light, self.raws())
+
+    def full(self) -> list[Envelope]:
+        return [json.loads(raw) for raw in self.raws()]
+
+    def index_of(self, event_id: str) -> int | None:
+        if self._ids is None:
+            match = _HEAD.match
+            self._ids = {}
+            for k, raw in enumerate(self.raws()):
+                head = match(raw)
+                self._ids.setdefault(head.group(2).decode() if head else "", k)
+        return self._ids.get(event_id)
+
+    def positions(self) -> list[int]:
+        if self._positions is None:
+            self._positions = [_position(e) for e in self]
+        return self._positions
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, LazyEvents):
+            return list(self.raws()) == list(other.raws())
+        return isinstance(other, Sequence) and len(other) == self.size and list(self) == list(other)
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 def default_processes(events: int) -> int:
-    """VERIFY_PROCESSES for a large history (default 1); always one for a small one."""
-    return 1 if events < PARALLEL_FROM_EVENTS else max(1, int(os.environ.get("VERIFY_PROCESSES", "1")))
+    """VERIFY_PROCESSES, else every core, for a large history; always one for a small one."""
+    if events < PARALLEL_FROM_EVENTS:
+        return 1
+    return max(1, int(os.environ.get("VERIFY_PROCESSES") or os.cpu_count() or 1))
+
+
+@contextmanager
+def _workers(records: list[Record], public_key: Ed25519PublicKey, processes: int) -> Iterator[Any]:
+    """``map`` over ``processes`` forked workers that inherit the records (in this process for 1)."""
+    global _shared_records
+    _shared_records, _shared_key[:] = records, [public_key]
+    try:
+        if processes <= 1:
+            yield lambda f, tasks: [f(t) for t in tasks]
+        else:
+            import multiprocessing
+
+            with multiprocessing.get_context("fork").Pool(processes) as pool:
+                yield partial(pool.map, chunksize=1)
+    finally:
+        _shared_records, _shared_key[:] = [], []
 
 
 def verify_records(records: Iterable[Record], public_key: Ed25519PublicKey,
                    processes: int | None = None) -> tuple[Report, History]:
     """Verify chains and checkpoints of every source; return the report and verified history.
-    ``processes``: how many check the links' hashes (default: ``default_processes``)."""
+    ``processes``: how many share the per-event work (default: ``default_processes``)."""
     records = list(records)
-    workers = default_processes(len(records)) if processes is None else processes
-    with _gc_paused():
-        links = parallel_links([r.value for r in records], workers) if workers > 1 else None
-        return _verify_records(records, public_key, links)
+    workers = default_processes(len(records)) if processes is None else max(1, processes)
+    with _gc_paused(), _workers(records, public_key, workers) as map_:
+        return _verify_records(records, public_key, workers, map_)
 
 
-def _verify_records(records: list[Record], public_key: Ed25519PublicKey,
-                    links: list[Any] | None) -> tuple[Report, History]:
+def _verify_records(records: list[Record], public_key: Ed25519PublicKey, workers: int,
+                    map_: Any) -> tuple[Report, History]:
     problems: list[Problem] = []
-    items: dict[str, list[ChainItem]] = {s: [] for s in SOURCES}
+    # 1. Every range of records, on its own.
+    step = max(1, -(-len(records) // (workers * CHUNKS_PER_PROCESS))) if workers > 1 else max(1, len(records))
+    parts = map_(_check_range, [(i, min(i + step, len(records))) for i in range(0, len(records), step)])
+    runs: dict[str, list[_Run]] = {}
+    checkpoint_indices: list[int] = []
+    for part_runs, part_checkpoints in parts:
+        for run in part_runs:
+            runs.setdefault(run.topic, []).append(run)
+        checkpoint_indices += part_checkpoints
+    slow: set[str] = set()  # sources that take the step-by-step path
+    for topic, topic_runs in runs.items():
+        source = topic.split(".")[0]
+        prev, position = GENESIS_HASH.encode(), 0
+        for run in topic_runs:
+            if not run.clean or run.first_prev != prev or run.first_position <= position:
+                slow.add(source)
+                break
+            prev, position = run.last_hash, run.last_position
+    fast = [t for t in runs if t.split(".")[0] not in slow]
+    if len({t.split(".")[0] for t in runs}) != len(runs):  # two topics of one source (only in an export)
+        slow.update(t.split(".")[0] for t in runs)
+        fast = []
+    # 2. Event ids and checkpoint signatures.
+    share = max(1, -(-len(checkpoint_indices) // (workers * CHUNKS_PER_PROCESS)))
+    batches = [checkpoint_indices[i:i + share] for i in range(0, len(checkpoint_indices), share)]
+    tasks: list[tuple[str, Any]] = [("ids", [r.ids for r in runs[t]]) for t in fast]
+    tasks += [("checkpoints", batch) for batch in batches]
+    results = map_(_second_stage, tasks)
+    for topic, unique in zip(fast, results, strict=False):
+        if not unique:
+            slow.add(topic.split(".")[0])
     checkpoints: dict[str, list[dict[str, Any]]] = {s: [] for s in SOURCES}
-    source_of: dict[str, str] = {}  # topic -> source, split once per topic rather than per message
-    count = checked = 0
-    for index, record in enumerate(records):
-        topic = record.topic
-        if topic != "audit.checkpoints":
-            source = source_of.get(topic)
-            if source is None:
-                source = source_of[topic] = topic.split(".")[0]
-            raw = record.value
-            try:
-                if links is None:
-                    item = _read_canonical(raw, record)
-                else:  # checked in a worker: a link that did not pass is parsed here, as below
-                    link = links[index]
-                    item = None if link is None else _item_of(link, raw, record)
-                if item is None:
-                    env, valid = _read_parsed(raw)
-            except (UnicodeDecodeError, ValueError):
-                problems.append(Problem(source, 0, None, "unreadable",
-                                        f"{topic}[{record.partition}]@{record.offset} is not a JSON object"))
-                continue
-            if item is None:  # outside the try: a malformed position is not "not a JSON object"
-                item = _parsed_item(env, valid, record)
-            count += 1
-            env = item.envelope
-            if env.get("source") != source:
-                problems.append(Problem(source, item.position, env.get("event_id"), "source",
-                                        f"event claims source {env.get('source')!r} on {topic}"))
-            bucket = items.get(source)
-            if bucket is None:  # not setdefault: that would build a throwaway list per event
-                bucket = items[source] = []
-            bucket.append(item)
-            continue
-        checked += 1
-        try:
-            data = json.loads(record.value)
-        except (UnicodeDecodeError, ValueError):
+    read = [item for batch in results[len(fast):] for item in batch]
+    for index, (status, data) in zip(checkpoint_indices, read, strict=True):
+        record = records[index]
+        if status == 0:
             problems.append(Problem("audit", 0, None, "unreadable", f"checkpoint at offset {record.offset}"))
             continue
+        assert data is not None
         source = str(data.get("source"))
-        if data.get("type") != CHECKPOINT_TYPE or source not in SOURCES:
+        if status == 1:
             problems.append(Problem(source, 0, None, "checkpoint", f"offset {record.offset}: not a checkpoint"))
-        elif not signature_valid(public_key, data):
+        elif status == 2:
             problems.append(Problem(source, _int(data.get("position")), None, "checkpoint-signature",
                                     f"checkpoint of size {data.get('tree_size')} at "
                                     f"{record.topic}[{record.partition}]@{record.offset}: signature invalid"))
         else:
             checkpoints[source].append(data)
+    # 3. Merkle trees of the clean sources, chunk by chunk, and their checkpoints.
     history = History()
+    fast_sources: dict[str, tuple[LazyEvents, PackedLeaves]] = {}
+    plans = []
+    for topic in fast:
+        source = topic.split(".")[0]
+        if source in slow:
+            continue
+        leaves = b"".join(r.leaves for r in runs[topic])
+        events = LazyEvents(records, [(r.start, r.end) for r in runs[topic]])
+        plan = _merkle_plan(events, leaves, checkpoints[source], workers)
+        if plan is None:
+            slow.add(source)
+            continue
+        plans.append((source, events, leaves, plan))
+    chunk_tasks = [(leaves[32 * a:32 * b], sizes, heads) for _s, _e, leaves, (_c, chunks, _cps) in plans
+                   for a, b, sizes, heads in chunks]
+    chunk_results = iter(map_(_merkle_chunk, chunk_tasks))
+    for source, events, leaves, (chunk, chunks, cps) in plans:
+        done = [next(chunk_results) for _ in chunks]
+        if _checkpoints_hold(leaves, chunk, done, cps):
+            fast_sources[source] = (events, PackedLeaves(leaves))
+        else:
+            slow.add(source)
+    # 4. Anything else, step by step, as always.
+    items: dict[str, list[ChainItem]] = {}
+    count = sum(r.end - r.start for topic in fast for r in runs[topic] if topic.split(".")[0] not in slow)
+    if slow:
+        count += _read_slowly(records, slow, items, problems)
     for source in SOURCES:
-        events, leaves = _verify_chain(source, items[source], problems)
-        history.events[source] = events
-        history.leaf_hashes[source] = leaves
         history.checkpoints[source] = checkpoints[source]
-        _verify_checkpoints(source, checkpoints[source], events, leaves, problems)
+        if source in fast_sources:
+            history.events[source], history.leaf_hashes[source] = fast_sources[source]
+            continue
+        events_list, leaf_list = _verify_chain(source, items.get(source, []), problems)
+        history.events[source] = events_list
+        history.leaf_hashes[source] = leaf_list
+        _verify_checkpoints(source, checkpoints[source], events_list, leaf_list, problems)
     problems = _sort(problems)
-    return Report(not problems, count, checked, problems), history
+    return Report(not problems, count, len(checkpoint_indices), problems), history
+
+
+def _second_stage(task: tuple[str, Any]) -> Any:
+    kind, arg = task
+    return _ids_unique(arg) if kind == "ids" else _read_checkpoints(arg)
+
+
+_Plan = tuple[int, list[tuple[int, int, list[int], list[tuple[int, Any, int]]]], list[tuple[int, int, dict[str, Any]]]]
+
+
+def _merkle_plan(events: LazyEvents, leaves: bytes, checkpoints: list[dict[str, Any]], workers: int) -> _Plan | None:
+    """The aligned chunks of a clean source's tree and, per chunk, the checkpoint prefixes that end
+    in it; None when a checkpoint is not one the fast path can decide (the step-by-step check then
+    decides and reports)."""
+    n = len(leaves) // 32
+    try:
+        checkpoints.sort(key=lambda c: int(c["tree_size"]))
+        sizes = [int(cp["tree_size"]) for cp in checkpoints]
+        positions = [int(cp.get("position") or 0) for cp in checkpoints]
+    except (KeyError, TypeError, ValueError):
+        return None
+    if any(not 0 < size <= n for size in sizes):
+        return None
+    share = -(-n // (workers * CHUNKS_PER_PROCESS))
+    chunk = max(MIN_MERKLE_CHUNK, 1 << _LOW_LEVELS, 1 << max(0, (share - 1).bit_length()))
+    bounds = [(a, min(a + chunk, n)) for a in range(0, n, chunk)]
+    asked: list[list[int]] = [[] for _ in bounds]
+    heads: list[list[tuple[int, Any, int]]] = [[] for _ in bounds]
+    cps = []
+    for cp, size, position in zip(checkpoints, sizes, positions, strict=True):
+        c = (size - 1) // chunk
+        cps.append((size, c, cp))
+        asked[c].append(size - c * chunk)
+        heads[c].append((events.record_index(size - 1), cp.get("chain_head"), position))
+    return chunk, [(a, b, s, h) for (a, b), s, h in zip(bounds, asked, heads, strict=True)], cps
+
+
+def _checkpoints_hold(leaves: bytes, chunk: int,
+                      done: list[tuple[list[bytes], list[bytes]]], cps: list[tuple[int, int, dict[str, Any]]]) -> bool:
+    """Every checkpoint's Merkle root (its chain head and position were checked with its chunk),
+    and the consistency proof between the first and the last; False at the first that fails."""
+    sha256 = hashlib.sha256
+    top = chunk.bit_length() - 1
+    levels: dict[int, bytes] = {}
+    for j in range(_LOW_LEVELS, top + 1):
+        levels[j] = b"".join(levels_of[j - _LOW_LEVELS] if j - _LOW_LEVELS < len(levels_of) else b""
+                             for levels_of, _ in done)
+    level = [levels[top][k:k + 32] for k in range(0, len(levels[top]), 32)] if top >= _LOW_LEVELS else []
+    j = top
+    while len(level) > 1:
+        pairs = iter(level)
+        level = [sha256(b"\x01" + left + right).digest() for left, right in zip(pairs, pairs, strict=False)]
+        j += 1
+        levels[j] = b"".join(level)
+    tree = PackedTree(leaves, levels)
+    tails = [iter(tails_of) for _, tails_of in done]
+    before: dict[int, list[bytes]] = {}  # the perfect blocks before each chunk, once per chunk
+    for _size, c, cp in cps:
+        tail = next(tails[c])
+        if c not in before:
+            before[c] = tree.prefix_blocks(c * chunk)
+        if not tail or _fold(list(before[c]), tail).hex() != cp.get("root"):
+            return False
+    if len(cps) >= 2:
+        (m, _, old), (n, _, new) = cps[0], cps[-1]
+        proof = tree.consistency_proof(m, n)
+        if not verify_consistency(m, n, bytes.fromhex(old["root"]), bytes.fromhex(new["root"]), proof):
+            return False
+    return True
+
+
+def _read_slowly(records: list[Record], slow: set[str], items: dict[str, list[ChainItem]],
+                 problems: list[Problem]) -> int:
+    """Every event message of the ``slow`` sources as a chain item (parsed whole where the fast
+    reader does not take it), with the problems of unreadable messages and foreign sources."""
+    source_of: dict[str, str] = {}  # topic -> source, split once per topic rather than per message
+    count = 0
+    for record in records:
+        topic = record.topic
+        if topic == _CHECKPOINTS:
+            continue
+        source = source_of.get(topic)
+        if source is None:
+            source = source_of[topic] = topic.split(".")[0]
+        if source not in slow:
+            continue
+        raw = record.value
+        try:
+            item = _read_canonical(raw, record)
+            if item is None:
+                env, valid = _read_parsed(raw)
+        except (UnicodeDecodeError, ValueError):
+            problems.append(Problem(source, 0, None, "unreadable",
+                                    f"{topic}[{record.partition}]@{record.offset} is not a JSON object"))
+            continue
+        if item is None:  # outside the try: a malformed position is not "not a JSON object"
+            item = _parsed_item(env, valid, record)
+        count += 1
+        env = item.envelope
+        if env.get("source") != source:
+            problems.append(Problem(source, item.position, env.get("event_id"), "source",
+                                    f"event claims source {env.get('source')!r} on {topic}"))
+        bucket = items.get(source)
+        if bucket is None:  # not setdefault: that would build a throwaway list per event
+            bucket = items[source] = []
+        bucket.append(item)
+    return count
 
 
 def _hash_bytes(value: Any) -> bytes:
@@ -623,7 +1124,7 @@ def verify_store(app: Any, history: History) -> list[Problem]:
     return _sort(problems)
 
 
-def _compare_sequences(source: str, store: list[Envelope], kafka: list[Envelope]) -> list[Problem]:
+def _compare_sequences(source: str, store: list[Envelope], kafka: Sequence[Envelope]) -> list[Problem]:
     store_ids = {e["event_id"]: i for i, e in enumerate(store)}
     kafka_ids = {e["event_id"]: i for i, e in enumerate(kafka)}
     for i in range(min(len(store), len(kafka))):
@@ -718,7 +1219,7 @@ def read_model_problems(read_models: Iterable[tuple[str, Any]], history: History
             source, consumer, head = str(row["source"]), str(row["consumer"]), int(row["head_position"])
             if source not in history.events:
                 continue
-            positions = [_position(e) for e in history.events[source]]
+            positions = history.positions(source)
             behind = len(positions) - bisect_right(positions, head) - above.get((consumer, source), 0)
             if behind > max_lag:
                 last = positions[-1] if positions else 0
