@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import random
 import sys
 import time
@@ -60,6 +61,8 @@ RESEARCH_CONSENT_SHARE = 0.3
 DECLINES_PAYMENT_SHARE = 0.05
 ERASED_SHARE = 0.01  # asked to be erased after the quarter they registered in
 SCORED_CANDIDATES = 2
+STORIES_PER_TRANSACTION = 25  # one commit for this many people's registrations (or recruitments' steps)
+AGGREGATE_CACHE = {"AGGREGATE_CACHE_MAXSIZE": "20000", "DEEPCOPY_FROM_AGGREGATE_CACHE": "n"}
 MOTIVATION = "motivation_user_participation"
 SCORECARD = [
     {"key": MOTIVATION, "label": "Motivation att arbeta med brukarinflytande"},
@@ -204,25 +207,33 @@ class Generator:
         self.p = services["participants"].app
         self.r = services["recruitments"].app
         self.m = services["matching"].app
+        self._relays: dict[str, Any] = {}
+        self._loops: dict[Callable[[], Any], Any] = {}
 
     # -- plumbing ------------------------------------------------------------------------
     def day(self, quarter: int, offset: int) -> datetime:
         return self.start + timedelta(days=quarter * DAYS_PER_QUARTER + offset, hours=8)
 
     def pump(self, *loops: Callable[[], Any]) -> None:
-        """Publish every service's new events, then let the named consumer loops apply them."""
+        """Publish every service's new events, then let the named consumer loops apply them. The
+        relays and loops are built once and kept open between pumps (each keeps its broker
+        connection and its place), as a worker keeps them."""
         for name in EVENT_SOURCED:
-            relay = self.services[name].relay()
-            try:
-                relay.drain(timeout=600)
-            finally:
-                relay.close()
+            if name not in self._relays:
+                self._relays[name] = self.services[name].relay()
+            self._relays[name].drain(timeout=600)
         for make in loops:
-            loop = make()
-            try:
-                loop.catch_up(timeout=600)
-            finally:
-                loop.close()
+            if make not in self._loops:  # a bound method equals itself; a maker closure is itself
+                self._loops[make] = make()
+            self._loops[make].catch_up(timeout=600)
+
+    def close(self) -> None:
+        """Close the relays and consumer loops the pumps kept open."""
+        for part in [*self._relays.values(), *self._loops.values()]:
+            with contextlib.suppress(Exception):
+                part.close()
+        self._relays.clear()
+        self._loops.clear()
 
     @contextlib.contextmanager
     def batch(self, app: Any) -> Iterator[None]:
@@ -237,6 +248,11 @@ class Generator:
             scope.rollback()
             raise
         scope.commit()
+
+    def chunks(self, items: list[Any]) -> Iterator[list[Any]]:
+        """``items`` in groups of ``STORIES_PER_TRANSACTION``: one transaction per group."""
+        for start in range(0, len(items), STORIES_PER_TRANSACTION):
+            yield items[start:start + STORIES_PER_TRANSACTION]
 
     def share(self, total: int, quarter: int) -> int:
         """This quarter's part of ``total``, spread evenly (the remainder in the first quarters)."""
@@ -258,15 +274,16 @@ class Generator:
     def register(self, quarter: int) -> None:
         rng = self.rng
         count = self.share(self.plan.participants, quarter)
-        for i in range(count):
-            self.clock.at(self.day(quarter, 14 * i // max(count, 1)))
-            home = rng.choice(self.departments)
-            departments = [home]
-            if rng.random() < SECOND_DEPARTMENT_SHARE:
-                departments.append(rng.choice([d for d in self.departments if d != home]))
+        for group in self.chunks(list(range(count))):
             with self.batch(self.p):
-                self.register_one(quarter, departments)
-            self.counts.participants += 1
+                for i in group:
+                    self.clock.at(self.day(quarter, 14 * i // max(count, 1)))
+                    home = rng.choice(self.departments)
+                    departments = [home]
+                    if rng.random() < SECOND_DEPARTMENT_SHARE:
+                        departments.append(rng.choice([d for d in self.departments if d != home]))
+                    self.register_one(quarter, departments)
+                    self.counts.participants += 1
 
     def register_one(self, quarter: int, departments: list[str]) -> None:
         """One person: registration, consents, profile, readiness, availability, payment terms."""
@@ -303,12 +320,13 @@ class Generator:
     def open_recruitments(self, quarter: int) -> list[Opened]:
         opened: list[Opened] = []
         count = self.share(self.plan.recruitments, quarter)
-        for i in range(count):
-            self.clock.at(self.day(quarter, 15 + 7 * i // max(count, 1)))
-            department = self.departments[(quarter * 7 + i) % len(self.departments)]
+        for group in self.chunks(list(range(count))):
             with self.batch(self.r):
-                opened.append(self.open_one(quarter, i, department))
-            self.counts.recruitments += 1
+                for i in group:
+                    self.clock.at(self.day(quarter, 15 + 7 * i // max(count, 1)))
+                    department = self.departments[(quarter * 7 + i) % len(self.departments)]
+                    opened.append(self.open_one(quarter, i, department))
+                    self.counts.recruitments += 1
         return opened
 
     def open_one(self, quarter: int, i: int, department: str) -> Opened:
@@ -344,23 +362,30 @@ class Generator:
         from shared.errors import Conflict
 
         staffed = []
-        for n, rec in enumerate(opened):
-            self.clock.at(self.day(quarter, 25 + 5 * n // max(len(opened), 1)))
-            staff = coordinator(rec.department)
+        positions = {id(rec): n for n, rec in enumerate(opened)}
+        for group in self.chunks(opened):
             with self.batch(self.m):
-                proposal = self.m.propose_panel(staff, str(rec.rid))
-                if proposal["members"]:
-                    assigned = self.m.assign_panel(staff, str(rec.rid), proposal_id=proposal["proposal_id"])
-                    rec.panel = list(assigned["members"])
-                for pid in rec.panel:
-                    with contextlib.suppress(Conflict):
-                        self.m.accept_invitation(Principal(pid, frozenset({"participant"})), str(rec.rid))
-            if not rec.panel:  # nobody eligible this quarter: the post is not filled
-                self.r.close_recruitment(staff, rec.rid, "cancelled", "Ingen panel kunde sättas ihop.")
-                self.counts.unfilled += 1
-                continue
-            staffed.append(rec)
-            self.counts.panels += 1
+                for rec in group:
+                    self.clock.at(self.day(quarter, 25 + 5 * positions[id(rec)] // max(len(opened), 1)))
+                    staff = coordinator(rec.department)
+                    proposal = self.m.propose_panel(staff, str(rec.rid))
+                    if proposal["members"]:
+                        assigned = self.m.assign_panel(staff, str(rec.rid), proposal_id=proposal["proposal_id"])
+                        rec.panel = list(assigned["members"])
+                    for pid in rec.panel:
+                        with contextlib.suppress(Conflict):
+                            self.m.accept_invitation(Principal(pid, frozenset({"participant"})), str(rec.rid))
+            unfilled = [rec for rec in group if not rec.panel]  # nobody eligible this quarter
+            if unfilled:
+                with self.batch(self.r):
+                    for rec in unfilled:
+                        self.r.close_recruitment(coordinator(rec.department), rec.rid, "cancelled",
+                                                 "Ingen panel kunde sättas ihop.")
+                        self.counts.unfilled += 1
+            for rec in group:
+                if rec.panel:
+                    staffed.append(rec)
+                    self.counts.panels += 1
         return staffed
 
     def scores(self, good: bool) -> dict[str, int]:
@@ -372,50 +397,60 @@ class Generator:
 
     def interviews_and_decisions(self, quarter: int, staffed: list[Opened]) -> None:
         rng = self.rng
-        for n, rec in enumerate(staffed):
-            self.clock.at(self.day(quarter, 45 + 10 * n // max(len(staffed), 1)))
+        positions = {id(rec): n for n, rec in enumerate(staffed)}
+        for group in self.chunks(staffed):
             with self.batch(self.r):
-                rid = rec.rid
-                members = [Principal(pid, frozenset({"participant"})) for pid in rec.panel] + [rec.manager]
-                for c, cid in enumerate(rec.candidates[:SCORED_CANDIDATES]):
-                    good = c == 0
-                    for j, member in enumerate(members):
-                        if member is not rec.manager:
-                            self.r.assess_application(member, rid, cid, "yes", "Relevant erfarenhet, gott bemötande.")
-                        self.r.declare_conflict(member, rid, cid, False)
-                        self.r.score(member, rid, cid, self.scores(good),
-                                     "hire" if good else ("maybe" if j % 2 else "no_hire"),
-                                     "Lyssnade på riktigt." if good else None)
-        for n, rec in enumerate(staffed):
-            self.clock.at(self.day(quarter, 60 + 10 * n // max(len(staffed), 1)))
+                for rec in group:
+                    self.clock.at(self.day(quarter, 45 + 10 * positions[id(rec)] // max(len(staffed), 1)))
+                    rid = rec.rid
+                    members = [Principal(pid, frozenset({"participant"})) for pid in rec.panel] + [rec.manager]
+                    for c, cid in enumerate(rec.candidates[:SCORED_CANDIDATES]):
+                        good = c == 0
+                        for j, member in enumerate(members):
+                            if member is not rec.manager:
+                                self.r.assess_application(member, rid, cid, "yes",
+                                                          "Relevant erfarenhet, gott bemötande.")
+                            self.r.declare_conflict(member, rid, cid, False)
+                            self.r.score(member, rid, cid, self.scores(good),
+                                         "hire" if good else ("maybe" if j % 2 else "no_hire"),
+                                         "Lyssnade på riktigt." if good else None)
+        for group in self.chunks(staffed):
             with self.batch(self.r):
-                staff = coordinator(rec.department)
-                self.r.decide(rec.manager, rec.rid, rec.candidates[0], "Panelen var enig; starkast i bemötande.", None)
-                self.r.share_outcome(staff, rec.rid)
-                self.r.manager_feedback(rec.manager, rec.rid, rng.randint(3, 5), "Brukarnas frågor gjorde skillnad.")
-                for pid in rec.panel:
-                    self.r.participant_feedback(Principal(pid, frozenset({"participant"})), rec.rid, rng.randint(3, 5),
-                                                "Jag blev lyssnad på och fick veta hur det gick.")
-                self.r.close_recruitment(staff, rec.rid, "filled", None)
-                self.r.follow_up(staff, rec.rid, 6, rng.random() < 0.9, rng.randint(3, 5))
-                self.counts.decisions += 1
+                for rec in group:
+                    self.clock.at(self.day(quarter, 60 + 10 * positions[id(rec)] // max(len(staffed), 1)))
+                    staff = coordinator(rec.department)
+                    self.r.decide(rec.manager, rec.rid, rec.candidates[0], "Panelen var enig; starkast i bemötande.",
+                                  None)
+                    self.r.share_outcome(staff, rec.rid)
+                    self.r.manager_feedback(rec.manager, rec.rid, rng.randint(3, 5),
+                                            "Brukarnas frågor gjorde skillnad.")
+                    for pid in rec.panel:
+                        self.r.participant_feedback(Principal(pid, frozenset({"participant"})), rec.rid,
+                                                    rng.randint(3, 5),
+                                                    "Jag blev lyssnad på och fick veta hur det gick.")
+                    self.r.close_recruitment(staff, rec.rid, "filled", None)
+                    self.r.follow_up(staff, rec.rid, 6, rng.random() < 0.9, rng.randint(3, 5))
+                    self.counts.decisions += 1
 
     def honoraria(self, quarter: int, staffed: list[Opened]) -> None:
         """Approve and pay every accrual of this quarter's panels (the payroll round)."""
         period = self.day(quarter, 85).strftime("%Y-%m")
-        for n, rec in enumerate(staffed):
-            self.clock.at(self.day(quarter, 80 + 5 * n // max(len(staffed), 1)))
-            staff = coordinator(rec.department)
-            for pid in rec.panel:
-                participant = self.p.participant(UUID(pid))
-                refs = sorted(ref for ref, a in participant.accruals.items()
-                              if a["recruitment_id"] == str(rec.rid) and not a.get("approved"))
-                if not refs or participant.payment_declined or participant.forgotten:
-                    continue
-                with self.batch(self.p):
-                    self.p.approve_honoraria(staff, UUID(pid), refs)
-                    self.p.record_payment(staff, UUID(pid), f"LON-{period}-{str(rec.rid)[:8]}-{pid[:8]}", period, refs)
-                    self.counts.payments += 1
+        positions = {id(rec): n for n, rec in enumerate(staffed)}
+        for group in self.chunks(staffed):
+            with self.batch(self.p):
+                for rec in group:
+                    self.clock.at(self.day(quarter, 80 + 5 * positions[id(rec)] // max(len(staffed), 1)))
+                    staff = coordinator(rec.department)
+                    for pid in rec.panel:
+                        participant = self.p.participant(UUID(pid))
+                        refs = sorted(ref for ref, a in participant.accruals.items()
+                                      if a["recruitment_id"] == str(rec.rid) and not a.get("approved"))
+                        if not refs or participant.payment_declined or participant.forgotten:
+                            continue
+                        self.p.approve_honoraria(staff, UUID(pid), refs)
+                        self.p.record_payment(staff, UUID(pid), f"LON-{period}-{str(rec.rid)[:8]}-{pid[:8]}", period,
+                                              refs)
+                        self.counts.payments += 1
 
     def erasures(self, quarter: int) -> None:
         self.clock.at(self.day(quarter, 88))
@@ -492,7 +527,21 @@ def seed(settings: Settings, scale: float, seed_value: int = 1, progress: Callab
     from shared.kafka import ensure_topics
 
     ensure_topics(settings)
-    services = dict(compose_services(settings))
+    # The generator re-reads the same aggregates many times (a recruitment per command of its
+    # interview day, a person per accrual): eventsourcing's aggregate cache keeps them in memory
+    # and fast-forwards them from the store on each read, instead of replaying every event again.
+    # Not copied on the way out: one thread, and a refused command fails the whole run.
+    saved = {name: os.environ.get(name) for name in AGGREGATE_CACHE}
+    os.environ.update(AGGREGATE_CACHE)
+    try:
+        services = dict(compose_services(settings))
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+    generator: Generator | None = None
     try:
         before = event_count(services)
         started = time.perf_counter()
@@ -504,6 +553,8 @@ def seed(settings: Settings, scale: float, seed_value: int = 1, progress: Callab
         seconds = time.perf_counter() - started
         return SeedResult(counts, event_count(services) - before, seconds)
     finally:
+        if generator is not None:
+            generator.close()
         for service in services.values():
             service.close()
 
