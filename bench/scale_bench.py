@@ -51,6 +51,7 @@ CALLS = int(os.environ.get("SCALE_BENCH_CALLS", "20"))  # per endpoint and size
 PAGES = ("/", "/overview", "/departments/{code}")  # the dashboards' HTML pages (not in OpenAPI)
 RATIO_TARGET = 1.5
 COMMITS_FOR_FLOOR = 500
+TARGET_SEED_RATE = 1500.0  # events/s: scale 5 (the issue's ~1,000,000 events and more) in about 20 minutes
 OUTPUT = Path(__file__).resolve().parents[1] / "var" / "bench" / "scale.md"
 
 
@@ -288,9 +289,9 @@ def time_pages(settings: Settings, subjects: Subjects) -> dict[str, tuple[float,
             status = 0
             for _ in range(CALLS):
                 t = time.perf_counter()
-                response = session.get(web + path, timeout=120, allow_redirects=False)
+                response = session.get(web + path, timeout=120)  # the start page redirects to a role's home
                 seconds.append(time.perf_counter() - t)
-                status = response.status_code
+                status = 401 if "/logga-in" in response.url else response.status_code
             out[f"web page ({who}) {label}"] = (1000 * statistics.median(seconds),
                                                  1000 * percentile(seconds, 0.95), status)
     finally:
@@ -430,10 +431,11 @@ def report_lines(small: SizeResult, large: SizeResult) -> list[str]:
                                           if not rule(value)]
         verdict = "" if rule is None else (f"NOT MET at {', '.join(failed)}" if failed else "met")
         lines.append(f"| {label} | {one_value:,.2f} | {two_value:,.2f} | {note} | {verdict} |")
-    target_rate = 1e6 / (20 * 60)
+    target_rate = TARGET_SEED_RATE
+    seed_verdict = "met" if min(small.seed_rate, large.seed_rate) >= target_rate else "NOT MET"
     lines += [f"| events in the history | {small.events:,d} | {large.events:,d} | issue: ~200,000 per scale unit | |",
               f"| generator events/s | {small.seed_rate:,.0f} | {large.seed_rate:,.0f} | target {target_rate:,.0f}/s "
-              f"(scale 5 in 20 min) | {'met' if min(small.seed_rate, large.seed_rate) >= target_rate else 'NOT MET'} |",
+              f"(issue 14: scale 5 in <= 20 min) | {seed_verdict} |",
               f"| generator seconds | {small.seed_seconds:,.0f} | {large.seed_seconds:,.0f} | | |",
               f"| store floor: single-row commits/s | {small.commit_floor:,.0f} | {large.commit_floor:,.0f} "
               f"| what one commit per event would allow | |"]

@@ -208,6 +208,7 @@ class Generator:
         self.r = services["recruitments"].app
         self.m = services["matching"].app
         self._relays: dict[str, Any] = {}
+        self.story_told: Callable[[], None] = lambda: None  # called before the last pump
         self._loops: dict[Callable[[], Any], Any] = {}
 
     # -- plumbing ------------------------------------------------------------------------
@@ -477,6 +478,7 @@ class Generator:
                 self.erasures(quarter)
                 progress(f"quarter {quarter + 1}/{QUARTERS}: {self.counts.participants} participants, "
                          f"{self.counts.recruitments} recruitments")
+            self.story_told()
             self.pump(*self.read_models())
         return self.counts
 
@@ -502,6 +504,74 @@ def _given(loop: Any) -> Callable[[], Any]:
         return loop
 
     return make
+
+
+# -- the read models, alongside -------------------------------------------------------------------
+FOLLOWED = ("participants", "recruitments", "dashboards", "audit")  # not matching: its commands read its read model
+
+
+def follow(settings: Settings, skip: list[str], stop: Any) -> None:
+    """In a second process while the story is written, apply the read models and the audit trail
+    the generator's commands never read (what the workers do in production), so the last pump
+    only has the tail to catch up. The reaction loops the generator pumps itself are skipped."""
+    import logging
+
+    from infra.cli import compose_services
+    from shared.consumer import ConsumerLoop
+
+    logging.getLogger("kafka").setLevel(logging.ERROR)
+    services = dict(compose_services(settings))
+    loops: list[ConsumerLoop] = []
+    try:
+        for name in FOLLOWED:
+            service = services[name]
+            parts = service.consumer_loops() if name == "audit" else service.worker().parts
+            loops += [p for p in parts if isinstance(p, ConsumerLoop) and p.name not in skip]
+        while not stop.is_set():
+            read = 0
+            for loop in loops:
+                try:
+                    read += loop.poll_once(timeout_ms=20)
+                except Exception:  # noqa: S112 - a busy store or broker: the next round retries
+                    continue
+            if not read:
+                stop.wait(0.2)
+    finally:
+        for loop in loops:
+            with contextlib.suppress(Exception):
+                loop.close()
+        for service in services.values():
+            with contextlib.suppress(Exception):
+                service.close()
+
+
+@contextlib.contextmanager
+def follower(settings: Settings, skip: list[str]) -> Iterator[Callable[[], None]]:
+    """Run ``follow`` in a second process; the callable it yields stops it (idempotent)."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    stop = context.Event()
+    proc = context.Process(target=follow, args=(settings, skip, stop), name="seed-follower", daemon=True)
+    proc.start()
+
+    def halt() -> None:
+        stop.set()
+        proc.join(timeout=120)
+        if proc.is_alive():
+            proc.kill()
+            proc.join()
+
+    try:
+        yield halt
+    finally:
+        halt()
+
+
+@contextlib.contextmanager
+def _unfollowed() -> Iterator[Callable[[], None]]:
+    """``SEED_FOLLOWER=0``: no second process; the last pump applies every read model."""
+    yield lambda: None
 
 
 def event_count(services: dict[str, Any]) -> int:
@@ -546,7 +616,13 @@ def seed(settings: Settings, scale: float, seed_value: int = 1, progress: Callab
         before = event_count(services)
         started = time.perf_counter()
         generator = Generator(settings, services, Plan.at_scale(scale), seed_value, end or datetime.now(UTC).date())
-        counts = generator.run(progress)
+        pumped = [services["recruitments"].panel_feed(), services["participants"].participation()]
+        skip = [loop.name for loop in pumped]
+        for loop in pumped:
+            loop.close()
+        with follower(settings, skip) if os.environ.get("SEED_FOLLOWER", "1") != "0" else _unfollowed() as halt:
+            generator.story_told = halt
+            counts = generator.run(progress)
         audit = services["audit"]
         generator.pump(*(_given(loop) for loop in audit.consumer_loops()))  # its own catch_up waits 30 s at most
         audit.catch_up(force_checkpoint=True)  # the signed checkpoints over the new history
