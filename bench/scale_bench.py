@@ -4,10 +4,15 @@ For each size: ``delaktig seed`` builds the history through the services (its ra
 store's raw commit rate, the floor of any writer that commits); then p50/p95 of every GET
 operation of every service's OpenAPI document (enumerated from the documents, so new endpoints
 are covered without a change here) and of the dashboards' pages, called in process through each
-service's Flask app with a token of the operation's first role; then ``audit replay`` of every
+service's Flask app with a token of the operation's first role; p50/p95 of the people's web
+pages (the service user's app and the staff workspace) over real HTTP from ``delaktig up`` on the
+seeded stores, signed in through the development identity provider as the first department's
+most active participant, its coordinator and the hiring manager of that participant's last
+decided recruitment (picked the same way at both sizes; ``subjects_of``); then ``audit replay`` of every
 read model beside a raw kafka-python consumer reading the same topics, and ``audit verify``
 (read stage and verify stage apart) beside raw SHA-256 of the same bytes. The last table puts
-the two sizes side by side with the ratio; a target not met says so.
+the two sizes side by side with the ratio; a target not met says so. The table is also written
+as Markdown to ``var/bench/scale.md``.
 
 Run: ``.venv/bin/python -m bench scale_bench`` (scales 1 and 5: long) or
 ``SCALE_BENCH_SCALES=0.02,0.1 .venv/bin/python -m bench scale_bench`` for a smaller 1:5 pair;

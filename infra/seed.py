@@ -15,11 +15,14 @@ outcome shared, feedback, closing and a follow-up; honoraria accrued, approved a
 few erasures. Below scale 1 there are fewer departments (each bank keeps a few hundred people, at
 least three departments).
 
-**Transactions.** The commands of one step of one story (a person's registration, a
-recruitment's opening, its interview day) commit together in one transaction of the service's
-store (``begin_atomic``, the scope an ``Idempotency-Key`` request uses), so the generator is not
-bound by one durable commit per event; the rate it prints is events per second of the whole run,
-pumping included.
+**Transactions.** The commands of one step of ``STORIES_PER_TRANSACTION`` stories (25 people's
+registrations, 25 recruitments' openings or interview days) commit together in one transaction
+of the service's store (``begin_atomic``, the scope an ``Idempotency-Key`` request uses), so the
+generator is not bound by one durable commit per event; the rate it prints is events per second
+of the whole run, pumping included. While seeding, aggregates are read through eventsourcing's
+aggregate cache (fast-forwarded from the store), the relays and consumer loops stay open between
+pumps, and a second process (``follow``) applies the read models and the audit trail that no
+command reads while the story is written (``SEED_FOLLOWER=0`` leaves them all to the last pump).
 
 **Dates.** The story happens over three years ending now: the clock eventsourcing stamps events
 with (``eventsourcing.domain.datetime_now_with_tzinfo``) and the services' ``today()`` are moved
