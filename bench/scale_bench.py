@@ -4,10 +4,15 @@ For each size: ``delaktig seed`` builds the history through the services (its ra
 store's raw commit rate, the floor of any writer that commits); then p50/p95 of every GET
 operation of every service's OpenAPI document (enumerated from the documents, so new endpoints
 are covered without a change here) and of the dashboards' pages, called in process through each
-service's Flask app with a token of the operation's first role; then ``audit replay`` of every
+service's Flask app with a token of the operation's first role; p50/p95 of the people's web
+pages (the service user's app and the staff workspace) over real HTTP from ``delaktig up`` on the
+seeded stores, signed in through the development identity provider as the first department's
+most active participant, its coordinator and the hiring manager of that participant's last
+decided recruitment (picked the same way at both sizes; ``subjects_of``); then ``audit replay`` of every
 read model beside a raw kafka-python consumer reading the same topics, and ``audit verify``
 (read stage and verify stage apart) beside raw SHA-256 of the same bytes. The last table puts
-the two sizes side by side with the ratio; a target not met says so.
+the two sizes side by side with the ratio; a target not met says so. The table is also written
+as Markdown to ``var/bench/scale.md``.
 
 Run: ``.venv/bin/python -m bench scale_bench`` (scales 1 and 5: long) or
 ``SCALE_BENCH_SCALES=0.02,0.1 .venv/bin/python -m bench scale_bench`` for a smaller 1:5 pair;
@@ -19,8 +24,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
+import signal
 import sqlite3
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -28,16 +36,19 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin
+
+import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from infra.cli import compose_services
-from infra.seed import seed
+from infra.seed import department_codes, seed
 from services.audit.keys import load_signing_key
 from services.audit.replay import replay
 from services.audit.verify import load_from_kafka, verify_records
 from shared.auth import mint_token
-from shared.config import Settings
+from shared.config import SERVICE_PORTS, Settings
 from shared.kafka import free_port, read_all, start_local_broker
 
 SCALES = tuple(float(s) for s in os.environ.get("SCALE_BENCH_SCALES", "1,5").split(","))
@@ -45,6 +56,8 @@ CALLS = int(os.environ.get("SCALE_BENCH_CALLS", "20"))  # per endpoint and size
 PAGES = ("/", "/overview", "/departments/{code}")  # the dashboards' HTML pages (not in OpenAPI)
 RATIO_TARGET = 1.5
 COMMITS_FOR_FLOOR = 500
+TARGET_SEED_RATE = 1500.0  # events/s: scale 5 (the issue's ~1,000,000 events and more) in about 20 minutes
+OUTPUT = Path(__file__).resolve().parents[1] / "var" / "bench" / "scale.md"
 
 
 @dataclass
@@ -71,6 +84,9 @@ class SizeResult:
     events: int
     seed_rate: float
     commit_floor: float
+    seed_seconds: float = 0.0
+    subjects: str = ""
+    load: str = ""
     timings: dict[str, tuple[float, float, int]] = field(default_factory=dict)  # p50, p95 (ms), status
     figures: dict[str, float] = field(default_factory=dict)
 
@@ -136,6 +152,159 @@ def time_gets(settings: Settings, sample: Samples) -> dict[str, tuple[float, flo
                                               status)
         finally:
             service.close()
+    return out
+
+
+# -- the people's pages -------------------------------------------------------------------------
+@dataclass
+class Subjects:
+    """Who signs in to the web app, picked the same way at every size (see ``subjects_of``)."""
+
+    department: str
+    participant: str
+    recruitment: str
+    candidate: str
+    coordinator: str
+    manager: str
+
+    def describe(self) -> str:
+        return (f"department {self.department} (the first); participant {self.participant} (the one not erased "
+                f"who sat on most of its panels); recruitment {self.recruitment} (the last decided one they sat "
+                f"on); coordinator {self.coordinator}; hiring manager {self.manager} (that recruitment's)")
+
+
+def subjects_of(envelopes: list[dict[str, Any]]) -> Subjects:
+    """The first department; its most active participant (most panel seats in its recruitments, not
+    erased; ties to the earliest registered); the last decided recruitment of that department they
+    sat on, its hired candidate and its hiring manager; the department's coordinator."""
+    department = department_codes(1)[0]
+    forgotten = {e["aggregate_id"] for e in envelopes if e["event_type"] == "ParticipantForgotten"}
+    registered = {e["aggregate_id"]: n for n, e in enumerate(envelopes) if e["event_type"] == "UserRegistered"}
+    opened = {e["aggregate_id"]: e for e in envelopes if e["event_type"] == "RecruitmentOpened"
+              and e.get("department") == department}
+    decided = {e["aggregate_id"]: e for e in envelopes if e["event_type"] == "HiringDecisionMade"}
+    seats: dict[str, list[str]] = {}
+    for e in envelopes:
+        rid = str(e["payload"].get("recruitment_id")) if e["event_type"] == "PanelAssigned" else ""
+        if rid in opened and rid in decided:
+            for member in e["payload"]["members"]:
+                if member not in forgotten:
+                    seats.setdefault(member, []).append(rid)
+    if not seats:
+        raise RuntimeError(f"no panel of {department} was decided")
+    participant = min(seats, key=lambda pid: (-len(seats[pid]), registered.get(pid, 0)))
+    rid = seats[participant][-1]
+    return Subjects(department, participant, rid, str(decided[rid]["payload"]["candidate_id"]),
+                    f"seed-coordinator-{department}", str(opened[rid]["payload"]["hiring_manager"]))
+
+
+def page_targets(s: Subjects) -> list[tuple[str, str, str]]:
+    """(who, label, path) of every page timed: the service user's web app and the staff workspace."""
+    rid, cid, pid = s.recruitment, s.candidate, s.participant
+    return [
+        ("participant", "start page /", "/"),
+        ("participant", "assignments /mina-uppdrag", "/mina-uppdrag"),
+        ("participant", "assignment /uppdrag/{rid}", f"/uppdrag/{rid}"),
+        ("participant", "scorecard /uppdrag/{rid}/kandidater/{cid}", f"/uppdrag/{rid}/kandidater/{cid}"),
+        ("participant", "texts /uppdrag/{rid}/texter", f"/uppdrag/{rid}/texter"),
+        ("participant", "preparation /forberedelser", "/forberedelser"),
+        ("participant", "honoraria /arvoden", "/arvoden"),
+        ("participant", "consents /samtycken", "/samtycken"),
+        ("participant", "availability /tider-och-kontakt", "/tider-och-kontakt"),
+        ("participant", "own data /mina-uppgifter", "/mina-uppgifter"),
+        ("participant", "own data shown /mina-uppgifter/visa", "/mina-uppgifter/visa"),
+        ("coordinator", "workspace /arbetsyta", "/arbetsyta"),
+        ("coordinator", "bank /brukarbank", "/brukarbank"),
+        ("coordinator", "person page /brukarbank/{pid}", f"/brukarbank/{pid}"),
+        ("coordinator", "person's rights /brukarbank/{pid}/rattigheter", f"/brukarbank/{pid}/rattigheter"),
+        ("coordinator", "recruitment board /rekryteringar", "/rekryteringar"),
+        ("coordinator", "recruitment /rekryteringar/{rid}", f"/rekryteringar/{rid}"),
+        ("coordinator", "candidate /rekryteringar/{rid}/kandidater/{cid}", f"/rekryteringar/{rid}/kandidater/{cid}"),
+        ("coordinator", "honoraria to pay /arvoden-att-betala", "/arvoden-att-betala"),
+        ("coordinator", "fairness /rattvisa", "/rattvisa"),
+        ("hiring_manager", "manager start /chef", "/chef"),
+        ("hiring_manager", "manager recruitment /chef/rekryteringar/{rid}", f"/chef/rekryteringar/{rid}"),
+        ("hiring_manager", "manager candidate /chef/rekryteringar/{rid}/kandidater/{cid}",
+         f"/chef/rekryteringar/{rid}/kandidater/{cid}"),
+        ("hiring_manager", "adverts /annonser", "/annonser"),
+    ]
+
+
+def start_up(settings: Settings, people: list[dict[str, Any]]) -> tuple[subprocess.Popen[bytes], str, str]:
+    """``delaktig up`` on the seeded stores and topics (the bench's broker; demo off), with the
+    development identity provider vouching for ``people``. Returns it, the web and idp URLs."""
+    folder = settings.data_dir / "up"
+    folder.mkdir(exist_ok=True)
+    (folder / "people.json").write_text(json.dumps(people))
+    env = {**os.environ, "DATA_DIR": str(settings.data_dir), "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap,
+           "TOPIC_PREFIX": settings.topic_prefix, "DB_NAMESPACE": settings.db_namespace, "DELAKTIG_DEMO": "0",
+           "DEVIDP_PEOPLE": str(folder / "people.json"), "WEB_PORT": str(free_port()),
+           "DEVIDP_PORT": str(free_port())}
+    if settings.database_url:
+        env["DATABASE_URL"] = settings.database_url
+    for name in ("OIDC_ISSUER", "OIDC_CLIENT_ID", "OIDC_CLIENT_SECRET", "DEVIDP_REDIRECT_URIS"):
+        env.pop(name, None)
+    for name in SERVICE_PORTS:
+        env[f"{name.upper()}_PORT"] = str(free_port())
+    with open(folder / "up.log", "wb") as log:  # the child keeps its own copy of the descriptor
+        proc = subprocess.Popen([sys.executable, "-m", "infra.cli", "up", "--no-demo"], env=env, stdout=log,
+                                stderr=subprocess.STDOUT, cwd=Path(__file__).resolve().parents[1])
+    deadline = time.monotonic() + 300
+    while "Stop:" not in (folder / "up.log").read_text(errors="replace"):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError("delaktig up did not start:\n" + (folder / "up.log").read_text(errors="replace")[-3000:])
+        time.sleep(0.5)
+    return proc, f"http://127.0.0.1:{env['WEB_PORT']}", f"http://127.0.0.1:{env['DEVIDP_PORT']}"
+
+
+def sign_in(web: str, idp: str, sub: str) -> requests.Session:
+    """The app's own sign-in: the start button, the development identity provider's chooser, back."""
+    s = requests.Session()
+    page = s.get(web + "/logga-in", timeout=60).text
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    if csrf is None:
+        raise RuntimeError("the sign-in page has no form")
+    chooser = s.post(web + "/logga-in", data={"csrf_token": csrf.group(1), "next": "/"}, timeout=60)
+    request_id = re.search(r'name="request" value="([^"]+)"', chooser.text)
+    if request_id is None:
+        raise RuntimeError(f"the identity provider did not offer a choice ({chooser.url})")
+    landed = s.post(urljoin(idp, "/choose"), data={"request": request_id.group(1), "sub": sub}, timeout=60)
+    if not landed.url.startswith(web):
+        raise RuntimeError(f"signing in as {sub} ended at {landed.url}")
+    return s
+
+
+def time_pages(settings: Settings, subjects: Subjects) -> dict[str, tuple[float, float, int]]:
+    """p50/p95 (ms) and status of every page, over real HTTP, signed in as the subjects."""
+    people = [{"sub": subjects.participant, "name": "Mest aktiva deltagaren", "roles": ["participant"]},
+              {"sub": subjects.coordinator, "name": "Samordnare", "roles": ["coordinator"],
+               "departments": [subjects.department]},
+              {"sub": subjects.manager, "name": "Rekryterande chef", "roles": ["hiring_manager"],
+               "departments": [subjects.department]}]
+    subs = {"participant": subjects.participant, "coordinator": subjects.coordinator,
+            "hiring_manager": subjects.manager}
+    proc, web, idp = start_up(settings, people)
+    out: dict[str, tuple[float, float, int]] = {}
+    try:
+        sessions = {who: sign_in(web, idp, sub) for who, sub in subs.items()}
+        for who, label, path in page_targets(subjects):
+            session = sessions[who]
+            seconds = []
+            status = 0
+            for _ in range(CALLS):
+                t = time.perf_counter()
+                response = session.get(web + path, timeout=120)  # the start page redirects to a role's home
+                seconds.append(time.perf_counter() - t)
+                status = 401 if "/logga-in" in response.url else response.status_code
+            out[f"web page ({who}) {label}"] = (1000 * statistics.median(seconds),
+                                                 1000 * percentile(seconds, 0.95), status)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
     return out
 
 
@@ -222,41 +391,98 @@ def one_size(scale: float, root: Path, broker: str, database_url: str | None) ->
                         database_url=database_url, db_namespace=f"{tag}_" if database_url else "")
     print(f"\n-- scale {scale}: generating", flush=True)
     made = seed(settings, scale, 1, progress=lambda text: print("   ", text, flush=True))
-    result = SizeResult(scale, made.events, made.rate, commit_floor(settings.data_dir))
+    result = SizeResult(scale, made.events, made.rate, commit_floor(settings.data_dir), made.seconds)
     print(f"   {made.events} events in {made.seconds:.0f} s ({made.rate:,.0f} events/s; store floor "
           f"{result.commit_floor:,.0f} single-row commits/s)", flush=True)
     envelopes = verify_figures(settings, result)
     replay_and_floor(settings, result)
+    result.load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     result.timings = time_gets(settings, samples_of(envelopes))
+    subjects = subjects_of(envelopes)
+    result.subjects = subjects.describe().replace(subjects.participant, "<the participant>").replace(
+        subjects.recruitment, "<the recruitment>")
+    print(f"   pages signed in as: {subjects.describe()}", flush=True)
+    result.timings.update(time_pages(settings, subjects))
     return result
 
 
-def report(small: SizeResult, large: SizeResult) -> None:
+def _ms(value: tuple[float, float, int] | None) -> str:
+    if value is None:
+        return "missing"
+    return f"{value[0]:.1f} / {value[1]:.1f}" + ("" if value[2] == 200 else f" (HTTP {value[2]})")
+
+
+def report_lines(small: SizeResult, large: SizeResult) -> list[str]:
+    """The one table (Markdown): every GET and page at both sizes with the ratio, then the rates."""
     a, b = small.scale, large.scale
-    print(f"\n{'endpoint':68} {'p50/p95 ms @' + str(a):>20} {'p50/p95 ms @' + str(b):>20} {'p50 ratio':>9}  target")
+    lines = [f"Scale benchmark: scale {a} ({small.events:,d} events) and scale {b} ({large.events:,d} events), "
+             f"one run, {CALLS} calls per row; load average {small.load} / {large.load} (at each size's timing).",
+             "", f"Pages are signed in as: {small.subjects}" if small.subjects else "", "",
+             f"| operation or page | p50 / p95 ms @{a} | p50 / p95 ms @{b} | p50 ratio | p95 ratio | "
+             f"target p50 ratio <= {RATIO_TARGET} |",
+             "|---|---:|---:|---:|---:|---|"]
+    missed = 0
     for name in sorted(set(small.timings) | set(large.timings)):
-        s50, s95, s_status = small.timings.get(name, (float("nan"), float("nan"), 0))
-        l50, l95, l_status = large.timings.get(name, (float("nan"), float("nan"), 0))
-        ratio = l50 / s50 if s50 else float("nan")
-        met = "met" if ratio <= RATIO_TARGET else "NOT MET"
-        status = "" if s_status == l_status == 200 else f" (HTTP {s_status}/{l_status})"
-        print(f"{name[:68]:68} {s50:9.1f}/{s95:<9.1f} {l50:9.1f}/{l95:<9.1f} {ratio:9.2f}  {met}{status}")
-    print(f"\n{'figure':52} {'@' + str(a):>16} {'@' + str(b):>16}")
-    print(f"{'events in the history':52} {small.events:16,d} {large.events:16,d}")
-    print(f"{'generator events/s':52} {small.seed_rate:16,.0f} {large.seed_rate:16,.0f}")
-    print(f"{'store floor: single-row commits/s':52} {small.commit_floor:16,.0f} {large.commit_floor:16,.0f}")
-    for name in small.figures:
-        print(f"{name:52} {small.figures[name]:16,.2f} {large.figures.get(name, float('nan')):16,.2f}")
+        one, two = small.timings.get(name), large.timings.get(name)
+        ratio = two[0] / one[0] if one and two and one[0] else float("nan")
+        ratio95 = two[1] / one[1] if one and two and one[1] else float("nan")
+        ok = ratio <= RATIO_TARGET and one is not None and two is not None and one[2] == two[2] == 200
+        missed += not ok
+        verdict = "met" if ok else ("NOT MET" if ratio > RATIO_TARGET or ratio != ratio else "NOT MET (not HTTP 200)")
+        lines.append(f"| {name} | {_ms(one)} | {_ms(two)} | {ratio:.2f} | {ratio95:.2f} | {verdict} |")
+    lines += ["", f"Ratio target: {missed} of {len(set(small.timings) | set(large.timings))} rows NOT MET."
+              if missed else "Ratio target: met on every row.", ""]
+    lines += [f"| figure | @{a} | @{b} | floor or target | verdict |", "|---|---:|---:|---|---|"]
     replay_target = 1e6 / 120
-    for size in (small, large):
-        rate = size.figures["replay events/s"]
-        print(f"replay target (1,000,000 events in 120 s = {replay_target:,.0f}/s) at {size.scale}: "
-              f"{'met' if rate >= replay_target else 'NOT MET'} ({rate:,.0f}/s)")
-        seconds = size.figures["1,000,000 events verified in s, 2 processes (extrapolated)"]
-        speedup = size.figures["verify speed-up 1 -> 2 processes (target >= 1.7)"]
-        print(f"verify target (1,000,000 events in 4 s, verify stage, 2 processes) at {size.scale}: "
-              f"{'met' if seconds <= 4 else 'NOT MET'} ({seconds:.1f} s); speed-up 1 -> 2 processes "
-              f"{'met' if speedup >= 1.7 else 'NOT MET'} ({speedup:.2f}x)")
+    for size_rows in (
+        ("replay events/s", "replay events/s", f"target {replay_target:,.0f}/s (1,000,000 in 120 s)",
+         lambda v: v >= replay_target),
+        ("raw consumer events/s (same topics)", "raw consumer events/s (same topics)", "floor of the replay", None),
+        ("replay identical", "replay identical", "1 = every read model rebuilt identical", lambda v: v == 1),
+        ("verify: read stage events/s", "verify: read stage events/s", "", None),
+        ("verify stage events/s, 1 process", "verify stage events/s, 1 process", "", None),
+        ("verify stage events/s, 2 processes", "verify stage events/s, 2 processes",
+         "target 250,000/s (1,000,000 in 4 s)", lambda v: v >= 250_000),
+        ("1,000,000 events verified in s, 2 processes (extrapolated)", "1,000,000 events verified, s (2 processes)",
+         "target <= 4 s", lambda v: v <= 4),
+        ("raw sha256 events/s", "raw sha256 events/s", "floor of the verify stage", None),
+        ("ceiling (bare hash work) events/s, 1 process", "ceiling: bare hash work events/s, 1 process",
+         "the least work of the same kind", None),
+        ("ceiling (bare hash work) events/s, 2 processes", "ceiling: bare hash work events/s, 2 processes",
+         "the least work of the same kind", None),
+        ("verify speed-up 1 -> 2 processes (target >= 1.7)", "verify speed-up 1 -> 2 processes",
+         "target >= 1.7", lambda v: v >= 1.7),
+        ("verify ok (1 process(es))", "verify ok, 1 process", "1 = the chain verifies", lambda v: v == 1),
+        ("verify ok (2 process(es))", "verify ok, 2 processes", "1 = the chain verifies", lambda v: v == 1),
+        ("load average (1 min) after verify", "load average (1 min) after verify", "", None),
+    ):
+        key, label, note, rule = size_rows
+        one_value, two_value = small.figures.get(key, float("nan")), large.figures.get(key, float("nan"))
+        failed = [] if rule is None else [str(size.scale) for size, value in ((small, one_value), (large, two_value))
+                                          if not rule(value)]
+        verdict = "" if rule is None else (f"NOT MET at {', '.join(failed)}" if failed else "met")
+        lines.append(f"| {label} | {one_value:,.2f} | {two_value:,.2f} | {note} | {verdict} |")
+    target_rate = TARGET_SEED_RATE
+    seed_verdict = "met" if min(small.seed_rate, large.seed_rate) >= target_rate else "NOT MET"
+    lines += [f"| events in the history | {small.events:,d} | {large.events:,d} | issue: ~200,000 per scale unit | |",
+              f"| generator events/s | {small.seed_rate:,.0f} | {large.seed_rate:,.0f} | target {target_rate:,.0f}/s "
+              f"(issue 14: scale 5 in <= 20 min) | {seed_verdict} |",
+              f"| generator seconds | {small.seed_seconds:,.0f} | {large.seed_seconds:,.0f} | | |",
+              f"| store floor: single-row commits/s | {small.commit_floor:,.0f} | {large.commit_floor:,.0f} "
+              f"| what one commit per event would allow | |"]
+    per_unit = large.events / large.scale
+    rate = large.seed_rate
+    lines += ["", f"At {per_unit:,.0f} events per scale unit and {rate:,.0f} events/s (scale {b}), scale 1 takes "
+              f"about {per_unit / rate / 60:.0f} min to generate and scale 5 about {5 * per_unit / rate / 60:.0f} min."]
+    return lines
+
+
+def report(small: SizeResult, large: SizeResult) -> None:
+    lines = report_lines(small, large)
+    print("\n" + "\n".join(lines), flush=True)
+    OUTPUT.parent.mkdir(parents=True, exist_ok=True)
+    OUTPUT.write_text("\n".join(lines) + "\n")
+    print(f"\n(written to {OUTPUT})")
 
 
 def main() -> None:
