@@ -17,14 +17,20 @@ import pytest
 from eventsourcing.domain import Aggregate
 
 from services.participants.domain import (
+    DEFAULT_EXPERIENCE_AREAS,
+    DEFAULT_SETTINGS,
     EMPLOYER_CONTRIBUTIONS_FROM_ORE,
     LEGAL_HOLD_GROUNDS,
+    VOCABULARY_ID,
     WITHHOLDING_FROM_ORE,
     AccrualAlreadyApproved,
     AccrualAlreadyPaid,
     AccrualNotApproved,
     CooldownNotInFuture,
+    DataAccess,
     Department,
+    ExperienceVocabulary,
+    MatchingConsentMissing,
     NoSuchAccrual,
     NotInVocabulary,
     OverrideInPast,
@@ -286,3 +292,183 @@ def test_a_person_from_an_old_snapshot_has_no_grounds_and_no_reason_until_new_on
     assert (old.grounds(), old.restriction_reason_token(), old.restricted) == ({}, None, True)
     old.place_legal_hold("h1", "vault:r", "legal_claim", COORDINATOR, DEPT)
     assert old.grounds() == {"h1": "legal_claim"}
+
+
+# -- what is recorded: the state the person's record, the access report and payroll read ---------
+# Written from the mutation run with the @event bodies measured (infra/mutate_unwrap.py).
+def test_a_newly_registered_person_has_only_their_details_and_nothing_else_recorded() -> None:
+    p = registered()
+    assert (p.personal, p.preferred_language, p.departments) == ("vault:token", "sv", [DEPT])
+    assert p.consents == [] and p.panels == {} and p.accruals == {} and p.expenses == {} and p.payments == {}
+    assert p.profile == {"experience": None, "shared_tags": [], "languages": [], "accessibility": None,
+                         "excluded_units": []}
+    assert (p.confidentiality, p.training_completed_on, p.ready) == (None, None, False)
+    assert p.windows == [] and p.limit_overrides == []
+    assert p.contact == {"status": "available", "until": None, "reason": None}
+    # The record and the access report show these as booleans (true/false), not as missing.
+    assert p.payment_declined is False and p.restricted is False
+    assert (p.terms_acknowledged, p.legal_holds, p.grounds(), p.restriction_reason_token()) == (None, {}, {}, None)
+    copy = replayed(p)
+    assert (copy.profile, copy.contact, copy.payment_declined, copy.restricted) == (p.profile, p.contact, False, False)
+
+
+def test_ready_means_both_the_undertaking_signed_and_the_training_completed() -> None:
+    signed, trained = registered(), registered()
+    signed.sign_confidentiality("2026-01-10", "v3", ME, DEPT)
+    trained.complete_training("2026-01-12", COORDINATOR, DEPT)
+    assert signed.ready is False and trained.ready is False
+    assert signed.confidentiality == {"signed_on": "2026-01-10", "text_version": "v3"}
+    signed.complete_training("2026-01-12", COORDINATOR, DEPT)
+    assert signed.ready is True and replayed(signed).ready is True
+
+
+def test_new_contact_details_and_availability_replace_the_old_ones() -> None:
+    p = registered()
+    p.update_contact_details("vault:new", ME, DEPT)
+    windows = [{"from": "2026-03-02", "to": "2026-03-06"}, {"from": "2026-04-01", "to": "2026-04-03"}]
+    p.change_availability(windows, ME, DEPT)
+    assert p.personal == "vault:new" and p.windows == windows
+    copy = replayed(p)
+    assert (copy.personal, copy.windows) == ("vault:new", windows)
+
+
+def test_the_profile_is_what_the_person_declared_and_sharing_tags_needs_matching_consent() -> None:
+    p = registered()
+    err = refusal(p, MatchingConsentMissing,
+                  lambda: p.update_profile("vault:areas", ["homelessness"], ["sv"], None, [], ME, DEPT))
+    assert err.field == "shared_tags" and "sharing tags for matching needs matching consent" in err.detail
+    p.give_consent("matching", ME, DEPT)
+    p.update_profile("vault:areas", ["homelessness"], ["sv", "ar"], "vault:ramp", ["unit-7"], ME, DEPT)
+    declared = {"experience": "vault:areas", "shared_tags": ["homelessness"], "languages": ["sv", "ar"],
+                "accessibility": "vault:ramp", "excluded_units": ["unit-7"]}
+    assert p.profile == declared and replayed(p).profile == declared
+
+
+def test_withdrawing_consent_in_one_department_keeps_what_other_consents_still_allow() -> None:
+    p = registered()
+    for department in (DEPT, OTHER):
+        p.give_consent("matching", ME, department)
+    p.give_consent("recruitment", ME, DEPT)
+    p.update_profile("vault:areas", ["homelessness"], [], None, [], ME, DEPT)
+    p.withdraw_consent("matching", ME, OTHER)  # matching consent is still given in DEPT
+    assert p.profile["shared_tags"] == ["homelessness"]
+    p.withdraw_consent("matching", ME, DEPT)  # the last matching consent: nothing is shared any more
+    assert p.profile["shared_tags"] == []
+    # The recruitment consent is still given in DEPT: the person stays in its bank (the record's departments).
+    assert p.departments == [DEPT] and p.visible_departments() == {DEPT}
+    p.withdraw_consent("recruitment", ME, DEPT)  # the last consent in DEPT: its coordinators no longer see them
+    assert p.departments == [] and p.visible_departments() == set()
+    assert replayed(p).departments == []
+
+
+def test_an_accrual_an_expense_and_a_payment_record_everything_payroll_and_the_person_see() -> None:
+    p = registered()
+    accrued(p, "a1", amount=28600, rid="r-1")
+    p.record_expense("e1", "travel", 4500, "2026-02-01", ME, DEPT)
+    assert p.accruals["a1"] == {
+        "activity_ref": "a1", "activity_type": "interview", "recruitment_id": "r-1", "hours": 1, "amount_ore": 28600,
+        "rate_basis": "hour_ore", "accrued_on": "2026-02-01", "department": DEPT, "approved": False,
+        "payroll_ref": None}
+    assert p.expenses == {"e1": {"expense_ref": "e1", "kind": "travel", "amount_ore": 4500,
+                                 "incurred_on": "2026-02-01", "department": DEPT}}
+    p.acknowledge_payment_terms("2026-1", ME, DEPT)
+    p.approve_honoraria(["a1"], "coord-2", COORDINATOR, DEPT)
+    p.record_payment("pay-1", 28600, "2026-03", ["a1"], "2026-03-31", "payee-1", PAYROLL, DEPT)
+    assert p.payments == {"pay-1": {"payroll_ref": "pay-1", "amount_ore": 28600, "period": "2026-03",
+                                    "accrual_refs": ["a1"], "paid_on": "2026-03-31"}}
+    copy = replayed(p)
+    assert (copy.accruals, copy.expenses, copy.payments) == (p.accruals, p.expenses, p.payments)
+
+
+def test_acknowledging_the_payment_terms_after_declining_reads_as_not_declined() -> None:
+    p = registered()
+    p.decline_payment(None, ME, DEPT)
+    assert p.payment_declined is True
+    p.acknowledge_payment_terms("2026-2", ME, DEPT)
+    assert (p.terms_acknowledged, p.payment_declined) == ("2026-2", False)  # a boolean in the access report
+
+
+def test_a_panel_seat_and_a_limit_override_record_what_the_access_report_shows() -> None:
+    p = registered()
+    p.record_panel_membership("r-1", "panel-1", "2026-02-01", COORDINATOR, DEPT)
+    p.override_limit(2, "2026-12-31", "vault:why", TODAY, COORDINATOR, DEPT)
+    assert p.panels == {"r-1": {"recruitment_id": "r-1", "panel_id": "panel-1", "assigned_on": "2026-02-01",
+                                "department": DEPT}}
+    assert p.limit_overrides == [{"department": DEPT, "extra_engagements": 2, "valid_until": "2026-12-31",
+                                  "reason": "vault:why"}]
+    copy = replayed(p)
+    assert (copy.panels, copy.limit_overrides) == (p.panels, p.limit_overrides)
+
+
+def test_a_restriction_reason_is_kept_only_while_the_restriction_holds() -> None:
+    p = registered()
+    p.change_restriction(True, "vault:why", COORDINATOR, DEPT)
+    assert (p.restricted, p.restriction_reason_token()) == (True, "vault:why")
+    p.change_restriction(False, "vault:lifted", COORDINATOR, DEPT)
+    assert (p.restricted, p.restriction_reason_token()) == (False, None)
+    assert replayed(p).restriction_reason_token() is None
+
+
+def test_a_legal_hold_keeps_its_reason_until_it_is_released() -> None:
+    p = registered()
+    p.place_legal_hold("h1", "vault:r1", "records_law", COORDINATOR, DEPT)
+    p.place_legal_hold("h2", "vault:r2", None, COORDINATOR, DEPT)
+    assert p.legal_holds == {"h1": "vault:r1", "h2": "vault:r2"}
+    p.release_legal_hold("h1", COORDINATOR, DEPT)
+    assert p.legal_holds == {"h2": "vault:r2"} and replayed(p).legal_holds == {"h2": "vault:r2"}
+
+
+def test_an_erased_person_keeps_no_personal_data_but_keeps_what_is_not_personal() -> None:
+    p = registered()
+    p.give_consent("matching", ME, DEPT)
+    p.update_profile("vault:areas", ["homelessness"], ["sv"], "vault:ramp", ["unit-7"], ME, DEPT)
+    p.change_contact_status("do_not_contact", None, "vault:why", TODAY, COORDINATOR, DEPT)
+    p.forget("GDPR Art. 17", ["personal", "profile"], ["honoraria"], COORDINATOR, DEPT)
+    assert p.forgotten and not p.personal
+    assert p.profile == {"experience": None, "shared_tags": [], "languages": ["sv"], "accessibility": None,
+                         "excluded_units": ["unit-7"]}
+    assert p.contact == {"status": "do_not_contact", "until": None, "reason": None}
+    copy = replayed(p)
+    assert (copy.profile, copy.contact) == (p.profile, p.contact) and not copy.personal
+
+
+# -- departments, the vocabulary, the read log --------------------------------------------------
+def test_a_new_department_is_active_with_the_default_settings_and_rates() -> None:
+    dept = Department(id=department_id("vard"), code="vard", name="Vård", actor=COORDINATOR, department=None)
+    assert (dept.id, dept.code, dept.name, dept.active) == (department_id("vard"), "vard", "Vård", True)
+    assert dept.settings == DEFAULT_SETTINGS and dept.rate_history == [DEFAULT_SETTINGS["rates"]]
+    assert dept.retention_months == DEFAULT_SETTINGS["retention"]["inactive_profile_months"]
+    assert replayed(dept).settings == DEFAULT_SETTINGS
+
+
+def test_changed_settings_hold_as_given_and_a_rate_table_for_an_earlier_day_does_not_displace_a_later_one() -> None:
+    dept = Department(id=department_id("vard"), code="vard", name="Vård", actor=COORDINATOR, department=None)
+    limit, retention = {"max_engagements": 6, "period_days": 180}, {"inactive_profile_months": 36}
+    new = {**DEFAULT_SETTINGS["rates"], "hour_ore": 30000, "valid_from": "2026-01-01"}
+    dept.change_settings("vard", limit, new, retention, 250000, COORDINATOR, "vard")
+    assert dept.settings == {"participation_limit": limit, "rates": new, "retention": retention,
+                             "budget_ore_per_month": 250000}
+    assert dept.retention_months == 36
+    between = {**new, "hour_ore": 29000, "valid_from": "2025-01-01"}  # recorded later, holds from earlier
+    dept.change_settings("vard", limit, between, retention, 250000, COORDINATOR, "vard")
+    assert [r["valid_from"] for r in dept.rate_history] == ["2024-01-01", "2025-01-01", "2026-01-01"]
+    assert dept.rates_on("2026-06-01")["hour_ore"] == 30000 and dept.rates_on("2025-06-01")["hour_ore"] == 29000
+    assert replayed(dept).rate_history == dept.rate_history
+
+
+def test_the_experience_vocabulary_holds_the_areas_administrators_set() -> None:
+    vocabulary = ExperienceVocabulary(id=VOCABULARY_ID, areas=list(DEFAULT_EXPERIENCE_AREAS), actor=COORDINATOR,
+                                      department=None)
+    assert (vocabulary.id, vocabulary.areas) == (VOCABULARY_ID, list(DEFAULT_EXPERIENCE_AREAS))
+    vocabulary.change(["homelessness", "gambling"], COORDINATOR, None)
+    assert vocabulary.areas == ["homelessness", "gambling"]
+    assert replayed(vocabulary).areas == ["homelessness", "gambling"]
+
+
+def test_a_read_of_personal_data_records_whose_data_why_and_which_categories() -> None:
+    read_id = uuid4()
+    read = DataAccess(id=read_id, subject_id="p-1", purpose="panel_assignment", categories=["name", "email"],
+                      actor=COORDINATOR, department=DEPT)
+    assert (read.id, read.subject_id, read.purpose, read.categories) == (
+        read_id, "p-1", "panel_assignment", ["name", "email"])
+    assert replayed(read).categories == ["name", "email"]
