@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
 import os
 import random
 import sys
@@ -47,11 +48,14 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from typing import Any
 from uuid import UUID
 
 from shared.auth import Principal
 from shared.config import Settings
+
+log = logging.getLogger(__name__)
 
 PARTICIPANTS_AT_SCALE_1 = 10_000
 RECRUITMENTS_AT_SCALE_1 = 5_000
@@ -86,6 +90,29 @@ LANGUAGES = ("sv", "en", "ar", "so", "fa", "fi", "tr", "es")
 EVENT_SOURCED = ("participants", "recruitments", "matching")  # the services with an event store
 ADMIN = Principal("seed-administrator", frozenset({"administrator"}))
 SYSTEM = {"id": "system", "role": "system"}
+
+
+def _unpublished(relay: Any) -> int:
+    """How many of a relay's stored events it has not published yet."""
+    return int(relay.app.max_position() - relay.state().position)
+
+
+def _while_progressing(step: Callable[[], Any], remaining: Callable[[], int]) -> None:
+    """Run ``step`` (which gives up with ``TimeoutError`` after its own time limit) again for as
+    long as what is ``remaining`` shrinks between attempts: on a loaded machine a catch-up of a
+    large history can outlast one limit and still be well under way; a step that stops moving
+    fails with the last ``TimeoutError``."""
+    last: int | None = None
+    while True:
+        try:
+            step()
+            return
+        except TimeoutError:
+            now = remaining()
+            if last is not None and now >= last:
+                raise
+            log.warning("still catching up; going on", extra={"remaining": now})
+            last = now
 
 
 # -- the clock ---------------------------------------------------------------------------------
@@ -226,11 +253,14 @@ class Generator:
         for name in EVENT_SOURCED:
             if name not in self._relays:
                 self._relays[name] = self.services[name].relay()
-            self._relays[name].drain(timeout=600)
+            relay = self._relays[name]
+            _while_progressing(partial(relay.drain, timeout=600),
+                               partial(_unpublished, relay))
         for make in loops:
             if make not in self._loops:  # a bound method equals itself; a maker closure is itself
                 self._loops[make] = make()
-            self._loops[make].catch_up(timeout=600)
+            loop = self._loops[make]
+            _while_progressing(partial(loop.catch_up, timeout=600), loop.lag)
 
     def close(self) -> None:
         """Close the relays and consumer loops the pumps kept open."""
