@@ -14,6 +14,10 @@ Tests run on SQLite only (``-k "not postgres"``): the rules under test do not de
 backend and the PostgreSQL variants would double the run. Processes the tests start (tansu
 brokers) carry a marker in their environment, so a mutant killed on timeout cannot leave its
 broker behind: the driver ends exactly those process ids after each module.
+
+mutmut 3 does not mutate decorated functions; for the modules in ``UNWRAP_DECORATED`` the scratch
+copy is rewritten first (``infra/mutate_unwrap.py``: ``@dec def f`` becomes ``def f`` and
+``f = dec(f)``), so the bodies of the aggregates' ``@event`` commands and properties are measured.
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from infra.mutate_unwrap import unwrap_source
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "var" / "mutate"
@@ -121,6 +127,15 @@ FOCUS: dict[str, list[str]] = {
                       "shared.web.x__replay__mutmut_*", "shared.web.x__lock_timeout__mutmut_*"],
 }
 
+# Modules whose decorated methods (``@event`` commands, ``@property`` readers) are rewritten in the
+# scratch copy as a plain ``def`` and the assignment the decorators stand for, so that mutmut mutates
+# their bodies too (``infra/mutate_unwrap.py``); the working tree keeps its decorators.
+UNWRAP_DECORATED = frozenset({
+    "services/participants/domain.py",
+    "services/recruitments/domain.py",
+    "services/matching/domain.py",
+})
+
 KILLED = {1, 3}
 TIMEOUT = {36, -24, 24, 152, 255}
 MARKER = "DELAKTIG_MUTATE_RUN"
@@ -167,6 +182,9 @@ def prepare(module: str, tests: list[str], extra_pytest: list[str], resume: bool
             shutil.copytree(source, workdir / name, ignore=ignore)
         else:
             shutil.copy2(source, workdir / name)
+    if module in UNWRAP_DECORATED:
+        target = workdir / module
+        target.write_text(unwrap_source(target.read_text()))
     pytest_args = ["-m", "not slow", "-k", "not postgres", "--timeout=120", "-p", "infra.mutate_plugin",
                    *extra_pytest]
     config = (
