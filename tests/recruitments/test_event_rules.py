@@ -286,7 +286,7 @@ def test_a_legal_hold_records_its_reason_until_released_and_shredding_marks_only
 def from_snapshot(rec: Recruitment) -> Recruitment:
     """``rec`` saved and loaded from a snapshot, through the store's JSON encoding, as the service
     loads a recruitment whose stream is long (it snapshots every ``SNAPSHOT_EVERY`` events)."""
-    store = Application(env={"IS_SNAPSHOTTING_ENABLED": "y"})
+    store: Application[Any] = Application(env={"IS_SNAPSHOTTING_ENABLED": "y"})
     store.save(rec)
     store.take_snapshot(rec.id)
     loaded: Recruitment = store.repository.get(rec.id)
