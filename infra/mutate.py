@@ -89,6 +89,7 @@ MODULES: dict[str, list[str]] = {
         "tests/recruitments/test_domain.py",
         "tests/recruitments/test_history_domain.py",
         "tests/recruitments/test_domain_rules.py",
+        "tests/recruitments/test_event_rules.py",
     ],
     "services/matching/domain.py": [
         "tests/matching/test_domain.py",
