@@ -5,6 +5,9 @@ worker processes reaches the same verdict as one process. No broker or database 
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from services.audit.checkpoints import sign_checkpoint
@@ -27,7 +30,7 @@ def chain(source: str, n: int) -> list[Envelope]:
     return out
 
 
-def checkpoint(source: str, envs: list[Envelope], size: int) -> dict[str, object]:
+def checkpoint(source: str, envs: list[Envelope], size: int) -> dict[str, Any]:
     """The checkpoint the audit service signs over the first ``size`` events."""
     acc = MerkleAccumulator()
     for env in envs[:size]:
@@ -36,13 +39,13 @@ def checkpoint(source: str, envs: list[Envelope], size: int) -> dict[str, object
     return sign_checkpoint(KEY, source, size, last["position"], last["hash"], acc.root().hex())
 
 
-def records(chains: dict[str, list[Envelope]], checkpoints: list[dict[str, object]]) -> list[Record]:
+def records(chains: dict[str, list[Envelope]], checkpoints: list[dict[str, Any]]) -> list[Record]:
     out = [Record(f"{s}.events", 0, i, None, encode(e)) for s, envs in chains.items() for i, e in enumerate(envs)]
     out += [Record("audit.checkpoints", 0, i, None, encode(cp)) for i, cp in enumerate(checkpoints)]
     return out
 
 
-def verified(chains: dict[str, list[Envelope]], checkpoints: list[dict[str, object]],
+def verified(chains: dict[str, list[Envelope]], checkpoints: list[dict[str, Any]],
              processes: int = 1) -> History:
     report, history = verify_records(records(chains, checkpoints), KEY.public_key(), processes=processes)
     assert report.ok, report.first
@@ -78,3 +81,138 @@ def test_the_newest_checkpoint_counts_whatever_order_they_arrive_in() -> None:
     history = verified({"recruitments": envs}, cps)
     assert missing_checkpoints(history, 1) == []  # one uncovered event, one allowed
     assert [p.position for p in missing_checkpoints(history, 0)] == [9]
+
+
+# -- the chain: every break is named where it shows, in one process and split over two ----------
+def problems_of(recs: list[Record], processes: int) -> list[Problem]:
+    report, _ = verify_records(recs, KEY.public_key(), processes=processes)
+    assert report.ok == (not report.problems)
+    return report.problems
+
+
+def link_detail(claimed: str, previous: str) -> str:
+    return (f"prev_hash is {claimed[:16]}… but the previous event's hash is {previous[:16]}… (an event before "
+            f"it was altered, removed or inserted)")
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_a_removed_event_is_named_at_the_next_event(processes: int) -> None:
+    envs = chain("participants", 8)
+    recs = records({"participants": envs[:4] + envs[5:]}, [])
+    assert problems_of(recs, processes) == [Problem("participants", 6, envs[5]["event_id"], "chain-link",
+                                                    link_detail(envs[4]["hash"], envs[3]["hash"]))]
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_the_first_event_must_follow_the_genesis_hash(processes: int) -> None:
+    envs = chain("matching", 5)
+    recs = records({"matching": envs[1:]}, [])  # the first event gone: the chain starts mid-air
+    assert problems_of(recs, processes) == [Problem("matching", 2, envs[1]["event_id"], "chain-link",
+                                                    link_detail(envs[0]["hash"], GENESIS_HASH))]
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_an_edited_event_is_named_by_its_own_hash(processes: int) -> None:
+    envs = chain("recruitments", 6)
+    edited = [*envs[:2], {**envs[2], "payload": {"n": 99}}, *envs[3:]]
+    assert problems_of(records({"recruitments": edited}, []), processes) == [Problem(
+        "recruitments", 3, envs[2]["event_id"], "hash",
+        "the hash does not match the canonical envelope: its content was altered after sealing")]
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_an_event_inserted_at_a_taken_position_is_out_of_order(processes: int) -> None:
+    envs = chain("participants", 4)
+    # Sealed on top of the third, but claiming the third's position: links hold, positions do not.
+    extra = seal({**envs[3], "event_id": event_id_for("participants", "x", 1), "position": 3}, envs[2]["hash"])
+    later = seal(envs[3], extra["hash"])
+    recs = records({"participants": [*envs[:3], extra, later]}, [])
+    assert problems_of(recs, processes) == [Problem("participants", 3, extra["event_id"], "position",
+                                                    "position 3 is not after the previous 3")]
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_a_conflicting_copy_names_where_it_is_and_what_differs_and_the_genuine_one_is_kept(processes: int) -> None:
+    envs = chain("participants", 5)
+    forged = {**envs[2], "event_type": "SomethingElse", "payload": {"n": -1}}  # hash left as sealed
+    recs = [Record("participants.events", 1, 7, None, encode(forged)), *records({"participants": envs}, [])]
+    report, history = verify_records(recs, KEY.public_key(), processes=processes)
+    assert report.problems == [Problem(
+        "participants", 3, envs[2]["event_id"], "conflicting-copy",
+        "message at participants.events[1]@7 differs from another copy of the same event in: event_type, payload.n")]
+    assert history.full("participants") == envs  # the copy whose hash verifies, whichever came first
+    assert report.events_checked == 6 and not report.ok
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_unreadable_messages_and_foreign_sources_are_named(processes: int) -> None:
+    envs = chain("matching", 3)
+    stray = chain("participants", 1)[0]
+    recs = [*records({"matching": envs}, []), Record("matching.events", 2, 5, None, b"not json"),
+            Record("matching.events", 2, 6, None, encode({**stray, "position": 4, "prev_hash": envs[2]["hash"]}))]
+    got = [(p.source, p.position, p.kind, p.detail) for p in problems_of(recs, processes)]
+    assert ("matching", 0, "unreadable", "matching.events[2]@5 is not a JSON object") in got
+    assert ("matching", 4, "source", "event claims source 'participants' on matching.events") in got
+
+
+# -- checkpoints: each signs one head, position and root; a forged or stale one is named ---------
+@pytest.mark.parametrize("processes", [1, 2])
+def test_good_checkpoints_in_any_order_verify_and_are_counted(processes: int) -> None:
+    envs = chain("participants", 9)
+    cps = [checkpoint("participants", envs, size) for size in (9, 1, 4)]
+    report, history = verify_records(records({"participants": envs}, cps), KEY.public_key(), processes=processes)
+    assert (report.ok, report.events_checked, report.checkpoints_checked) == (True, 9, 3), report.first
+    assert sorted(cp["tree_size"] for cp in history.checkpoints["participants"]) == [1, 4, 9]
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_a_checkpoint_over_more_events_than_the_topic_holds_means_events_were_removed(processes: int) -> None:
+    envs = chain("recruitments", 6)
+    recs = records({"recruitments": envs[:4]}, [checkpoint("recruitments", envs, size) for size in (2, 6)])
+    assert problems_of(recs, processes) == [Problem(
+        "recruitments", 6, None, "checkpoint",
+        "signed checkpoint covers 6 events but the topic holds 4: events were removed")]
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_a_checkpoint_with_another_root_is_named_and_breaks_consistency(processes: int) -> None:
+    envs = chain("matching", 6)
+    good = checkpoint("matching", envs, 3)
+    wrong = sign_checkpoint(KEY, "matching", 6, 6, envs[5]["hash"], "ab" * 32)
+    assert problems_of(records({"matching": envs}, [good, wrong]), processes) == [
+        Problem("matching", 6, envs[5]["event_id"], "checkpoint",
+                "Merkle root over the first 6 events differs from the signed root"),
+        Problem("matching", 6, None, "consistency", "checkpoint of size 6 is not an extension of the one of size 3")]
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_a_checkpoint_naming_another_head_or_position_is_named(processes: int) -> None:
+    envs = chain("participants", 5)
+    right = checkpoint("participants", envs, 4)
+    for forged in ({**right, "chain_head": envs[2]["hash"]}, {**right, "position": 5}):
+        signed = sign_checkpoint(KEY, "participants", 4, forged["position"], forged["chain_head"], forged["root"])
+        assert problems_of(records({"participants": envs}, [signed]), processes) == [Problem(
+            "participants", 4, envs[3]["event_id"], "checkpoint",
+            f"event 4 of the chain is not the signed chain head {forged['chain_head'][:16]}… at position "
+            f"{forged['position']}")]
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_checkpoints_that_are_unsigned_unreadable_or_not_checkpoints_are_named(processes: int) -> None:
+    envs = chain("participants", 4)
+    good = checkpoint("participants", envs, 4)
+    other_key = sign_checkpoint(Ed25519PrivateKey.generate(), "participants", 4, 4, envs[3]["hash"], good["root"])
+    recs = [*records({"participants": envs}, [good]),
+            Record("audit.checkpoints", 0, 1, None, encode(other_key)),
+            Record("audit.checkpoints", 0, 2, None, b"{broken"),
+            Record("audit.checkpoints", 0, 3, None, encode({**good, "type": "something else"})),
+            Record("audit.checkpoints", 0, 4, None, encode({**good, "source": "elsewhere"}))]
+    report, history = verify_records(recs, KEY.public_key(), processes=processes)
+    assert report.problems == [  # earliest first; at one position the sources in their order, then others
+        Problem("participants", 0, None, "checkpoint", "offset 3: not a checkpoint"),
+        Problem("elsewhere", 0, None, "checkpoint", "offset 4: not a checkpoint"),
+        Problem("audit", 0, None, "unreadable", "checkpoint at offset 2"),
+        Problem("participants", 4, None, "checkpoint-signature",
+                "checkpoint of size 4 at audit.checkpoints[0]@1: signature invalid")]
+    assert report.checkpoints_checked == 5
+    assert history.checkpoints["participants"] == [good]  # only the good one is taken as signed
