@@ -103,11 +103,13 @@ MODULES: dict[str, list[str]] = {
     ],
     # In process only (no broker): the tests of the store comparison start a broker per mutant and
     # reach the rule functions (FOCUS) only through ``verify_records``, which these state directly.
+    # The 24 tamper-at-a-range-boundary cases (about 30 s a mutant) are left out too:
+    # ``test_verify_rules.py`` tampers 5 to 12 event histories split over two processes, where
+    # every range is one or two events long, so every tampered event lies at a boundary.
     "services/audit/verify.py": [
         "tests/audit/test_verify_fast.py",
         "tests/audit/test_verify_rules.py",
         "tests/audit/test_verify_parallel.py::test_clean_history_is_the_same_in_one_and_in_two_processes",
-        "tests/audit/test_verify_parallel.py::test_tampering_is_reported_the_same_by_a_worker",
         "tests/audit/test_verify_parallel.py::test_a_checkpoint_in_a_later_merkle_chunk_with_a_wrong_root_is_named",
         "tests/audit/test_verify_parallel.py::test_a_signed_checkpoint_naming_another_head_or_position_is_named",
         "tests/audit/test_checkpoint_rules.py::test_checkpoints_sign_head_position_and_root_in_chain_order",
@@ -130,14 +132,13 @@ MODULES: dict[str, list[str]] = {
 FOCUS: dict[str, list[str]] = {
     "shared/web.py": ["shared.web.x_idempotent__mutmut_*", "shared.web.x__idempotency_*",
                       "shared.web.x__replay__mutmut_*", "shared.web.x__lock_timeout__mutmut_*"],
-    # ``verify.py`` (2 471 mutants): the chain hash of a link (fast reader, worker runs, reference
-    # parse), continuity, checkpoint signatures, roots and coverage, and the merge of the workers'
-    # results into the verdict; not the export format, the store comparison or the lazy views.
+    # ``verify.py`` (2 471 mutants, some 10 s each on the shared machine): a link's chain hash
+    # (the canonical reader), continuity (copies, positions, links), checkpoint signatures and
+    # coverage, and the merge of the workers' results (event ids, checkpoint roots and the
+    # consistency proof); docs/mutation.md lists what is left out and why.
     "services/audit/verify.py": [f"services.audit.verify.x_{name}__mutmut_*" for name in (
-        "_canonical_link", "_check_run", "_parsed_link", "content_hash", "_read_parsed",
-        "_verify_chain", "_chain_problems",
-        "_read_checkpoints", "_verify_checkpoints", "missing_checkpoints",
-        "_verify_records", "_checkpoints_hold", "_merkle_chunk", "_ids_unique")],
+        "_canonical_link", "_verify_chain", "_chain_problems", "_read_checkpoints", "missing_checkpoints",
+        "_ids_unique", "_checkpoints_hold")],
 }
 FOCUS_LABEL = {"shared/web.py": "idempotency only", "services/audit/verify.py": "rule functions only"}
 
