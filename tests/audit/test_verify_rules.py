@@ -81,6 +81,26 @@ def test_the_newest_checkpoint_counts_whatever_order_they_arrive_in() -> None:
     history = verified({"recruitments": envs}, cps)
     assert missing_checkpoints(history, 1) == []  # one uncovered event, one allowed
     assert [p.position for p in missing_checkpoints(history, 0)] == [9]
+    history = verified({"recruitments": envs}, [*cps, checkpoint("recruitments", envs, 9)])
+    assert missing_checkpoints(history, 0) == []  # a checkpoint over the whole history covers all of it
+
+
+def test_a_checkpoint_over_more_events_than_exist_covers_none_of_them() -> None:
+    envs = chain("participants", 12)
+    cps = [checkpoint("participants", envs, 5), checkpoint("participants", envs, 12)]
+    report, history = verify_records(records({"participants": envs[:11]}, cps), KEY.public_key())
+    assert [p.kind for p in report.problems] == ["checkpoint"]  # "events were removed"
+    # The signed 12 cannot vouch for the 11 that are there: only the 5 are covered.
+    assert [(p.position, p.detail) for p in missing_checkpoints(history, 5)] == [
+        (6, "6 events from position 6 on are covered by no signed checkpoint (one is due every 5 events; "
+            "the last covers 5)")]
+
+
+def test_sources_without_events_or_checkpoints_need_none() -> None:
+    assert missing_checkpoints(History(), 0) == []
+    envs = chain("matching", 3)
+    only_events = History(events={"matching": envs})  # no checkpoint seen for any source
+    assert [(p.source, p.position) for p in missing_checkpoints(only_events, 2)] == [("matching", 1)]
 
 
 # -- the chain: every break is named where it shows, in one process and split over two ----------
