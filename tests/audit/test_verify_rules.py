@@ -236,3 +236,27 @@ def test_checkpoints_that_are_unsigned_unreadable_or_not_checkpoints_are_named(p
                 "checkpoint of size 4 at audit.checkpoints[0]@1: signature invalid")]
     assert report.checkpoints_checked == 5
     assert history.checkpoints["participants"] == [good]  # only the good one is taken as signed
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_a_copy_that_differs_only_in_its_links_is_named_as_differing_in_its_hash(processes: int) -> None:
+    envs = chain("recruitments", 3)
+    relinked = seal(envs[1], "ab" * 32)  # the same content sealed onto another chain
+    recs = [*records({"recruitments": envs}, []), Record("recruitments.events", 3, 0, None, encode(relinked))]
+    assert problems_of(recs, processes) == [Problem(
+        "recruitments", 2, envs[1]["event_id"], "conflicting-copy",
+        "message at recruitments.events[3]@0 differs from another copy of the same event in: hash")]
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_when_no_copy_verifies_the_first_one_read_is_kept_and_the_later_one_named(processes: int) -> None:
+    envs = chain("participants", 3)
+    first, later = ({**envs[1], "payload": {"n": n}} for n in (-1, -2))  # both edited, hash left as sealed
+    recs = [*records({"participants": [envs[0], first, envs[2]]}, []),
+            Record("participants.events", 1, 4, None, encode(later))]
+    report, history = verify_records(recs, KEY.public_key(), processes=processes)
+    assert [(p.position, p.kind, p.detail) for p in report.problems] == [
+        (2, "conflicting-copy", "message at participants.events[1]@4 differs from another copy of the same event "
+                                "in: payload.n"),
+        (2, "hash", "the hash does not match the canonical envelope: its content was altered after sealing")]
+    assert history.full("participants")[1] == first
