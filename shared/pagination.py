@@ -111,12 +111,13 @@ def after(rows: Sequence[Any], cursor_key: Key | None, key: Callable[[Any], Sequ
     return [row for row in rows if tuple(key(row)) > cursor_key]
 
 
-def after_key_sql(key: Sequence[str | int] | None, *columns: str) -> tuple[str, list[str | int]]:
+def after_key_sql(key: Sequence[str | int] | None, *columns: str,
+                  descending: bool = False) -> tuple[str, list[str | int]]:
     """The SQL condition "after ``key``" for a sort key of any number of ``columns`` (in
-    ``ORDER BY`` order, all ascending and NOT NULL), with its parameters; ``("1 = 1", [])``
-    without a key. Written out as ``c1 > ? OR (c1 = ? AND c2 > ?) OR ...`` (the same on SQLite
-    and PostgreSQL; each branch starts with an equality or range on the leading column, so an
-    index on the columns serves it)."""
+    ``ORDER BY`` order, all ascending, or all descending with ``descending``, and NOT NULL), with
+    its parameters; ``("1 = 1", [])`` without a key. Written out as ``c1 > ? OR (c1 = ? AND c2 > ?)
+    OR ...`` (``<`` when descending; the same on SQLite and PostgreSQL; each branch starts with an
+    equality or range on the leading column, so an index on the columns serves it)."""
     if not columns:
         raise ValueError("a sort key has at least one column")
     if key is None:
@@ -127,13 +128,13 @@ def after_key_sql(key: Sequence[str | int] | None, *columns: str) -> tuple[str, 
     params: list[str | int] = []
     for n, column in enumerate(columns):
         equal = [f"{c} = ?" for c in columns[:n]]
-        branches.append("(" + " AND ".join([*equal, f"{column} > ?"]) + ")")
+        branches.append("(" + " AND ".join([*equal, f"{column} {'<' if descending else '>'} ?"]) + ")")
         params.extend([*key[:n], key[n]])
     return "(" + " OR ".join(branches) + ")", params
 
 
-def after_cursor_sql(cursor: str | None, *columns: str) -> tuple[str, list[str | int]]:
-    """The SQL condition "after the cursor" for the sort key ``columns``, with its parameters
-    (``("1 = 1", [])`` without a cursor); ``ValidationError`` if the cursor is malformed or has
-    another number of parts."""
-    return after_key_sql(decode_cursor(cursor, len(columns)), *columns)
+def after_cursor_sql(cursor: str | None, *columns: str, descending: bool = False) -> tuple[str, list[str | int]]:
+    """The SQL condition "after the cursor" for the sort key ``columns`` (in descending order with
+    ``descending``), with its parameters (``("1 = 1", [])`` without a cursor); ``ValidationError``
+    if the cursor is malformed or has another number of parts."""
+    return after_key_sql(decode_cursor(cursor, len(columns)), *columns, descending=descending)

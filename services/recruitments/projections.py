@@ -192,10 +192,12 @@ class RecruitmentList(Projection):
         limit: int,
         cursor: str | None = None,
         department: str | None = None,
-        stage: str | None = None,
+        stage: list[str] | None = None,
         hiring_manager: str | None = None,
+        newest_first: bool = False,
     ) -> dict[str, Any]:
-        """One page of the recruitments ``scope`` may see, in the order they were opened.
+        """One page of the recruitments ``scope`` may see, in the order they were opened (the most
+        recent first with ``newest_first``).
 
         Staff read the list's order index (by department, stage or hiring manager when filtered);
         a participant only reads the panels they sit on (the panel table's key starts with the
@@ -224,20 +226,22 @@ class RecruitmentList(Projection):
         if department is not None:
             where.append("l.department = ?")
             params.append(department)
-        if stage is not None:
-            where.append("l.stage = ?")
-            params.append(stage)
+        if stage:
+            where.append(f"l.stage IN ({', '.join('?' for _ in stage)})")
+            params.extend(stage)
         if hiring_manager is not None:
             where.append("l.hiring_manager = ?")
             params.append(hiring_manager)
-        condition, after = after_cursor_sql(cursor, "l.opened_position", "l.recruitment_id")
+        condition, after = after_cursor_sql(cursor, "l.opened_position", "l.recruitment_id",
+                                            descending=newest_first)
         where.append(condition)
         params.extend(after)
         columns = ", ".join(f"l.{c.strip()}" for c in LIST_COLUMNS.split(","))
+        order = " DESC" if newest_first else ""
         with db.transaction() as tx:
             rows = tx.all(
                 f"SELECT {columns} FROM {source} WHERE {' AND '.join(where)} "
-                "ORDER BY l.opened_position, l.recruitment_id LIMIT ?",
+                f"ORDER BY l.opened_position{order}, l.recruitment_id{order} LIMIT ?",
                 (*params, limit + 1),
             )
         page = page_of(rows, limit, lambda r: (int(r["opened_position"]), str(r["recruitment_id"])))

@@ -195,7 +195,11 @@ class RecruitmentsQuery(PageQuery):
     arity = 2  # (position of the opening event, recruitment id)
 
     department = fields.String(load_default=None, validate=DEPARTMENT_CODE)
-    stage = fields.String(load_default=None, validate=validate.OneOf(STAGES))
+    stage = fields.List(fields.String(validate=validate.OneOf(STAGES)), load_default=None,
+                        metadata={"description": "only these stages (repeat the parameter for several)"})
+    newest_first = fields.Boolean(load_default=False,
+                                  metadata={"description": "the most recently opened first (keep it the same "
+                                                           "for every page of one listing)"})
     hiring_manager = fields.String(load_default=None, validate=validate.Length(min=1, max=200),
                                    metadata={"description": "only the recruitments this person manages"})
 

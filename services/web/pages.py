@@ -5,6 +5,7 @@ does not also enforce."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -37,6 +38,8 @@ pages = Blueprint("pages", __name__)
 UNDERTAKING_VERSION = "2026-1"
 PURPOSES = ("recruitment", "matching", "research", "contact")
 PAST_STAGES = ("decided", "closed")
+CURRENT_STAGES = ("drafting", "advertised", "interviewing")
+PAST_PAGE = 10  # past assignments per page of /mina-uppdrag, newest first
 
 
 def me() -> str:
@@ -70,7 +73,7 @@ def home() -> Any:
 
 
 # -- Mina uppdrag ---------------------------------------------------------------------------
-def _departments() -> dict[str, str]:
+def _departments() -> Callable[[str], str]:
     cache: dict[str, str] = {}
 
     def name(code: str) -> str:
@@ -81,7 +84,7 @@ def _departments() -> dict[str, str]:
                 cache[code] = code
         return cache[code]
 
-    return name  # type: ignore[return-value]
+    return name
 
 
 def _invitation(rid: str) -> str | None:
@@ -103,23 +106,38 @@ def _outcome(rid: str) -> dict[str, Any] | None:
 @pages.get("/mina-uppdrag")
 @participant_only
 def assignments() -> Any:
-    """Invitations to answer, upcoming assignments and past ones with their outcome."""
-    items = backend.items("recruitments", "/recruitments")  # their own panels: few, bounded by the limit
+    """Invitations to answer, upcoming assignments, and past ones with their outcome: the newest
+    ``PAST_PAGE`` at a time, with a link further back (years of assignments stay one short page)."""
     department = _departments()
-    invitations, upcoming, past = [], [], []
-    for item in items:
-        item["department_name"] = department(item["department"])  # type: ignore[operator]
+    invitations: list[dict[str, Any]] = []
+    upcoming: list[dict[str, Any]] = []
+    # Their own panels in the open stages: few, bounded by the participation limits.
+    for item in backend.items("recruitments", "/recruitments", stage=list(CURRENT_STAGES)):
+        item["department_name"] = department(item["department"])
         item["invitation"] = _invitation(item["id"])
         if item["invitation"] == "declined":
             continue
-        if item["stage"] in PAST_STAGES:  # a seat never answered before the decision still was taken part in
-            item["outcome"] = _outcome(item["id"])
-            past.append(item)
-        elif item["invitation"] == "invited":
-            invitations.append(item)
-        else:
-            upcoming.append(item)
-    return render_template("assignments.html", invitations=invitations, upcoming=upcoming, past=past)
+        (invitations if item["invitation"] == "invited" else upcoming).append(item)
+    earlier = request.args.get("tidigare") or None
+    try:
+        page = _past_page(earlier)
+    except Refused:  # a cursor of another listing, or typed by hand: start from the newest
+        earlier, page = None, _past_page(None)
+    past: list[dict[str, Any]] = []
+    for item in page["items"]:  # a seat never answered before the decision still was taken part in
+        item["department_name"] = department(item["department"])
+        if _invitation(item["id"]) == "declined":
+            continue
+        item["outcome"] = _outcome(item["id"])
+        past.append(item)
+    return render_template("assignments.html", invitations=invitations, upcoming=upcoming, past=past,
+                           more_past=page["next_cursor"], paged_back=earlier is not None)
+
+
+def _past_page(cursor: str | None) -> dict[str, Any]:
+    page: dict[str, Any] = backend.get("recruitments", "/recruitments", stage=list(PAST_STAGES), newest_first=True,
+                                       limit=PAST_PAGE, **({"cursor": cursor} if cursor else {}))
+    return page
 
 
 def _recruitment(rid: UUID) -> dict[str, Any]:
@@ -137,7 +155,7 @@ def _candidates(rid: UUID) -> list[dict[str, Any]]:
 def assignment(rid: UUID) -> Any:
     """One assignment: when, where, what to prepare, the candidates and how it went."""
     rec = _recruitment(rid)
-    rec["department_name"] = _departments()(rec["department"])  # type: ignore[operator]
+    rec["department_name"] = _departments()(rec["department"])
     invitation = _invitation(str(rid))
     candidates = _candidates(rid) if invitation != "invited" else []
     for candidate in candidates:  # the list says whether I scored: no request per candidate
@@ -464,7 +482,7 @@ def consents() -> Any:
         if action == "withdraw" and request.form.get("confirmed") != "yes":
             # A withdrawal has consequences: say what they are and ask once more (check your answer).
             return render_template("consent_check.html", purpose=purpose, department=department,
-                                   department_name=_departments()(department))  # type: ignore[operator]
+                                   department_name=_departments()(department))
         path = "/consents" if action == "give" else "/consents/withdrawal"
         try:
             backend.post("participants", f"/participants/{me()}{path}",
@@ -477,7 +495,7 @@ def consents() -> Any:
         abort(400)
     record = _record()
     department = _departments()
-    rows = [{"department": d, "department_name": department(d),  # type: ignore[operator]
+    rows = [{"department": d, "department_name": department(d),
              "purposes": [{"purpose": p, "given": f"{p}:{d}" in record["consents"]} for p in PURPOSES]}
             for d in record["departments"]]
     return render_template("consents.html", rows=rows, form=form, errors=errors), (400 if errors else 200)

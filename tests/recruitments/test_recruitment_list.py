@@ -39,7 +39,7 @@ def open_in(rig: Rig, department: str, position: str = "Socialsekreterare") -> s
     return str(rid)
 
 
-def walk(rig: Rig, who: dict[str, str], limit: int, between: Any = None, **filters: str) -> list[str]:
+def walk(rig: Rig, who: dict[str, str], limit: int, between: Any = None, **filters: str | list[str]) -> list[str]:
     """Every id the list serves page by page; ``between`` runs after each page (writes meanwhile)."""
     served: list[str] = []
     cursor: str | None = None
@@ -77,11 +77,28 @@ def test_pages_while_recruitments_are_opened_and_move_on(settings: Settings, mak
     assert set(served) - set(present) <= set(opened_meanwhile)
 
 
+def test_newest_first_pages_back_through_history_while_recruitments_are_opened(settings: Settings,
+                                                                               make_rig) -> None:
+    """A service user's past assignments, newest first: paging back never serves one twice or skips
+    one that was there, whatever is opened meanwhile (the new ones are newer than the first page)."""
+    rig: Rig = make_rig(settings)
+    present = [open_in(rig, DEPARTMENT) for _ in range(7)]
+    rig.settle()
+
+    def writes() -> None:
+        open_in(rig, DEPARTMENT)
+        rig.settle()
+
+    served = walk(rig, rig.coord, 3, writes, newest_first="true")
+    assert served == present[::-1]
+
+
 def test_limits_and_cursors_are_checked_naming_the_field(sqlite_settings: Settings, make_rig) -> None:
     rig: Rig = make_rig(sqlite_settings)
     for params, field in (({"limit": 201}, "limit"), ({"limit": 0}, "limit"), ({"limit": "many"}, "limit"),
                           ({"cursor": "%%%"}, "cursor"), ({"cursor": "WzFd"}, "cursor"),  # [1]: one part, not two
-                          ({"stage": "hired"}, "stage"), ({"department": "Not A Code"}, "department")):
+                          ({"stage": "hired"}, "stage"), ({"stage": ["decided", "hired"]}, "stage"),
+                          ({"newest_first": "maybe"}, "newest_first"), ({"department": "Not A Code"}, "department")):
         r = rig.http.get(f"{rig.url}/recruitments", params=params, headers=rig.coord)
         assert r.status_code == 422, (params, r.text)
         assert r.headers["Content-Type"].startswith("application/problem+json")
@@ -106,6 +123,9 @@ def test_filters_and_scope_are_those_of_one_recruitment(settings: Settings, make
     assert walk(rig, rig.coord, 50, stage="advertised") == [ours[1]]
     assert walk(rig, rig.coord, 50, stage="interviewing") == [ours[2]]
     assert walk(rig, rig.coord, 50, stage="drafting") == [ours[0]]
+    assert walk(rig, rig.coord, 1, stage=["advertised", "interviewing"]) == [ours[1], ours[2]]  # several stages
+    assert walk(rig, admin, 2, newest_first="true") == [theirs, *reversed(ours)]
+    assert walk(rig, admin, 1, newest_first="true", stage=["drafting", "interviewing"]) == [theirs, ours[2], ours[0]]
     assert walk(rig, rig.p(0), 50) == [ours[2]]  # a participant: only the panel they sit on
     assert walk(rig, rig.p(0), 50, stage="drafting") == []
     others = str(app.open_recruitment(
