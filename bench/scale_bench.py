@@ -53,7 +53,7 @@ from shared.kafka import free_port, read_all, start_local_broker
 
 SCALES = tuple(float(s) for s in os.environ.get("SCALE_BENCH_SCALES", "1,5").split(","))
 CALLS = int(os.environ.get("SCALE_BENCH_CALLS", "20"))  # per endpoint and size
-PAGES = ("/", "/overview", "/departments/{code}")  # the dashboards' HTML pages (not in OpenAPI)
+PAGES = ("/overview", "/departments/{code}")  # the dashboards' HTML pages (not in OpenAPI; "/" redirects)
 RATIO_TARGET = 1.5
 COMMITS_FOR_FLOOR = 500
 TARGET_SEED_RATE = 1500.0  # events/s: scale 5 (the issue's ~1,000,000 events and more) in about 20 minutes
@@ -70,6 +70,17 @@ class Samples:
     department: str
     year: str
     period: str
+    rejected: str = "x"  # a candidate of ``recruitment`` who was not hired (the merits extract is theirs)
+    open_advert: str = "x"  # a recruitment whose advert is still public
+
+    def for_path(self, path: str, name: str) -> str:
+        """The value of ``name`` in ``path``: the public advert and the merits extract need a
+        recruitment and a candidate of their own kind (an open advert, a rejected applicant)."""
+        if path.startswith("/adverts/") and name in ("rid", "recruitment_id"):
+            return self.open_advert
+        if path.endswith("/merits-extract") and name in ("cid", "candidate_id"):
+            return self.rejected
+        return self.value(name)
 
     def value(self, name: str) -> str:
         return {"participant_id": self.participant, "pid": self.participant, "subject_id": self.participant,
@@ -102,9 +113,15 @@ def samples_of(envelopes: list[dict[str, Any]]) -> Samples:
                 continue
             decision = decided[e["payload"]["recruitment_id"]]
             paid = next((p for p in envelopes if p["event_type"] == "HonorariumPaid"), None)
-            return Samples(members[0], e["payload"]["recruitment_id"], decision["payload"]["candidate_id"],
-                           str(decision["department"]), decision["occurred_at"][:4],
-                           str((paid or {}).get("payload", {}).get("period", decision["occurred_at"][:7])))
+            rid, hired = e["payload"]["recruitment_id"], decision["payload"]["candidate_id"]
+            rejected = next((a["payload"]["candidate_id"] for a in envelopes if a["event_type"] == "ApplicationReceived"
+                             and a["aggregate_id"] == rid and a["payload"]["candidate_id"] != hired), "x")
+            ended = {a["aggregate_id"] for a in envelopes if a["event_type"] == "RecruitmentClosed"} | set(decided)
+            open_advert = next((a["aggregate_id"] for a in reversed(envelopes)
+                                if a["event_type"] == "AdvertPublished" and a["aggregate_id"] not in ended), "x")
+            return Samples(members[0], rid, hired, str(decision["department"]), decision["occurred_at"][:4],
+                           str((paid or {}).get("payload", {}).get("period", decision["occurred_at"][:7])),
+                           rejected, open_advert)
     raise RuntimeError("the history has no decided recruitment with a panel")
 
 
@@ -127,7 +144,7 @@ def time_gets(settings: Settings, sample: Samples) -> dict[str, tuple[float, flo
                 operation = operations.get("get")
                 if operation is None:
                     continue
-                query = {p["name"]: sample.value(p["name"]) for p in operation.get("parameters", [])
+                query = {p["name"]: sample.for_path(path, p["name"]) for p in operation.get("parameters", [])
                          if p.get("in") == "query" and p.get("required")}
                 targets.append((path, path, query, list(operation.get("x-roles") or ["administrator"])))
             if name == "dashboards":
@@ -139,7 +156,7 @@ def time_gets(settings: Settings, sample: Samples) -> dict[str, tuple[float, flo
                 url = path
                 for part in path.split("/"):
                     if part.startswith("{"):
-                        url = url.replace(part, sample.value(part.strip("{}")))
+                        url = url.replace(part, sample.for_path(path, part.strip("{}")))
                 headers = {"Authorization": f"Bearer {token}"}
                 seconds = []
                 status = 0
