@@ -103,6 +103,7 @@ MODULES: dict[str, list[str]] = {
     ],
     "services/audit/checkpoints.py": [
         "tests/audit/test_checkpoint_rules.py",
+        "tests/audit/test_pagination.py::test_checkpoints_page_per_source_then_size",
         "tests/audit/test_verify_fast.py",
         "tests/audit/test_kafka_and_cli.py",
     ],
