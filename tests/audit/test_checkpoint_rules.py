@@ -16,6 +16,7 @@ from services.audit.checkpoints import (
     CHECKPOINT_TYPE,
     CheckpointProjection,
     CheckpointPublisher,
+    checkpoints_page,
     sign_checkpoint,
     signature_valid,
     stored_checkpoints,
@@ -259,4 +260,39 @@ def test_published_checkpoints_are_the_signed_bytes_keyed_by_source_oldest_first
     finally:
         restarted.close()
     assert total_messages(settings, settings.topic("audit.checkpoints")) == 5
+    db.close()
+
+
+def test_a_quiet_source_does_not_keep_the_others_from_their_checkpoint(sqlite_settings: Settings) -> None:
+    """Time-based checkpoints are decided per source: one without news (met first) is passed
+    over and the ones after it still get theirs."""
+    settings = sqlite_settings.with_(checkpoint_every_events=100, checkpoint_every_seconds=0.0)
+    db = Database(settings, "audit")
+    projection = CheckpointProjection(settings, Ed25519PrivateKey.generate())
+    projection.migrate(db)
+    matching, people = chain("matching", 2), chain("participants", 3)
+    _apply_all(projection, db, matching + people[:1])
+    assert projection.cut_due(db) == 2
+    _apply_all(projection, db, people[1:])  # news for participants only
+    assert projection.cut_due(db) == 1
+    assert [(c["source"], c["tree_size"]) for c in stored_checkpoints(db)] == [
+        ("matching", 2), ("participants", 1), ("participants", 3)]
+    db.close()
+
+
+def test_the_checkpoints_page_serves_the_signed_checkpoints_themselves(sqlite_settings: Settings) -> None:
+    """``GET /checkpoints`` pages the stored checkpoints as they were signed (each one verifies),
+    oldest first per source, for one source or all."""
+    settings = sqlite_settings.with_(checkpoint_every_events=2, checkpoint_every_seconds=3600.0)
+    db = Database(settings, "audit")
+    key = Ed25519PrivateKey.generate()
+    projection = CheckpointProjection(settings, key)
+    projection.migrate(db)
+    _apply_all(projection, db, chain("recruitments", 4) + chain("participants", 2))
+    first = checkpoints_page(db, None, 2)
+    assert first["items"] == stored_checkpoints(db)[:2] and first["next_cursor"]
+    rest = checkpoints_page(db, None, 2, first["next_cursor"])
+    assert rest["items"] == stored_checkpoints(db)[2:] and rest["next_cursor"] is None
+    assert all(signature_valid(key.public_key(), cp) for cp in first["items"] + rest["items"])
+    assert checkpoints_page(db, "recruitments", 50)["items"] == stored_checkpoints(db, "recruitments")
     db.close()
