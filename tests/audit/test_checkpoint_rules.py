@@ -11,6 +11,7 @@ import random
 from datetime import UTC, datetime, timedelta
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from kafka import KafkaAdminClient
 
 from services.audit.checkpoints import (
     CHECKPOINT_TYPE,
@@ -226,7 +227,8 @@ def test_published_checkpoints_are_the_signed_bytes_keyed_by_source_oldest_first
         sqlite_settings: Settings) -> None:
     """What lands on ``audit.checkpoints``: per source, oldest first, keyed by the source, the
     stored checkpoint's exact signed JSON with its CloudEvents headers. A publisher started again
-    against a broker that kept everything sends nothing twice; a closed one starts afresh."""
+    against a broker that kept everything sends nothing twice; a closed one starts afresh. It
+    provisions only ``audit.checkpoints`` on the broker."""
     settings = sqlite_settings.with_(checkpoint_every_events=2, checkpoint_every_seconds=3600.0)
     db = Database(settings, "audit")
     key = Ed25519PrivateKey.generate()
@@ -249,6 +251,11 @@ def test_published_checkpoints_are_the_signed_bytes_keyed_by_source_oldest_first
             assert headers_dict(record.headers) == headers_dict(checkpoint_headers(original))
             by_source.setdefault(cp["source"], []).append(cp["tree_size"])
         assert by_source == {"recruitments": [2, 4, 6], "participants": [2]}
+        admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+        try:  # it provisions the one topic it writes, and no other
+            assert {t for t in admin.list_topics() if t.startswith(settings.topic_prefix)} == {topic}
+        finally:
+            admin.close()
         publisher.close()
         _apply_all(projection, db, chain("matching", 2))
         assert publisher.publish() == 1  # a new producer after close
