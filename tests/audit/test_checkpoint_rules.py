@@ -220,6 +220,10 @@ def test_a_redelivered_event_is_taken_into_the_chain_once_and_a_forgery_alerts_o
     with db.transaction() as tx:
         assert tx.scalar("SELECT COUNT(*) FROM audit_alerts") == 1
         assert tx.scalar("SELECT COUNT(*) FROM audit_leaves WHERE source = 'matching'") == 6
+    # A garbled copy without a position is alerted too, at position 0 (none known).
+    _apply_all(projection, db, [{k: v for k, v in forged.items() if k != "position"}])
+    with db.transaction() as tx:
+        assert [a["position"] for a in tx.all("SELECT position FROM audit_alerts ORDER BY position")] == [0, 3]
     db.close()
 
 
