@@ -6,10 +6,12 @@ import threading
 from typing import Any
 
 import requests
+from flask_smorest import Blueprint
 
 from services.participants.service import Participants
 from shared.auth import mint_token
 from shared.config import Settings
+from shared.web import create_app
 from tests.conftest import bearer
 from tests.edge.conftest import PERSON, registrations
 
@@ -173,3 +175,24 @@ def test_a_retry_with_a_fresh_token_of_the_same_person_replays(participants: Par
     assert first.status_code == again.status_code == 201
     assert again.headers["Idempotent-Replayed"] == "true" and again.json() == first.json()
     assert registrations(participants) == 1
+
+
+def test_a_service_without_an_event_store_serves_its_writes_as_usual_with_a_key(sqlite_settings: Settings) -> None:
+    """A client library may send an Idempotency-Key on every POST. A service that keeps no event
+    store (the dashboards' sign-in, the audit service) has nowhere to record it: it answers the
+    write as it always does instead of failing, and nothing is replayed."""
+    blp = Blueprint("plain", __name__)
+    calls: list[int] = []
+
+    @blp.route("/notes", methods=["POST"])
+    @blp.response(201)
+    def add_note() -> Any:
+        calls.append(1)
+        return {"n": len(calls)}
+
+    client = create_app("plain", sqlite_settings, [blp]).test_client()
+    headers = {**bearer(mint_token(sqlite_settings, roles=["coordinator"])), "Idempotency-Key": "any-key"}
+    answers = [client.post("/notes", json={}, headers=headers) for _ in range(2)]
+    assert [a.status_code for a in answers] == [201, 201], [a.get_data(as_text=True) for a in answers]
+    assert [a.get_json() for a in answers] == [{"n": 1}, {"n": 2}]
+    assert all("Idempotent-Replayed" not in a.headers for a in answers)
