@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import json
 import random
+import time
 from datetime import UTC, datetime, timedelta
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -219,7 +220,11 @@ def test_a_redelivered_event_is_taken_into_the_chain_once_and_a_forgery_alerts_o
     assert stored_checkpoints(db, "matching")[-1]["root"] == tree.root(6).hex()
     with db.transaction() as tx:
         assert tx.scalar("SELECT COUNT(*) FROM audit_alerts") == 1
-        assert tx.scalar("SELECT COUNT(*) FROM audit_leaves WHERE source = 'matching'") == 6
+        leaves = tx.all("SELECT leaf_index, position, event_id, hash FROM audit_leaves WHERE source = 'matching' "
+                        "ORDER BY leaf_index")
+    # Leaf i is the i-th event of the chain (the module's definition), whatever the arrival order.
+    assert [(r["leaf_index"], r["position"], r["event_id"], r["hash"]) for r in leaves] == [
+        (i, e["position"], e["event_id"], e["hash"]) for i, e in enumerate(events)]
     # A garbled copy without a position is alerted too, at position 0 (none known).
     _apply_all(projection, db, [{k: v for k, v in forged.items() if k != "position"}])
     with db.transaction() as tx:
@@ -306,4 +311,22 @@ def test_the_checkpoints_page_serves_the_signed_checkpoints_themselves(sqlite_se
     assert rest["items"] == stored_checkpoints(db)[2:] and rest["next_cursor"] is None
     assert all(signature_valid(key.public_key(), cp) for cp in first["items"] + rest["items"])
     assert checkpoints_page(db, "recruitments", 50)["items"] == stored_checkpoints(db, "recruitments")
+    db.close()
+
+
+def test_a_count_based_checkpoint_restarts_the_clock_of_the_time_based_one(sqlite_settings: Settings) -> None:
+    """Right after a checkpoint cut every N events, the next time-based one is
+    ``checkpoint_every_seconds`` away, however old the source is."""
+    settings = sqlite_settings.with_(checkpoint_every_events=2, checkpoint_every_seconds=1.0)
+    db = Database(settings, "audit")
+    projection = CheckpointProjection(settings, Ed25519PrivateKey.generate())
+    projection.migrate(db)
+    events = chain("recruitments", 3)
+    _apply_all(projection, db, events[:1])
+    time.sleep(1.2)  # the source is now older than checkpoint_every_seconds
+    _apply_all(projection, db, events[1:])  # a checkpoint at 2 events, then news
+    assert [c["tree_size"] for c in stored_checkpoints(db)] == [2]
+    assert projection.cut_due(db) == 0  # the last checkpoint is fresh
+    time.sleep(1.2)
+    assert projection.cut_due(db) == 1
     db.close()
