@@ -74,6 +74,7 @@ MODULES: dict[str, list[str]] = {
     ],
     "shared/web.py": [
         "tests/edge/test_idempotency.py",
+        "tests/edge/test_idempotency_in_progress.py",
         "tests/platform/test_http_contract.py",
         "tests/platform/test_hot_path.py",
         "tests/recruitments/test_refusals.py",
@@ -116,6 +117,7 @@ MODULES: dict[str, list[str]] = {
     ],
     "services/audit/checkpoints.py": [
         "tests/audit/test_checkpoint_rules.py",
+        "tests/audit/test_pagination.py::test_checkpoints_page_per_source_then_size",
         "tests/audit/test_verify_fast.py",
         "tests/audit/test_kafka_and_cli.py",
     ],

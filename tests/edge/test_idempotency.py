@@ -6,8 +6,12 @@ import threading
 from typing import Any
 
 import requests
+from flask_smorest import Blueprint
 
 from services.participants.service import Participants
+from shared.auth import mint_token
+from shared.config import Settings
+from shared.web import create_app
 from tests.conftest import bearer
 from tests.edge.conftest import PERSON, registrations
 
@@ -146,9 +150,49 @@ def test_an_unusable_key_is_refused_naming_it_and_nothing_is_stored(participants
         refused = http.post(f"{url}/participants", json=PERSON, headers={**auth, "Idempotency-Key": bad})
         assert refused.status_code == 422, refused.text
         assert refused.json()["field"] == "Idempotency-Key"
+        assert refused.json()["detail"] == "Idempotency-Key must be at most 200 printable characters"
         assert refused.headers["Content-Type"].startswith("application/problem+json")
     assert registrations(participants) == 0
     longest = {**auth, "Idempotency-Key": "k" * 200}
     assert http.post(f"{url}/participants", json=PERSON, headers=longest).status_code == 201
     assert http.post(f"{url}/participants", json=PERSON, headers=longest).headers["Idempotent-Replayed"] == "true"
     assert registrations(participants) == 1
+
+
+def test_a_retry_with_a_fresh_token_of_the_same_person_replays(participants: Participants, serve, settings: Settings,
+                                                               http) -> None:
+    """The key is the caller's, not the token's: a client whose token was renewed between the
+    attempt and its retry gets the first answer again, and nothing is applied twice."""
+    url = serve(participants.http())
+    first_token = mint_token(settings, sub="staff-renewed", roles=["coordinator"],
+                             departments=["socialforvaltningen"], ttl_seconds=3600)
+    renewed = mint_token(settings, sub="staff-renewed", roles=["coordinator"],
+                         departments=["socialforvaltningen"], ttl_seconds=7200)
+    assert renewed != first_token
+    first = http.post(f"{url}/participants", json=PERSON,
+                      headers={**bearer(first_token), "Idempotency-Key": "renewed-1"})
+    again = http.post(f"{url}/participants", json=PERSON, headers={**bearer(renewed), "Idempotency-Key": "renewed-1"})
+    assert first.status_code == again.status_code == 201
+    assert again.headers["Idempotent-Replayed"] == "true" and again.json() == first.json()
+    assert registrations(participants) == 1
+
+
+def test_a_service_without_an_event_store_serves_its_writes_as_usual_with_a_key(sqlite_settings: Settings) -> None:
+    """A client library may send an Idempotency-Key on every POST. A service that keeps no event
+    store (the dashboards' sign-in, the audit service) has nowhere to record it: it answers the
+    write as it always does instead of failing, and nothing is replayed."""
+    blp = Blueprint("plain", __name__)
+    calls: list[int] = []
+
+    @blp.route("/notes", methods=["POST"])
+    @blp.response(201)
+    def add_note() -> Any:
+        calls.append(1)
+        return {"n": len(calls)}
+
+    client = create_app("plain", sqlite_settings, [blp]).test_client()
+    headers = {**bearer(mint_token(sqlite_settings, roles=["coordinator"])), "Idempotency-Key": "any-key"}
+    answers = [client.post("/notes", json={}, headers=headers) for _ in range(2)]
+    assert [a.status_code for a in answers] == [201, 201], [a.get_data(as_text=True) for a in answers]
+    assert [a.get_json() for a in answers] == [{"n": 1}, {"n": 2}]
+    assert all("Idempotent-Replayed" not in a.headers for a in answers)
