@@ -41,6 +41,9 @@ COPIED = ("shared", "services", "infra", "tests", "pyproject.toml")
 MODULES: dict[str, list[str]] = {
     "shared/relay.py": [
         "tests/platform/test_relay_ack.py",
+        # On PostgreSQL on purpose (its tests use ``pg_settings`` directly, so ``-k "not postgres"``
+        # keeps them): the gap rules only run there.
+        "tests/platform/test_relay_gaps.py",
         "tests/platform/test_relay_and_consumer.py::test_fresh_broker_gets_the_history_again",
     ],
     "shared/consumer.py": [
