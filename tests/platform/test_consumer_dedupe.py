@@ -5,14 +5,28 @@ applications), so a second application of any copy would show."""
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 import uuid
 from typing import Any
 
+import psycopg
+import pytest
+from kafka.errors import KafkaConnectionError, KafkaTimeoutError, NotLeaderForPartitionError, UnsupportedVersionError
+
 from shared.config import Settings
-from shared.consumer import ConsumerLoop, dumps
+from shared.consumer import (
+    CONSUMER_DDL,
+    AppliedState,
+    BrokerForgot,
+    ConsumerLoop,
+    dumps,
+    is_transient,
+    source_of_topic,
+)
 from shared.db import Database
+from shared.envelope import GENESIS_HASH
 from shared.kafka import free_port, producer, read_all, start_local_broker
 from shared.relay import OutboxRelay
 from tests.platform.counter_app import Counter, CounterApp, CounterTotals
@@ -187,3 +201,202 @@ def test_a_projection_without_topics_has_no_lag(sqlite_settings: Settings) -> No
     loop = ConsumerLoop(sqlite_settings, Database(sqlite_settings, "idle_readmodel"), Idle())
     assert loop.lag() == 0 and loop.poll_once() == 0
     loop.close()
+
+
+
+# -- what counts as applied: the chain, in process (no broker) --------------------------------------
+# A source's events arrive from several partitions, so a later position can come before an earlier
+# one. These state the rules of the applied prefix on ``AppliedState``, the record a consumer keeps
+# and commits with its read model, directly (a broker cannot be made to hand out a chosen order).
+
+def _event(position: int, prev: str, hash_: str, aggregate: str = "a", version: int | None = None,
+           source: str = "counters") -> dict[str, Any]:
+    envelope: dict[str, Any] = {"source": source, "position": position, "prev_hash": prev, "hash": hash_,
+                                "aggregate_id": aggregate, "event_id": f"{source}-{position}"}
+    if version is not None:
+        envelope["aggregate_version"] = version
+    return envelope
+
+
+def _apply(state: AppliedState, envelope: dict[str, Any], strict: bool = True) -> bool:
+    """What a loop does with one envelope: apply it when new. Returns whether it applied it."""
+    if state.is_new(envelope, strict=strict):
+        state.record(envelope)
+        return True
+    return False
+
+
+def _prefix(state: AppliedState, source: str = "counters") -> tuple[int, str, int]:
+    head = state.head(source)
+    return head.position, head.hash, head.applied
+
+
+CHAIN = [_event(1, GENESIS_HASH, "h1", "a", 1), _event(2, "h1", "h2", "a", 2),
+         _event(3, "h2", "h3", "b", 1), _event(4, "h3", "h4", "b", 2), _event(5, "h4", "h5", "c", 1)]
+
+
+def test_the_applied_prefix_follows_the_chain_and_takes_in_what_was_applied_ahead() -> None:
+    state = AppliedState("totals")
+    e1, e2, e3, e4, e5 = CHAIN
+    assert _apply(state, e1)
+    assert _prefix(state) == (1, "h1", 1)
+    # 5, 3 and 4 come from other partitions before 2: applied once, the prefix cannot reach them yet.
+    assert [_apply(state, e) for e in (e5, e3, e4)] == [True, True, True]
+    assert _prefix(state) == (1, "h1", 4)
+    assert state.pending["counters"] == {3: ("h2", "h3"), 4: ("h3", "h4"), 5: ("h4", "h5")}
+    assert [_apply(state, e) for e in (e3, e4, e5, e1)] == [False] * 4  # copies: nothing twice
+    # The missing link arrives: the prefix takes in everything that now links onto it, in order.
+    assert _apply(state, e2)
+    assert _prefix(state) == (5, "h5", 5)
+    assert state.pending["counters"] == {}
+    assert [_apply(state, e) for e in CHAIN] == [False] * 5
+
+
+def test_the_prefix_stops_at_the_first_link_still_missing() -> None:
+    state = AppliedState("totals")
+    e1, e2, e3, e4, e5 = CHAIN
+    for envelope in (e5, e3, e1):
+        assert _apply(state, envelope)
+    assert _prefix(state) == (1, "h1", 3)
+    assert _apply(state, e2)
+    assert _prefix(state) == (3, "h3", 4)  # 4 is missing: 5 stays pending
+    assert state.pending["counters"] == {5: ("h4", "h5")}
+    assert _apply(state, e4)
+    assert _prefix(state) == (5, "h5", 5)
+
+
+def test_each_source_has_its_own_prefix() -> None:
+    state = AppliedState("totals")
+    assert _apply(state, _event(1, GENESIS_HASH, "p1", source="participants"))
+    assert _apply(state, _event(1, GENESIS_HASH, "m1", source="matching"))
+    assert _prefix(state, "participants") == (1, "p1", 1)
+    assert _prefix(state, "matching") == (1, "m1", 1)
+    assert _prefix(state, "recruitments") == (0, GENESIS_HASH, 0)
+
+
+def test_an_aggregates_versions_are_applied_in_order_and_once() -> None:
+    state = AppliedState("totals")
+    assert _apply(state, _event(1, GENESIS_HASH, "h1", "a", 1))
+    assert _apply(state, _event(2, "h1", "h2", "a", 2))
+    # The same event again at another position (history republished with another layout): kept once.
+    assert _apply(state, _event(7, "h6", "h7", "a", 2)) is False
+    assert _apply(state, _event(8, "h7", "h8", "a", 1)) is False
+    # A version that jumps over one never applied: the broker handed us what does not continue what
+    # we read, so the batch must not apply it out of order...
+    with pytest.raises(BrokerForgot, match="version 4 follows version 2"):
+        state.is_new(_event(9, "h8", "h9", "a", 4))
+    # ... unless the topic is being read again from zero and itself has nothing in between.
+    assert _apply(state, _event(9, "h8", "h9", "a", 4), strict=False)
+    assert _apply(state, _event(10, "h9", "h10", "a", 5))
+    assert state.versions[("counters", "a")] == 5
+    # Events without a version are not ordered by one.
+    assert _apply(state, _event(11, "h10", "h11", "z"))
+    assert _apply(state, _event(12, "h11", "h12", "z"))
+
+
+def test_what_a_consumer_applied_is_stored_and_read_back_as_it_was(sqlite_settings: Settings) -> None:
+    db = Database(sqlite_settings, "applied_state")
+    db.migrate(CONSUMER_DDL)
+    e1, e2, e3, e4, e5 = CHAIN
+    with db.transaction() as tx:
+        state = AppliedState.load(tx, "totals", lock=False)
+        for envelope in (e1, e2, e4, e5):
+            _apply(state, envelope)
+        _apply(state, _event(1, GENESIS_HASH, "m1", "x", 3, source="matching"))
+        state.save(tx)
+    state.committed()
+    with db.transaction() as tx:
+        # Another loop (or the same after a restart) reads the same prefixes, pending events and
+        # versions: it neither applies them again nor skips what is still missing.
+        again = AppliedState.load(tx, "totals", lock=False)
+        again.load_versions(tx, {("counters", "a"), ("counters", "c"), ("counters", "never"), ("matching", "x")})
+        assert _prefix(again) == (2, "h2", 4)
+        assert _prefix(again, "matching") == (1, "m1", 1)
+        assert again.pending == {"counters": {4: ("h3", "h4"), 5: ("h4", "h5")}}
+        assert again.versions == {("counters", "a"): 2, ("counters", "c"): 1, ("matching", "x"): 3}
+        assert [_apply(again, e) for e in (e1, e2, e4, e5)] == [False] * 4
+        assert _apply(again, e3)
+        assert _prefix(again) == (5, "h5", 5)
+        again.save(tx)
+    again.committed()
+    with db.transaction() as tx:
+        assert tx.all("SELECT position FROM consumer_pending WHERE consumer = 'totals'") == []
+        assert tx.all("SELECT source, head_position, head_hash, applied FROM consumer_applied "
+                      "WHERE consumer = 'totals' ORDER BY source") == [
+            {"source": "counters", "head_position": 5, "head_hash": "h5", "applied": 5},
+            {"source": "matching", "head_position": 1, "head_hash": "m1", "applied": 1}]
+        assert tx.scalar("SELECT version FROM consumer_versions WHERE consumer = 'totals' "
+                         "AND aggregate_id = 'b'") == 1
+        # Another consumer's record is its own.
+        assert _prefix(AppliedState.load(tx, "other", lock=False)) == (0, GENESIS_HASH, 0)
+
+
+def test_a_loop_reuses_its_own_record_only_while_nobody_else_changed_it(sqlite_settings: Settings) -> None:
+    db = Database(sqlite_settings, "applied_state")
+    db.migrate(CONSUMER_DDL)
+    with db.transaction() as tx:
+        mine = AppliedState.load(tx, "totals", lock=False)
+        _apply(mine, CHAIN[0])
+        mine.save(tx)
+    mine.committed()
+    with db.transaction() as tx:
+        assert AppliedState.load(tx, "totals", lock=False, cached=mine) is mine
+    # A second loop of the same consumer applies an event meanwhile.
+    with db.transaction() as tx:
+        other = AppliedState.load(tx, "totals", lock=False)
+        _apply(other, CHAIN[1])
+        other.save(tx)
+    other.committed()
+    with db.transaction() as tx:
+        fresh = AppliedState.load(tx, "totals", lock=False, cached=mine)
+    assert fresh is not mine
+    assert _prefix(fresh) == (2, "h2", 2)
+    assert _apply(fresh, CHAIN[1]) is False
+
+
+@pytest.mark.parametrize(("error", "transient"), [
+    (ConnectionResetError("reset by peer"), True),
+    (TimeoutError("timed out"), True),
+    (sqlite3.OperationalError("database is locked"), True),
+    (sqlite3.OperationalError("Database Is Busy"), True),
+    (sqlite3.OperationalError("disk I/O error"), True),
+    (sqlite3.OperationalError("unable to open database file"), True),
+    (sqlite3.OperationalError("no such table: counter_totals"), False),
+    (psycopg.OperationalError("server closed the connection unexpectedly"), True),
+    (psycopg.errors.SerializationFailure("could not serialize access"), True),
+    (psycopg.errors.DeadlockDetected("deadlock detected"), True),
+    (psycopg.errors.UndefinedTable("relation does not exist"), False),
+    (KafkaConnectionError("no broker"), True),
+    (KafkaTimeoutError("no answer"), True),
+    (NotLeaderForPartitionError(), True),
+    (UnsupportedVersionError(), False),
+    (OSError("network unreachable"), True),
+    (FileNotFoundError("gone"), False),
+    (PermissionError("denied"), False),
+    (ValueError("cannot apply 13"), False),
+    (KeyError("payload"), False),
+])
+def test_only_an_unavailable_database_or_broker_is_worth_retrying(error: BaseException, transient: bool) -> None:
+    assert is_transient(error) is transient
+
+
+def test_the_cause_of_an_error_decides_whether_it_is_transient() -> None:
+    try:
+        try:
+            raise sqlite3.OperationalError("database is locked")
+        except sqlite3.OperationalError as locked:
+            raise RuntimeError("projection failed") from locked
+    except RuntimeError as wrapped:
+        assert is_transient(wrapped)
+    try:
+        try:
+            raise ValueError("bad payload")
+        except ValueError:
+            raise RuntimeError("projection failed")  # the implicit context (no "from") is the point
+    except RuntimeError as wrapped:
+        assert not is_transient(wrapped)
+
+
+def test_a_topic_names_its_source() -> None:
+    assert source_of_topic("participants.events") == "participants"
+    assert source_of_topic("audit.checkpoints.v1") == "audit"
