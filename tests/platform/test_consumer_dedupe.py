@@ -11,7 +11,9 @@ import time
 import uuid
 from typing import Any
 
+import eventsourcing.persistence
 import psycopg
+import psycopg_pool
 import pytest
 from kafka.errors import KafkaConnectionError, KafkaTimeoutError, NotLeaderForPartitionError, UnsupportedVersionError
 
@@ -370,6 +372,10 @@ def test_a_loop_reuses_its_own_record_only_while_nobody_else_changed_it(sqlite_s
     (KafkaTimeoutError("no answer"), True),
     (NotLeaderForPartitionError(), True),
     (UnsupportedVersionError(), False),
+    (eventsourcing.persistence.OperationalError("connection lost"), True),
+    (eventsourcing.persistence.InterfaceError("connection closed"), True),
+    (eventsourcing.persistence.IntegrityError("duplicate key"), False),
+    (psycopg_pool.PoolTimeout("no connection in 30 s"), True),
     (OSError("network unreachable"), True),
     (FileNotFoundError("gone"), False),
     (PermissionError("denied"), False),
@@ -395,6 +401,17 @@ def test_the_cause_of_an_error_decides_whether_it_is_transient() -> None:
             raise RuntimeError("projection failed")  # the implicit context (no "from") is the point
     except RuntimeError as wrapped:
         assert not is_transient(wrapped)
+
+
+def test_an_error_that_cannot_even_be_classified_is_not_transient() -> None:
+    class Unprintable(sqlite3.OperationalError):
+        def __str__(self) -> str:
+            raise RuntimeError("no text")
+
+    assert is_transient(Unprintable()) is False  # and classifying it did not raise
+    first, second = ValueError("first"), ValueError("second")
+    first.__context__, second.__context__ = second, first  # a cycle of contexts ends too
+    assert is_transient(first) is False
 
 
 def test_a_topic_names_its_source() -> None:
