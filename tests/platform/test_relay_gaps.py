@@ -184,3 +184,21 @@ def test_a_gap_that_fills_is_published_in_its_place(pg_settings: Settings) -> No
         relay.close()
         app.close()
 
+
+
+def test_drain_waits_out_a_gap_until_it_is_final(pg_settings: Settings) -> None:
+    # ``drain`` (one-shot runs, benchmarks, tests) returns only once the whole log is out: a gap
+    # left by an insert that rolled back is waited out, not taken for the end of the log.
+    app = CounterApp(pg_settings)
+    relay = OutboxRelay(app, Database(pg_settings, "counters"))
+    try:
+        _start_counters(app, 1)
+        with insert_in_flight(pg_settings) as in_flight:
+            _start_counters(app, 1)
+            in_flight.conn.execute("ROLLBACK")
+        assert relay.drain() == 2
+        assert relay.state().position == app.max_position() == 3
+        assert [e["position"] for e in _published(pg_settings)] == [1, 3]
+    finally:
+        relay.close()
+        app.close()
