@@ -5,6 +5,7 @@ applications), so a second application of any copy would show."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 import time
@@ -29,7 +30,7 @@ from shared.consumer import (
 )
 from shared.db import Database
 from shared.envelope import GENESIS_HASH
-from shared.kafka import free_port, producer, read_all, start_local_broker
+from shared.kafka import ensure_topics, free_port, producer, read_all, start_local_broker
 from shared.relay import OutboxRelay
 from tests.platform.counter_app import Counter, CounterApp, CounterTotals
 
@@ -55,6 +56,7 @@ def test_a_copy_of_an_applied_message_changes_a_counter_once(settings: Settings)
     loop = ConsumerLoop(settings, db, CounterTotals())
     loop.catch_up()
     assert _totals(db) == (111, 4)  # started + three increments
+    assert loop.applied() == {"counters": (4, 0)}  # the applied prefix reaches the source's last position
 
     # The same messages again, byte for byte (a relay re-sending after a crash does exactly this):
     # one copy of everything, and two more copies of the +100 in one batch.
@@ -210,6 +212,42 @@ def test_a_projection_without_topics_has_no_lag(sqlite_settings: Settings) -> No
 # A source's events arrive from several partitions, so a later position can come before an earlier
 # one. These state the rules of the applied prefix on ``AppliedState``, the record a consumer keeps
 # and commits with its read model, directly (a broker cannot be made to hand out a chosen order).
+
+def test_messages_without_a_chain_are_applied_once_by_their_event_id(sqlite_settings: Settings) -> None:
+    # Older producers, or hand-made messages: without a whole chain (a positive position, prev_hash,
+    # hash, source) a message is deduplicated by its event_id and not counted in the prefix.
+    settings = sqlite_settings
+    topic = settings.topic("counters.events")
+    ensure_topics(settings, ("counters.events",))
+    chain = {"source": "counters", "position": 9, "prev_hash": "p", "hash": "h"}
+    broken: list[dict[str, Any]] = [
+        {"source": "counters"},
+        {**chain, "position": 0},
+        {**chain, "position": True},
+        {k: v for k, v in chain.items() if k != "hash"},
+        {k: v for k, v in chain.items() if k != "prev_hash"},
+        {k: v for k, v in chain.items() if k != "source"},
+    ]
+    send = producer(settings)
+    try:
+        for _copy in range(2):  # each message twice
+            for i, fields in enumerate(broken):
+                envelope = {**fields, "event_id": f"unchained-{i}", "aggregate_id": f"agg-{i}",
+                            "aggregate_version": 1, "payload": {"by": 10 ** i}}
+                send.send(topic, key=f"agg-{i}".encode(), value=json.dumps(envelope).encode())
+        send.flush()
+    finally:
+        send.close(timeout=5)
+    db = Database(settings, "counter_readmodel")
+    loop = ConsumerLoop(settings, db, CounterTotals())
+    try:
+        loop.catch_up()
+        assert _totals(db) == (111111, 6)
+        assert loop.applied() == {"counters": (0, 0)}
+        assert loop.dead_letters() == []
+    finally:
+        loop.close()
+
 
 def _event(position: int, prev: str, hash_: str, aggregate: str = "a", version: int | None = None,
            source: str = "counters") -> dict[str, Any]:
@@ -401,6 +439,20 @@ def test_the_cause_of_an_error_decides_whether_it_is_transient() -> None:
             raise RuntimeError("projection failed")  # the implicit context (no "from") is the point
     except RuntimeError as wrapped:
         assert not is_transient(wrapped)
+
+
+def test_a_transient_error_behind_another_is_found_however_it_was_raised() -> None:
+    locked = sqlite3.OperationalError("database is locked")
+    try:
+        try:
+            raise locked
+        except sqlite3.OperationalError:
+            raise RuntimeError("projection failed")  # the implicit context only
+    except RuntimeError as wrapped:
+        assert wrapped.__cause__ is None and is_transient(wrapped)
+    explicit = RuntimeError("projection failed")
+    explicit.__cause__ = locked  # a cause outside any handler: no context
+    assert explicit.__context__ is None and is_transient(explicit)
 
 
 def test_an_error_that_cannot_even_be_classified_is_not_transient() -> None:
