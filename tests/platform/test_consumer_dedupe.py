@@ -394,6 +394,71 @@ def test_a_loop_reuses_its_own_record_only_while_nobody_else_changed_it(sqlite_s
     assert _apply(fresh, CHAIN[1]) is False
 
 
+def test_the_versions_of_many_aggregates_are_all_read_back(sqlite_settings: Settings) -> None:
+    # A batch can touch more aggregates than one query reads (1,201 here: past two full chunks).
+    db = Database(sqlite_settings, "applied_state")
+    db.migrate(CONSUMER_DDL)
+    ids = [f"agg-{n:04d}" for n in range(1201)]
+    with db.transaction() as tx:
+        state = AppliedState.load(tx, "totals", lock=False)
+        for n, aggregate in enumerate(ids):
+            state.record(_event(n + 1, f"h{n}", f"h{n + 1}", aggregate, 3))
+        state.save(tx)
+    with db.transaction() as tx:
+        again = AppliedState.load(tx, "totals", lock=False)
+        again.load_versions(tx, {("counters", a) for a in ids})
+    assert again.versions == {("counters", a): 3 for a in ids}
+
+
+def test_a_version_applied_in_this_batch_is_not_forgotten_by_the_next_partition(sqlite_settings: Settings) -> None:
+    # One batch holds records of several partitions; each partition's read of stored versions must
+    # not replace what the batch itself applied a moment before (not stored yet).
+    db = Database(sqlite_settings, "applied_state")
+    db.migrate(CONSUMER_DDL)
+    with db.transaction() as tx:
+        state = AppliedState.load(tx, "totals", lock=False)
+        _apply(state, CHAIN[0])  # a version 1
+        state.save(tx)
+    state.committed()
+    with db.transaction() as tx:
+        batch = AppliedState.load(tx, "totals", lock=False)
+        batch.load_versions(tx, {("counters", "a")})
+        assert _apply(batch, CHAIN[1])  # a version 2, read from partition 0
+        batch.load_versions(tx, {("counters", "a"), ("counters", "b")})  # partition 1's records
+        assert batch.versions[("counters", "a")] == 2
+        assert _apply(batch, _event(9, "h8", "h9", "a", 2)) is False  # a copy at another position
+
+
+def test_two_loops_of_one_consumer_take_turns_on_its_record(pg_settings: Settings) -> None:
+    # On PostgreSQL a loop locks its consumer's record when it reads it: a second loop of the same
+    # consumer waits for the first one's commit and then sees what it applied (never applies it again).
+    db = Database(pg_settings, "applied_state")
+    db.migrate(CONSUMER_DDL)
+    with db.transaction() as tx:
+        state = AppliedState.load(tx, "totals", lock=True)
+        _apply(state, CHAIN[0])
+        state.save(tx)
+    seen: list[tuple[int, str, int]] = []
+    first_committed = threading.Event()
+
+    def second_loop() -> None:
+        with db.transaction() as tx:
+            other = AppliedState.load(tx, "totals", lock=True)
+            seen.append((*_prefix(other), int(first_committed.is_set())))
+
+    with db.transaction() as tx:
+        first = AppliedState.load(tx, "totals", lock=True)
+        worker = threading.Thread(target=second_loop, daemon=True)
+        worker.start()
+        time.sleep(1.0)
+        assert seen == [], "the second loop read the record while the first one held it"
+        _apply(first, CHAIN[1])
+        first.save(tx)
+        first_committed.set()
+    worker.join(timeout=30)
+    assert seen == [(2, "h2", 2, 1)]
+
+
 @pytest.mark.parametrize(("error", "transient"), [
     (ConnectionResetError("reset by peer"), True),
     (TimeoutError("timed out"), True),
