@@ -181,3 +181,26 @@ def test_an_idle_relay_polls_its_store_at_its_interval_and_asks_the_broker_only_
         app.close()
     assert 1 <= len(reads) <= 1.5 / 0.2 + 2, f"{len(reads)} reads of the store in 1.5 s"
     assert asked == [], "asked the broker before a check was due"
+
+
+def test_a_broker_that_lost_even_a_one_event_history_is_found_out(sqlite_settings: Settings) -> None:
+    port = free_port()
+    broker = start_local_broker("127.0.0.1", port)
+    settings = sqlite_settings.with_(kafka_bootstrap=f"127.0.0.1:{port}")
+    app = CounterApp(settings)
+    relay = OutboxRelay(app, Database(settings, "counters"))
+    try:
+        app.save(Counter(id=uuid.uuid4(), actor=SYSTEM, department=None))
+        assert relay.drain() == 1
+        relay.close()
+        broker.kill()
+        broker.wait()
+        broker = start_local_broker("127.0.0.1", port)  # empty
+        assert relay.check_broker() is True, "a reset must say so"
+        assert relay.state() == RelayState()  # the whole history goes out again
+        assert relay.check_broker() is False  # nothing published since: nothing to miss
+    finally:
+        relay.close()
+        app.close()
+        broker.kill()
+        broker.wait()
