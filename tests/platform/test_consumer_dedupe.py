@@ -323,7 +323,7 @@ def test_an_aggregates_versions_are_applied_in_order_and_once() -> None:
     assert _apply(state, _event(8, "h7", "h8", "a", 1)) is False
     # A version that jumps over one never applied: the broker handed us what does not continue what
     # we read, so the batch must not apply it out of order...
-    with pytest.raises(BrokerForgot, match="version 4 follows version 2"):
+    with pytest.raises(BrokerForgot, match="counters aggregate a version 4 follows version 2"):
         state.is_new(_event(9, "h8", "h9", "a", 4))
     # ... unless the topic is being read again from zero and itself has nothing in between.
     assert _apply(state, _event(9, "h8", "h9", "a", 4), strict=False)
@@ -369,6 +369,16 @@ def test_what_a_consumer_applied_is_stored_and_read_back_as_it_was(sqlite_settin
                          "AND aggregate_id = 'b'") == 1
         # Another consumer's record is its own.
         assert _prefix(AppliedState.load(tx, "other", lock=False)) == (0, GENESIS_HASH, 0)
+    # A batch that moves one source's prefix stores it, whichever source it is.
+    for source, envelope in (("matching", _event(2, "m1", "m2", "x", 4, source="matching")),
+                             ("counters", _event(6, "h5", "h6", "c", 2))):
+        with db.transaction() as tx:
+            batch = AppliedState.load(tx, "totals", lock=False)
+            assert _apply(batch, envelope)
+            batch.save(tx)
+        with db.transaction() as tx:
+            stored = AppliedState.load(tx, "totals", lock=False)
+        assert _prefix(stored, source) == (envelope["position"], envelope["hash"], envelope["position"])
 
 
 def test_a_loop_reuses_its_own_record_only_while_nobody_else_changed_it(sqlite_settings: Settings) -> None:
