@@ -21,6 +21,7 @@ from kafka import KafkaProducer
 import shared.relay
 from shared.config import Settings
 from shared.db import Database
+from shared.envelope import envelope_headers
 from shared.kafka import free_port, producer, read_all, start_local_broker, total_messages
 from shared.relay import OutboxRelay, RelayState
 from tests.platform.counter_app import Counter, CounterApp
@@ -108,6 +109,12 @@ def test_a_restarted_relay_publishes_each_event_once_keyed_by_its_aggregate(sqli
     assert sorted(e["position"] for e in envelopes) == list(range(1, 9))  # each once
     # Keyed by aggregate, so one aggregate's events share a partition and keep their order.
     assert all(r.key == json.loads(r.value)["aggregate_id"].encode() for r in records)
+    # Each message carries its CloudEvents attributes as headers, for tooling that does not read
+    # the envelope: the same as the envelope says.
+    for record in records:
+        envelope = json.loads(record.value)
+        assert dict(record.headers) == dict(envelope_headers(envelope))
+        assert dict(record.headers)["ce_id"] == envelope["event_id"].encode()
     app.close()
 
 
