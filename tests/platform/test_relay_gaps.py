@@ -202,3 +202,19 @@ def test_drain_waits_out_a_gap_until_it_is_final(pg_settings: Settings) -> None:
     finally:
         relay.close()
         app.close()
+
+
+def test_without_a_gap_every_stored_event_goes_out_at_once(pg_settings: Settings) -> None:
+    app = CounterApp(pg_settings)
+    relay = OutboxRelay(app, Database(pg_settings, "counters"))
+    try:
+        ids = _start_counters(app, 3)
+        assert relay.publish_once() == 3
+        assert [e["aggregate_id"] for e in _published(pg_settings)] == ids
+        more = _start_counters(app, 2)
+        assert relay.publish_once() == 2
+        assert relay.state().position == 5
+        assert [e["aggregate_id"] for e in _published(pg_settings)] == ids + more
+    finally:
+        relay.close()
+        app.close()
