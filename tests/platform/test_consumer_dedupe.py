@@ -448,7 +448,7 @@ def test_two_loops_of_one_consumer_take_turns_on_its_record(pg_settings: Setting
         state = AppliedState.load(tx, "totals", lock=True)
         _apply(state, CHAIN[0])
         state.save(tx)
-    seen: list[tuple[int, str, int]] = []
+    seen: list[tuple[int, str, int, int]] = []
     first_committed = threading.Event()
 
     def second_loop() -> None:

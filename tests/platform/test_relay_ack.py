@@ -171,11 +171,20 @@ def test_an_idle_relay_polls_its_store_at_its_interval_and_asks_the_broker_only_
     relay.drain()
     reads: list[int] = []
     read_store = app.notifications
-    monkeypatch.setattr(app, "notifications", lambda after, limit: reads.append(after) or read_store(after, limit))
+
+    def reading(after: int, limit: int) -> Any:
+        reads.append(after)
+        return read_store(after, limit)
+
     asked: list[str] = []
     count_on_broker = shared.relay.total_messages
-    monkeypatch.setattr(shared.relay, "total_messages",
-                        lambda s, topic: asked.append(topic) or count_on_broker(s, topic))
+
+    def asking(s: Settings, topic: str) -> int:
+        asked.append(topic)
+        return count_on_broker(s, topic)
+
+    monkeypatch.setattr(app, "notifications", reading)
+    monkeypatch.setattr(shared.relay, "total_messages", asking)
     stop = threading.Event()
     worker = threading.Thread(target=relay.run, args=(stop,), kwargs={"check_every": 60.0}, daemon=True)
     try:
