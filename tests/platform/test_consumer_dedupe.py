@@ -18,6 +18,7 @@ import psycopg_pool
 import pytest
 from kafka.errors import KafkaConnectionError, KafkaTimeoutError, NotLeaderForPartitionError, UnsupportedVersionError
 
+import shared.consumer
 from shared.config import Settings
 from shared.consumer import (
     CONSUMER_DDL,
@@ -191,6 +192,60 @@ def test_a_consumer_ahead_of_a_fresh_broker_replays_it_and_applies_new_events_on
         app.close()
         broker.kill()
         broker.wait()
+
+
+class BatchNotes(CounterTotals):
+    """Notes, once per batch, how many events the batch applied, what its own transaction shows
+    of them, and whether the loop said it is caught up."""
+
+    name = "batch-notes"
+
+    def __init__(self) -> None:
+        self.in_batch = 0
+        self.batches: list[tuple[int, int, bool]] = []
+
+    def apply(self, tx: Any, envelope: dict[str, Any]) -> None:
+        super().apply(tx, envelope)
+        self.in_batch += 1
+
+    def after_batch(self, tx: Any, caught_up: bool) -> None:
+        seen = int(tx.scalar("SELECT COALESCE(SUM(applied), 0) FROM counter_totals"))
+        self.batches.append((self.in_batch, seen, caught_up))
+        self.in_batch = 0
+
+
+def test_a_projection_hears_once_per_batch_whether_the_loop_is_still_catching_up(
+        sqlite_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Derived rows that are costly to compute (the dashboards' figures) are computed once the loop
+    # has caught up, not after every batch of a long backlog: the hook says which batch that is.
+    settings = sqlite_settings
+    real_consumer = shared.consumer.consumer
+    monkeypatch.setattr(shared.consumer, "consumer",
+                        lambda s, **kw: real_consumer(s, **{"max_poll_records": 4, **kw}))  # small batches
+    app = CounterApp(settings)
+    counter = Counter(id=uuid.uuid4(), actor=SYSTEM, department=None)  # one aggregate: one partition
+    for _ in range(10):
+        counter.increment(by=2, actor=SYSTEM, department="socialforvaltningen")
+    app.save(counter)
+    OutboxRelay(app, Database(settings, "counters")).drain()
+    db = Database(settings, "counter_readmodel")
+    notes = BatchNotes()
+    loop = ConsumerLoop(settings, db, notes)
+    try:
+        loop.catch_up()
+    finally:
+        loop.close()
+        app.close()
+    assert sum(n for n, _seen, _caught_up in notes.batches) == 11
+    assert len(notes.batches) >= 3 and all(n <= 4 for n, _seen, _caught_up in notes.batches)
+    # In the batch's own transaction, before it commits: its events are there already.
+    applied = 0
+    for n, seen, _caught_up in notes.batches:
+        applied += n
+        assert seen == applied
+    flags = [caught_up for _n, _seen, caught_up in notes.batches]
+    assert flags == [False] * (len(flags) - 1) + [True], f"caught up said {flags}"
+    assert _totals(db) == (20, 11)
 
 
 def test_read_model_json_is_compact_sorted_and_keeps_letters() -> None:
