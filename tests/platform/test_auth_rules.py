@@ -21,7 +21,15 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from shared import auth
-from shared.auth import Principal, TokenVerifier, current_principal, ensure_dev_keys, mint_token, requires
+from shared.auth import (
+    Principal,
+    TokenVerifier,
+    current_principal,
+    ensure_dev_keys,
+    mint_token,
+    public,
+    requires,
+)
 from shared.config import Settings
 from shared.errors import Forbidden, Unauthorized
 from shared.web import create_app
@@ -189,6 +197,12 @@ def _probe_app(settings: Settings) -> Any:
     def open_page() -> Any:
         return {"ok": True}
 
+    @blp.route("/advert", methods=["GET"])
+    @blp.doc(responses={"200": {"description": "a published advert"}})
+    @public
+    def advert() -> Any:  # public on purpose: anyone may read it
+        return {"published": True}
+
     @blp.route("/whoami", methods=["GET"])
     @blp.response(200)
     def whoami() -> Any:  # asks for the caller without declaring roles
@@ -227,6 +241,20 @@ def test_the_openapi_document_names_each_endpoints_roles(sqlite_settings: Settin
     assert operation["responses"]["401"]["description"] == "missing or invalid token"
     assert operation["responses"]["403"]["description"] == "needs one of the roles: coordinator, auditor"
     assert "201" in operation["responses"] and "requestBody" in operation  # the view's own documentation kept
+
+
+def test_a_public_endpoint_needs_no_token_and_its_documentation_says_so(sqlite_settings: Settings, serve,
+                                                                        http) -> None:
+    app = _probe_app(sqlite_settings)
+    url = serve(app)
+    assert http.get(f"{url}/advert").json() == {"published": True}
+    operation = http.get(f"{url}/openapi.json").json()["paths"]["/advert"]["get"]
+    assert operation["x-public"] is True
+    assert operation["security"] == []  # overrides any default scheme: no token at all
+    assert operation["responses"]["200"]["description"] == "a published advert"  # its own notes kept
+    # The mark the every-endpoint audit (tests/platform/test_every_endpoint.py) reads to accept an
+    # endpoint without roles.
+    assert getattr(app.view_functions["probe.advert"], "_delaktig_public", False) is True
 
 
 def test_the_development_signing_key_is_private_and_its_public_half_readable(sqlite_settings: Settings) -> None:
