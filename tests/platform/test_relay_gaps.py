@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import psycopg
+import pytest
 
 from shared.config import Settings
 from shared.db import Database
@@ -28,6 +29,19 @@ from shared.relay import GAP_GRACE_SECONDS, OutboxRelay, RelayState
 from tests.platform.counter_app import Counter, CounterApp
 
 SYSTEM = {"id": "system", "role": "system"}
+Counters = tuple[CounterApp, OutboxRelay]
+
+
+@pytest.fixture
+def counters(pg_settings: Settings) -> Iterator[Counters]:
+    """A counter application on PostgreSQL and its relay to the real broker, closed afterwards."""
+    app = CounterApp(pg_settings)
+    relay = OutboxRelay(app, Database(pg_settings, "counters"))
+    try:
+        yield app, relay
+    finally:
+        relay.close()
+        app.close()
 
 
 def _start_counters(app: CounterApp, how_many: int) -> list[str]:
@@ -100,121 +114,96 @@ def _publish_until(relay: OutboxRelay, position: int, timeout: float = 30.0) -> 
 
 
 def test_an_open_insert_holds_back_what_follows_it_and_a_rolled_back_one_is_passed_over(
-        pg_settings: Settings) -> None:
-    app = CounterApp(pg_settings)
-    relay = OutboxRelay(app, Database(pg_settings, "counters"))
-    try:
-        before = _start_counters(app, 2)
-        with insert_in_flight(pg_settings) as in_flight:
-            assert in_flight.held == 3
-            after = _start_counters(app, 2)
-            assert app.max_position() == 5
-            # What precedes the gap goes out; nothing after it, for as long as the insert may commit
-            # (here well past the grace: its transaction is still open).
-            assert relay.publish_once() == 2
-            assert relay.state().position == 2
-            deadline = time.monotonic() + GAP_GRACE_SECONDS + 1.0
-            while time.monotonic() < deadline:
-                assert relay.publish_once() == 0, "published past a gap that may still fill"
-                time.sleep(0.1)
-            assert relay.state().position == 2
-            in_flight.conn.execute("ROLLBACK")
-        # The id can never commit now (and the grace has passed since the gap was first seen).
-        _publish_until(relay, 5)
-        state = relay.state()
-        assert (state.position, state.published) == (5, 4)
-        envelopes = _published(pg_settings)
-        assert [e["position"] for e in envelopes] == [1, 2, 4, 5]
-        assert [e["aggregate_id"] for e in envelopes] == before + after
-        assert state.head == envelopes[-1]["hash"]
-        # Later events go on from there.
-        more = _start_counters(app, 1)
-        assert relay.publish_once() == 1
-        assert [e["aggregate_id"] for e in _published(pg_settings)][-1:] == more
-        assert relay.publish_once() == 0
-    finally:
-        relay.close()
-        app.close()
+        pg_settings: Settings, counters: Counters) -> None:
+    app, relay = counters
+    before = _start_counters(app, 2)
+    with insert_in_flight(pg_settings) as in_flight:
+        assert in_flight.held == 3
+        after = _start_counters(app, 2)
+        assert app.max_position() == 5
+        # What precedes the gap goes out; nothing after it, for as long as the insert may commit
+        # (here well past the grace: its transaction is still open).
+        assert relay.publish_once() == 2
+        assert relay.state().position == 2
+        deadline = time.monotonic() + GAP_GRACE_SECONDS + 1.0
+        while time.monotonic() < deadline:
+            assert relay.publish_once() == 0, "published past a gap that may still fill"
+            time.sleep(0.1)
+        assert relay.state().position == 2
+        in_flight.conn.execute("ROLLBACK")
+    # The id can never commit now (and the grace has passed since the gap was first seen).
+    _publish_until(relay, 5)
+    state = relay.state()
+    assert (state.position, state.published) == (5, 4)
+    envelopes = _published(pg_settings)
+    assert [e["position"] for e in envelopes] == [1, 2, 4, 5]
+    assert [e["aggregate_id"] for e in envelopes] == before + after
+    assert state.head == envelopes[-1]["hash"]
+    # Later events go on from there.
+    more = _start_counters(app, 1)
+    assert relay.publish_once() == 1
+    assert [e["aggregate_id"] for e in _published(pg_settings)][-1:] == more
+    assert relay.publish_once() == 0
 
 
 def test_a_gap_is_not_judged_final_before_the_grace_even_once_its_transaction_ended(
-        pg_settings: Settings) -> None:
-    app = CounterApp(pg_settings)
-    relay = OutboxRelay(app, Database(pg_settings, "counters"))
-    try:
+        pg_settings: Settings, counters: Counters) -> None:
+    app, relay = counters
+    _start_counters(app, 1)
+    with insert_in_flight(pg_settings) as in_flight:
         _start_counters(app, 1)
-        with insert_in_flight(pg_settings) as in_flight:
-            _start_counters(app, 1)
-            seen = time.monotonic()
-            assert relay.publish_once() == 1
-            in_flight.conn.execute("ROLLBACK")
-        # An insert takes its notification id a moment before its transaction id: only the grace
-        # tells "finished" from "not started yet", so the relay still waits.
-        checks = 0
-        while time.monotonic() - seen < GAP_GRACE_SECONDS * 0.5:
-            assert relay.publish_once() == 0, "gap judged final before the grace"
-            checks += 1
-            time.sleep(0.1)
-        assert checks > 0, "the machine stalled past the grace before the relay could be asked"
-        assert relay.state() == RelayState(1, relay.state().head, 1)
-        _publish_until(relay, 3)
-        assert [e["position"] for e in _published(pg_settings)] == [1, 3]
-    finally:
-        relay.close()
-        app.close()
+        seen = time.monotonic()
+        assert relay.publish_once() == 1
+        in_flight.conn.execute("ROLLBACK")
+    # An insert takes its notification id a moment before its transaction id: only the grace
+    # tells "finished" from "not started yet", so the relay still waits.
+    checks = 0
+    while time.monotonic() - seen < GAP_GRACE_SECONDS * 0.5:
+        assert relay.publish_once() == 0, "gap judged final before the grace"
+        checks += 1
+        time.sleep(0.1)
+    assert checks > 0, "the machine stalled past the grace before the relay could be asked"
+    assert relay.state() == RelayState(1, relay.state().head, 1)
+    _publish_until(relay, 3)
+    assert [e["position"] for e in _published(pg_settings)] == [1, 3]
 
 
-def test_a_gap_that_fills_is_published_in_its_place(pg_settings: Settings) -> None:
-    app = CounterApp(pg_settings)
-    relay = OutboxRelay(app, Database(pg_settings, "counters"))
-    try:
-        first = _start_counters(app, 1)
-        with insert_in_flight(pg_settings) as in_flight:
-            later = _start_counters(app, 1)
-            slow = in_flight.write_event_like(3)
-            assert relay.publish_once() == 1
-            assert relay.publish_once() == 0
-            in_flight.conn.execute("COMMIT")
-        assert relay.publish_once() == 2  # the filled gap, then what followed it, in one batch
-        envelopes = _published(pg_settings)
-        assert [e["position"] for e in envelopes] == [1, 2, 3]
-        assert [e["aggregate_id"] for e in envelopes] == [*first, slow, *later]
-        assert relay.state() == RelayState(3, envelopes[-1]["hash"], 3)
-    finally:
-        relay.close()
-        app.close()
+def test_a_gap_that_fills_is_published_in_its_place(pg_settings: Settings, counters: Counters) -> None:
+    app, relay = counters
+    first = _start_counters(app, 1)
+    with insert_in_flight(pg_settings) as in_flight:
+        later = _start_counters(app, 1)
+        slow = in_flight.write_event_like(3)
+        assert relay.publish_once() == 1
+        assert relay.publish_once() == 0
+        in_flight.conn.execute("COMMIT")
+    assert relay.publish_once() == 2  # the filled gap, then what followed it, in one batch
+    envelopes = _published(pg_settings)
+    assert [e["position"] for e in envelopes] == [1, 2, 3]
+    assert [e["aggregate_id"] for e in envelopes] == [*first, slow, *later]
+    assert relay.state() == RelayState(3, envelopes[-1]["hash"], 3)
 
 
 
-def test_drain_waits_out_a_gap_until_it_is_final(pg_settings: Settings) -> None:
+def test_drain_waits_out_a_gap_until_it_is_final(pg_settings: Settings, counters: Counters) -> None:
     # ``drain`` (one-shot runs, benchmarks, tests) returns only once the whole log is out: a gap
     # left by an insert that rolled back is waited out, not taken for the end of the log.
-    app = CounterApp(pg_settings)
-    relay = OutboxRelay(app, Database(pg_settings, "counters"))
-    try:
+    app, relay = counters
+    _start_counters(app, 1)
+    with insert_in_flight(pg_settings) as in_flight:
         _start_counters(app, 1)
-        with insert_in_flight(pg_settings) as in_flight:
-            _start_counters(app, 1)
-            in_flight.conn.execute("ROLLBACK")
-        assert relay.drain() == 2
-        assert relay.state().position == app.max_position() == 3
-        assert [e["position"] for e in _published(pg_settings)] == [1, 3]
-    finally:
-        relay.close()
-        app.close()
+        in_flight.conn.execute("ROLLBACK")
+    assert relay.drain() == 2
+    assert relay.state().position == app.max_position() == 3
+    assert [e["position"] for e in _published(pg_settings)] == [1, 3]
 
 
-def test_without_a_gap_every_stored_event_goes_out_at_once(pg_settings: Settings) -> None:
-    app = CounterApp(pg_settings)
-    relay = OutboxRelay(app, Database(pg_settings, "counters"))
-    try:
-        ids = _start_counters(app, 3)
-        assert relay.publish_once() == 3
-        assert [e["aggregate_id"] for e in _published(pg_settings)] == ids
-        more = _start_counters(app, 2)
-        assert relay.publish_once() == 2
-        assert relay.state().position == 5
-        assert [e["aggregate_id"] for e in _published(pg_settings)] == ids + more
-    finally:
-        relay.close()
-        app.close()
+def test_without_a_gap_every_stored_event_goes_out_at_once(pg_settings: Settings, counters: Counters) -> None:
+    app, relay = counters
+    ids = _start_counters(app, 3)
+    assert relay.publish_once() == 3
+    assert [e["aggregate_id"] for e in _published(pg_settings)] == ids
+    more = _start_counters(app, 2)
+    assert relay.publish_once() == 2
+    assert relay.state().position == 5
+    assert [e["aggregate_id"] for e in _published(pg_settings)] == ids + more
