@@ -79,3 +79,45 @@ def test_cooldown_holds_through_its_last_day() -> None:
                    contact_until=date.fromordinal(TODAY.toordinal() - 1).isoformat())
     assert ranking.eligible(ended, needs, limit, TODAY) is True
     assert ranking.exclusions(ended, needs, limit, TODAY) == []
+
+
+def _one_seat_at_a_time(pool: list[Candidate], needs: Needs, seated: list[Candidate], seats: int) -> list[str]:
+    """The proposal by its definition: for each seat, every person not yet on the panel is weighed
+    (what they add, less the rotation penalty), ties broken on fewer engagements, longer wait, id."""
+    covered = {a for c in seated for a in c.tags.intersection(needs.areas)}
+    spoken = {lang for c in seated for lang in c.languages.intersection(needs.languages)}
+    chosen: list[str] = []
+    taken = {c.participant_id for c in seated}
+    for _ in range(seats):
+        free = [c for c in pool if c.participant_id not in taken and c.participant_id not in chosen]
+        if not free:
+            break
+        best = min(free, key=lambda c: (-ranking.marginal(c, needs, covered, spoken, c.recent_engagements(TODAY)),
+                                        c.recent_engagements(TODAY), c.last_engaged_on or "", c.participant_id))
+        chosen.append(best.participant_id)
+        covered |= best.tags.intersection(needs.areas)
+        spoken |= best.languages.intersection(needs.languages)
+    return chosen
+
+
+def test_the_fast_build_proposes_whom_weighing_everyone_for_every_seat_would_in_small_banks_full_of_ties() -> None:
+    """Small banks where most people tie: the same few areas, busy people whose rotation penalty
+    makes their contribution negative, members already seated who cover an area, people whose best
+    possible contribution equals what someone earlier already adds. Whatever shortcut the build
+    takes, its panel is the one the definition gives, seat by seat."""
+    rng = random.Random(18)
+    days = ["2026-02-01", "2026-05-01", "2026-08-01", "2026-10-15"]
+    for case in range(1500):
+        areas = ("a0", "a1")[: rng.randint(1, 2)]
+        needs = Needs("r", "socialforvaltningen", areas=areas, languages=("ar",) if rng.random() < 0.3 else ())
+        people = [
+            _ready(f"p{i}", tags=frozenset(rng.sample(["a0", "a1", "b"], rng.randint(0, 2))),
+                   languages=frozenset(rng.sample(["sv", "ar"], rng.randint(1, 2))),
+                   engagements=tuple(("socialforvaltningen", rng.choice(days)) for _ in range(rng.randint(0, 2))))
+            for i in range(rng.randint(1, 7))
+        ]
+        seated = people[:1] if rng.random() < 0.4 else []
+        pool = people[len(seated):]
+        seats = rng.randint(1, 3)
+        built = ranking.build_panel(pool, needs, TODAY, size=seats, seated=seated)
+        assert [p.candidate.participant_id for p in built] == _one_seat_at_a_time(pool, needs, seated, seats), case
