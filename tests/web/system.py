@@ -161,6 +161,12 @@ class System:
         self.panel = assigned["members"]
         eventually(lambda: self.call("GET", "recruitments", base, self.coordinator())["panel"] == self.panel,
                    timeout=90)
+        # The assignments page reads each member's list from the recruitments list's read model,
+        # which follows the same events a moment later: wait until every member's list has it.
+        for pid in self.panel:
+            eventually(lambda pid=pid: self.recruitment in {
+                item["id"] for item in self.call("GET", "recruitments", "/recruitments", self.as_participant(pid),
+                                                 )["items"]}, timeout=90)
 
     def write_people(self) -> None:
         """What the development identity provider vouches for (it reads this file on each request)."""
