@@ -80,6 +80,7 @@ MODULES: dict[str, list[str]] = {
     "shared/web.py": [
         "tests/edge/test_idempotency.py",
         "tests/edge/test_idempotency_in_progress.py",
+        "tests/edge/test_idempotency_failures.py",
         "tests/platform/test_http_contract.py",
         "tests/platform/test_hot_path.py",
         "tests/recruitments/test_refusals.py",

@@ -227,6 +227,10 @@ class ServiceApplication(Application[UUID]):
             else:
                 scope.conn.rollback()
         except sqlite3.Error as error:
+            # A failed COMMIT leaves the transaction open on this connection: undo it before the
+            # connection goes back to the pool, or every later command on it would fail too.
+            with contextlib.suppress(sqlite3.Error):
+                scope.conn.rollback()
             raise _translated(error) from error
         finally:
             datastore.pool.put_connection(scope.conn)
