@@ -35,8 +35,13 @@ node:
 	@if command -v npm >/dev/null 2>&1 && [ ! -d tests/contract/node/node_modules ]; then \
 		cd tests/contract/node && npm ci --no-audit --no-fund --loglevel=error; fi
 
+# The suite runs on TEST_WORKERS processes (pytest-xdist), a test file per worker at a time (module
+# fixtures such as the security worlds start once; tests/conftest.py groups the whole-system
+# PostgreSQL tests so they never run side by side); most tests wait on brokers, servers and child
+# processes, so two workers on two cores take about half the time of one. TEST_WORKERS=0: one process.
+TEST_WORKERS ?= 2
 test: $(STAMP) browser node
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadscope --durations=20 $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

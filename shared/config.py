@@ -189,8 +189,8 @@ class Settings:
                 "POSTGRES_PASSWORD": p["password"],
                 "POSTGRES_SCHEMA": self.schema(service),
                 "POSTGRES_ENABLE_DB_FUNCTIONS": "y",
-                "POSTGRES_POOL_SIZE": "4",
-                "POSTGRES_MAX_OVERFLOW": "8",
+                "POSTGRES_POOL_SIZE": "1",  # one held open; more opened under load (up to 12)
+                "POSTGRES_MAX_OVERFLOW": "11",
                 "CREATE_TABLE": "y",
             }
         self.data_dir.mkdir(parents=True, exist_ok=True)

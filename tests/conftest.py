@@ -156,3 +156,42 @@ def bearer(tok: str) -> dict[str, str]:
 def http() -> Iterator[requests.Session]:
     with requests.Session() as session:
         yield session
+
+
+# -- distribution over pytest-xdist workers (`make test` runs two) --------------------------------
+# Each test file stays on one worker (its module fixtures start once). The tests that run the whole
+# system on PostgreSQL (every service, its workers and its gunicorn processes: 50-90 connections
+# each) share one scope, so two of them never run at once against the server's 100 connections.
+# The web tests share one `delaktig up` per session (tests/web/conftest.py) and build on each
+# other's journeys in file order (the staff workspace reads the panel that scored in the hiring
+# manager's journey): they run as one scope, in that order, on one worker.
+WHOLE_SYSTEM_ON_POSTGRESQL = "whole-system-on-postgresql"
+WHOLE_SYSTEM_FILES = ("tests/test_cross_service.py", "tests/platform/test_demo.py",
+                      "tests/security/test_authorization_matrix.py", "tests/contract/test_demo_run.py",
+                      "tests/audit/test_replay.py", "tests/audit/test_seed.py")
+
+
+def xdist_group_of(nodeid: str) -> str:
+    """The group a test runs in: its file, or the one group of the whole system on PostgreSQL."""
+    path = nodeid.split("::", 1)[0]
+    if path.startswith("tests/web/"):
+        return "web-system"
+    if path in WHOLE_SYSTEM_FILES and "postgres" in nodeid:
+        return WHOLE_SYSTEM_ON_POSTGRESQL
+    return path
+
+
+@pytest.hookimpl(optionalhook=True, tryfirst=True)  # pytest-xdist's hook (before its own default)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``--dist loadscope`` with the scopes above: a file, or a named group of files, runs whole on
+    one worker, in collection order. (xdist's own ``loadgroup`` with ``xdist_group`` marks did not
+    group here under pytest 9.2: marked tests of one group still went to both workers.)"""
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class FileOrGroup(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            return xdist_group_of(nodeid)
+
+    return FileOrGroup(config, log)
