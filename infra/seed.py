@@ -12,8 +12,10 @@ Scale 1 is about 10,000 participants and 5,000 recruitments in 30 departments ov
 and payment terms; recruitments opened with a job description, an advert and applications;
 panels proposed, assigned and accepted; assessments, conflict declarations, scores; decisions,
 outcome shared, feedback, closing and a follow-up; honoraria accrued, approved and paid; and a
-few erasures. Below scale 1 there are fewer departments (each bank keeps a few hundred people, at
-least three departments).
+few erasures. The story is still running at its end: a third of the last quarter's staffed
+recruitments have held their interviews and wait for the hiring manager's decision (their adverts
+still public, their panels' assignments still open). Below scale 1 there are fewer departments
+(each bank keeps a few hundred people, at least three departments).
 
 **Transactions.** The commands of one step of ``STORIES_PER_TRANSACTION`` stories (25 people's
 registrations, 25 recruitments' openings or interview days) commit together in one transaction
@@ -68,6 +70,7 @@ SECOND_DEPARTMENT_SHARE = 0.2  # people who take part in two departments
 RESEARCH_CONSENT_SHARE = 0.3
 DECLINES_PAYMENT_SHARE = 0.05
 ERASED_SHARE = 0.01  # asked to be erased after the quarter they registered in
+RUNNING_EVERY = 3  # every third staffed recruitment of the last quarter still awaits its decision
 SCORED_CANDIDATES = 2
 STORIES_PER_TRANSACTION = 25  # one commit for this many people's registrations (or recruitments' steps)
 AGGREGATE_CACHE = {"AGGREGATE_CACHE_MAXSIZE": "20000", "DEEPCOPY_FROM_AGGREGATE_CACHE": "n"}
@@ -208,6 +211,7 @@ class Counts:
     payments: int = 0
     erasures: int = 0
     unfilled: int = 0
+    running: int = 0  # interviews held, no decision yet (the last quarter)
 
     def as_dict(self) -> dict[str, int]:
         return dict(self.__dict__)
@@ -449,7 +453,10 @@ class Generator:
                             self.r.score(member, rid, cid, self.scores(good),
                                          "hire" if good else ("maybe" if j % 2 else "no_hire"),
                                          "Lyssnade på riktigt." if good else None)
-        for group in self.chunks(staffed):
+        running = staffed[::RUNNING_EVERY] if quarter == QUARTERS - 1 else []
+        self.counts.running += len(running)
+        deciding = [rec for rec in staffed if all(rec is not r for r in running)]
+        for group in self.chunks(deciding):
             with self.batch(self.r):
                 for rec in group:
                     self.clock.at(self.day(quarter, 60 + 10 * positions[id(rec)] // max(len(staffed), 1)))
