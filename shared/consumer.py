@@ -46,6 +46,7 @@ its own for another reason is parked in ``dead_letters`` (with its envelope, so
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import json
 import logging
@@ -611,12 +612,10 @@ class ConsumerLoop:
                 self._rewind()
                 raise
             # One bad record must not block the others: retry one by one, park the failures.
-            try:
+            with contextlib.suppress(_Restarted):  # the topic is being read again from zero
                 for tp, records in batches.items():
                     for record in records:
                         self._apply_single(tp, record)
-            except _Restarted:
-                pass  # the topic is being read again from zero
         return count
 
     def _at_end(self, batches: dict[TopicPartition, list[Any]]) -> bool:

@@ -156,18 +156,15 @@ def ensure_topics(settings: Settings, names: tuple[str, ...] = PUBLIC_TOPICS,
                     f"(the relays republish the history) or configure TOPIC_PARTITIONS={count}.")
             log.warning("topic has another partition count and is empty (auto-created by the broker); "
                         "creating it again as provisioned", extra={"topic": topic, "found": count, "wanted": wanted})
-            try:
+            with contextlib.suppress(UnknownTopicOrPartitionError):  # another process replaced it first
                 admin.delete_topics([topic])
-            except UnknownTopicOrPartitionError:
-                pass  # another process replaced it first
             missing.append(topic)
             found[topic] = f"replaced (had {count} partitions, empty)"
         if missing:
             for topic in missing:
-                try:
+                # Created by another process at the same moment: checked below.
+                with contextlib.suppress(TopicAlreadyExistsError):
                     admin.create_topics([NewTopic(topic, num_partitions=wanted, replication_factor=1)])
-                except TopicAlreadyExistsError:
-                    pass  # created by another process at the same moment: checked below
                 found.setdefault(topic, "created")
             # Another process may be replacing the same auto-created topic at this moment: give
             # it a moment before judging what is there.

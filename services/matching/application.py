@@ -6,6 +6,7 @@ the read model built from Kafka and on the panel stream of the recruitment.
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, date, datetime
 from typing import Any
 from uuid import uuid4
@@ -251,11 +252,9 @@ class MatchingApp(ServiceApplication):
                                  actor=by.actor("participant"), department=needs.department)
         found = False
         if by.sub in panel.members:
-            try:
+            with contextlib.suppress(Conflict):  # nobody else fits: the decline stands, the seat shows empty
                 self._replace(panel, needs, by.sub, "declined the invitation", by.actor("participant"))
                 found = True
-            except Conflict:
-                pass  # nobody else fits: the decline stands and the coordinator sees the empty seat
         self.save(panel)
         return {"recruitment_id": recruitment_id, "participant_id": by.sub, "department": needs.department,
                 "status": "declined", "replacement_found": found}
