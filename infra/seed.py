@@ -453,9 +453,9 @@ class Generator:
                             self.r.score(member, rid, cid, self.scores(good),
                                          "hire" if good else ("maybe" if j % 2 else "no_hire"),
                                          "Lyssnade på riktigt." if good else None)
-        running = staffed[::RUNNING_EVERY] if quarter == QUARTERS - 1 else []
-        self.counts.running += len(running)
-        deciding = [rec for rec in staffed if all(rec is not r for r in running)]
+        last = quarter == QUARTERS - 1
+        deciding = [rec for n, rec in enumerate(staffed) if not (last and n % RUNNING_EVERY == 0)]
+        self.counts.running += len(staffed) - len(deciding)
         for group in self.chunks(deciding):
             with self.batch(self.r):
                 for rec in group:

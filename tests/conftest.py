@@ -165,19 +165,18 @@ def http() -> Iterator[requests.Session]:
 # The web tests share one `delaktig up` per session (tests/web/conftest.py) and build on each
 # other's journeys in file order (the staff workspace reads the panel that scored in the hiring
 # manager's journey): they run as one scope, in that order, on one worker.
-WHOLE_SYSTEM_ON_POSTGRESQL = "whole-system-on-postgresql"
 WHOLE_SYSTEM_FILES = ("tests/test_cross_service.py", "tests/platform/test_demo.py",
                       "tests/security/test_authorization_matrix.py", "tests/contract/test_demo_run.py",
                       "tests/audit/test_replay.py", "tests/audit/test_seed.py")
 
 
-def xdist_group_of(nodeid: str) -> str:
-    """The group a test runs in: its file, or the one group of the whole system on PostgreSQL."""
+def scope_of(nodeid: str) -> str:
+    """The scope a test runs in: its file, the web tests, or the whole system on PostgreSQL."""
     path = nodeid.split("::", 1)[0]
     if path.startswith("tests/web/"):
         return "web-system"
     if path in WHOLE_SYSTEM_FILES and "postgres" in nodeid:
-        return WHOLE_SYSTEM_ON_POSTGRESQL
+        return "whole-system-on-postgresql"
     return path
 
 
@@ -192,6 +191,6 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
 
     class FileOrGroup(LoadScopeScheduling):  # type: ignore[misc]
         def _split_scope(self, nodeid: str) -> str:
-            return xdist_group_of(nodeid)
+            return scope_of(nodeid)
 
     return FileOrGroup(config, log)
