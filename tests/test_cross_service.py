@@ -154,9 +154,19 @@ def test_a_recruitment_across_all_services(system: dict[str, Any], http: request
 
     # ... and verify (chains, checkpoints, stores) and replay (every read model) both hold.
     # The services' reactions may still be writing (the other panel members' honoraria, the
-    # payments' read models): verify holds once the audit worker has signed what they wrote (it
-    # cuts a checkpoint a second after new events here). The test does not drive the worker's own
-    # consumers from this thread: closing a consumer the worker is polling kills the worker.
-    eventually(lambda: main(["audit", "verify"]) == 0, timeout=60, every=1.0)
+    # payments' read models): verify holds once the audit service has signed what they wrote. An
+    # audit instance of its own (as an operator's catch-up would be) applies and signs everything
+    # now; the worker's own consumers are not driven from this thread (closing a consumer the
+    # worker is polling kills the worker).
+    operator = build_service("audit", system["settings"])
+
+    def verified() -> bool:
+        operator.catch_up(force_checkpoint=True)
+        return main(["audit", "verify"]) == 0
+
+    try:
+        eventually(verified, timeout=60, every=1.0)
+    finally:
+        operator.close()
     assert not [w.failures for w in system["workers"] if w.failures]
     assert main(["audit", "replay"]) == 0
