@@ -26,6 +26,13 @@ def cooldown_active(until: str | None, on: str) -> bool:
     return on[:10] <= until[:10]
 
 
+# The stages of a recruitment, in order, as the recruitments API names them (its list filters on
+# them): the first three are still running, the last two are over.
+RECRUITMENT_STAGES = ("drafting", "advertised", "interviewing", "decided", "closed")
+RUNNING_STAGES = RECRUITMENT_STAGES[:3]
+ENDED_STAGES = RECRUITMENT_STAGES[3:]
+
+
 # The kinds of paid work the honoraria pay for: (rate basis, hours counted).
 ACTIVITY_PAY: dict[str, tuple[str, int]] = {
     "interview": ("half_day", 4),

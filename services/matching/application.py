@@ -7,6 +7,7 @@ the read model built from Kafka and on the panel stream of the recruitment.
 from __future__ import annotations
 
 import contextlib
+import copy
 from datetime import UTC, date, datetime
 from typing import Any
 from uuid import uuid4
@@ -33,6 +34,10 @@ class MatchingApp(ServiceApplication):
     def __init__(self, settings: Settings, readmodel: ReadModel) -> None:
         super().__init__(settings)
         self.readmodel = readmodel
+        # The fairness report of a department, once per read-model version and day: it is about
+        # everyone in the department's bank, so it is computed when the bank or the date changed
+        # and read from here otherwise (a report page reloaded costs one version query).
+        self._fairness: dict[str, tuple[tuple[int, date], dict[str, Any]]] = {}
 
     # -- helpers ----------------------------------------------------------------------------
     def _needs(self, by: Principal, recruitment_id: str, *, open_only: bool = True) -> Needs:
@@ -330,6 +335,15 @@ class MatchingApp(ServiceApplication):
         """How engagements spread over the department's active participants."""
         by.check_department(department)
         day = today()
+        current = (self.readmodel.version(), day)
+        cached = self._fairness.get(department)
+        if cached is not None and cached[0] == current:
+            return copy.deepcopy(cached[1])
+        result = self._fairness_of(department, day)
+        self._fairness[department] = (current, result)
+        return copy.deepcopy(result)
+
+    def _fairness_of(self, department: str, day: date) -> dict[str, Any]:
         limit = self.readmodel.limit(department)
         probe = Needs(recruitment_id="", department=department)
         active: list[Candidate] = [

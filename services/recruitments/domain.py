@@ -18,6 +18,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, CanMutateAggregate, event
 
+from shared.contract import RECRUITMENT_STAGES
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
 
 Actor = dict[str, str]
@@ -214,7 +215,7 @@ def who_said_what(
     }
 
 
-STAGES = ("drafting", "advertised", "interviewing", "decided", "closed")
+STAGES = RECRUITMENT_STAGES
 
 
 def stage_of(*, closed: bool, decided: bool, has_panel: bool, advert_version: int) -> str:

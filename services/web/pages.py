@@ -32,13 +32,12 @@ from services.web.forms import (
     window_form,
 )
 from services.web.signin import participant_only, session_alive
+from shared.contract import ENDED_STAGES, RUNNING_STAGES
 
 pages = Blueprint("pages", __name__)
 
 UNDERTAKING_VERSION = "2026-1"
 PURPOSES = ("recruitment", "matching", "research", "contact")
-PAST_STAGES = ("decided", "closed")
-CURRENT_STAGES = ("drafting", "advertised", "interviewing")
 PAST_PAGE = 10  # past assignments per page of /mina-uppdrag, newest first
 
 
@@ -112,7 +111,7 @@ def assignments() -> Any:
     invitations: list[dict[str, Any]] = []
     upcoming: list[dict[str, Any]] = []
     # Their own panels in the open stages: few, bounded by the participation limits.
-    for item in backend.items("recruitments", "/recruitments", stage=list(CURRENT_STAGES)):
+    for item in backend.items("recruitments", "/recruitments", stage=list(RUNNING_STAGES)):
         item["department_name"] = department(item["department"])
         item["invitation"] = _invitation(item["id"])
         if item["invitation"] == "declined":
@@ -135,7 +134,7 @@ def assignments() -> Any:
 
 
 def _past_page(cursor: str | None) -> dict[str, Any]:
-    page: dict[str, Any] = backend.get("recruitments", "/recruitments", stage=list(PAST_STAGES), newest_first=True,
+    page: dict[str, Any] = backend.get("recruitments", "/recruitments", stage=list(ENDED_STAGES), newest_first=True,
                                        limit=PAST_PAGE, **({"cursor": cursor} if cursor else {}))
     return page
 
@@ -160,7 +159,7 @@ def assignment(rid: UUID) -> Any:
     candidates = _candidates(rid) if invitation != "invited" else []
     for candidate in candidates:  # the list says whether I scored: no request per candidate
         candidate["scored"] = bool(candidate.get("scored_by_you"))
-    outcome = _outcome(str(rid)) if rec["stage"] in PAST_STAGES else None
+    outcome = _outcome(str(rid)) if rec["stage"] in ENDED_STAGES else None
     hired = next((c["name"] for c in candidates if outcome and c["id"] == outcome["candidate_id"]), None)
     return render_template("assignment.html", rec=rec, invitation=invitation, candidates=candidates,
                            outcome=outcome, hired=hired)

@@ -25,6 +25,7 @@ from services.web import backend
 from services.web.backend import Refused
 from services.web.forms import tr
 from services.web.signin import signed_in
+from shared.contract import RECRUITMENT_STAGES as STAGES
 
 F = TypeVar("F", bound=Callable[..., Any])
 staff = Blueprint("staff", __name__)
@@ -34,7 +35,6 @@ PURPOSES = ("recruitment", "matching", "research", "contact")
 MAX_API_PAGE = 200  # the most a list endpoint answers at once
 PAGE_SIZE = 15  # people per page of the brukarbank (the participants API pages with a cursor)
 OTHERS_SHOWN = 30  # people outside a proposal shown with why not (the first of the bank, in id order)
-STAGES = ("drafting", "advertised", "interviewing", "decided", "closed")
 BOARD_PAGE = 50  # recruitments per board page (the API's cursor pages them)
 READ_PURPOSE = "brukarbank"  # every name shown is a logged read with this purpose
 

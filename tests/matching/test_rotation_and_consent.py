@@ -23,15 +23,24 @@ def test_rotation_spreads_engagements_better_than_best_fit(matching: Bench) -> N
     rids = [feed.recruitment(areas=AREAS) for _ in range(rounds)]
     matching.sync()
 
-    for rid in rids:
+    for n, rid in enumerate(rids, start=1):
         proposal = matching.propose(rid)
         assert set(proposal["covered_areas"]) == set(AREAS)
         r = matching.post(f"/recruitments/{rid}/panel", {"proposal_id": proposal["proposal_id"]})
         assert r.status_code == 201, r.text
         matching.sync()
+        # The report follows every panel (it is kept between calls only while the bank is unchanged).
+        assert matching.get(f"/departments/{DEPARTMENT}/fairness").json()["engagements_last_12_months"] == n * 3
 
     report = matching.get(f"/departments/{DEPARTMENT}/fairness").json()
     assert report["engagements_last_12_months"] == rounds * 3
+    assert report["participation_limit"]["max_engagements"] == 100
+    feed.department_limit(5)
+    matching.sync()
+    again = matching.get(f"/departments/{DEPARTMENT}/fairness").json()
+    assert again["participation_limit"]["max_engagements"] == 5
+    assert (again["engagements_last_12_months"], again["gini"]) == (report["engagements_last_12_months"],
+                                                                      report["gini"])
 
     # The same sequence picking the best fit every time (no rotation penalty).
     today = datetime.now(UTC).date()
