@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
@@ -64,6 +65,7 @@ class System:
     recruitment: str = ""
     candidates: list[str] = field(default_factory=list)
     panel: list[str] = field(default_factory=list)
+    more_people: list[dict[str, Any]] = field(default_factory=list)  # signed in by later tests
 
     def url(self, service: str, path: str) -> str:
         return f"http://127.0.0.1:{self.settings.ports[service]}{path}"
@@ -91,8 +93,9 @@ class System:
     def admin(self) -> str:
         return self.token("test-admin", "administrator")
 
-    def coordinator(self) -> str:
-        return self.token(COORDINATOR, "coordinator", (SOC,))
+    def coordinator(self, department: str = SOC) -> str:
+        sub = COORDINATOR if department == SOC else f"test-coordinator-{department}"
+        return self.token(sub, "coordinator", (department,))
 
     def manager(self) -> str:
         return self.token(MANAGER, "hiring_manager", (SOC,))
@@ -106,42 +109,11 @@ class System:
     # -- the world ----------------------------------------------------------------------
     def arrange(self) -> None:
         """Register the people, open a recruitment with applications and assign a panel of three."""
-        today = datetime.now(UTC).date()
-        settings_body = {"participation_limit": {"max_engagements": 4, "period_days": 365},
-                         "rates": {"hour_ore": 15000, "half_day_ore": 60000, "full_day_ore": 110000,
-                                   "valid_from": f"{today.year}-01-01"},
-                         "retention": {"inactive_profile_months": 24}, "budget_ore_per_month": 2500000}
-        eventually(lambda: self.http.put(self.url("participants", f"/departments/{SOC}/settings"), json=settings_body,
-                                         headers={"Authorization": f"Bearer {self.admin()}"}, timeout=10).ok)
+        self.department_settings(SOC, max_engagements=4)
         for name, email, phone in PEOPLE:
-            created = self.call("POST", "participants", "/participants", self.coordinator(),
-                                {"name": name, "email": email, "phone": phone, "departments": [SOC]})
-            pid = created["id"]
-            self.participants[name] = pid
-            me, base = self.as_participant(pid), f"/participants/{pid}"
-            for purpose in ("recruitment", "matching"):
-                self.call("POST", "participants", base + "/consents", me, {"purpose": purpose, "department": SOC})
-            self.call("PUT", "participants", base + "/profile", me,
-                      {"experience_areas": ["economic_assistance"], "shared_tags": ["economic_assistance"],
-                       "languages": ["sv"]})
-            # Matching proposes only people who are ready: undertaking signed and training done.
-            self.call("POST", "participants", base + "/confidentiality", me,
-                      {"signed_on": (today - timedelta(days=30)).isoformat(), "text_version": "2026-1"})
-            self.call("POST", "participants", base + "/training", self.coordinator(),
-                      {"completed_on": (today - timedelta(days=7)).isoformat()})
-            self.call("PUT", "participants", base + "/availability", me,
-                      {"windows": [{"start": today.isoformat(), "end": (today + timedelta(days=90)).isoformat()}]})
-            terms = self.call("GET", "participants", base + "/payment-terms", me)
-            self.call("POST", "participants", base + "/payment-terms/answer", me,
-                      {"text_version": terms["text_version"], "accept": True, "reason": None})
+            self.participants[name] = self.ready_participant(name, email, phone, SOC)
         self.write_people()
-        body = {"department": SOC, "unit": "ekonomiskt-bistand", "position": "Socialsekreterare, ekonomiskt bistånd",
-                "hiring_manager": MANAGER, "interview_format": "joint",
-                "planned": {"interviews_from": (today + timedelta(days=14)).isoformat(),
-                            "interviews_to": (today + timedelta(days=16)).isoformat()},
-                "scorecard": SCORECARD, "needs": {"experience_areas": ["economic_assistance"], "languages": ["sv"],
-                                                  "panel_size": 3}}
-        self.recruitment = self.call("POST", "recruitments", "/recruitments", self.coordinator(), body)["id"]
+        self.recruitment = self.open_recruitment(SOC, "Socialsekreterare, ekonomiskt bistånd", panel_size=3)
         base = f"/recruitments/{self.recruitment}"
         self.call("POST", "recruitments", base + "/advert/publish", self.coordinator(),
                   {"text": "Vi söker en socialsekreterare. Brukare sitter med vid intervjuerna."})
@@ -149,30 +121,85 @@ class System:
             made = self.call("POST", "recruitments", base + "/applications", self.coordinator(),
                              {"ats_ref": f"ATS-{i}", "name": candidate, "email": f"c{i}@example.net"})
             self.candidates.append(made["id"])
+        self.panel = self.assign_panel(SOC, self.recruitment, 3)
+
+    def department_settings(self, department: str, max_engagements: int) -> None:
+        today = datetime.now(UTC).date()
+        body = {"participation_limit": {"max_engagements": max_engagements, "period_days": 365},
+                "rates": {"hour_ore": 15000, "half_day_ore": 60000, "full_day_ore": 110000,
+                          "valid_from": f"{today.year}-01-01"},
+                "retention": {"inactive_profile_months": 24}, "budget_ore_per_month": 2500000}
+        eventually(lambda: self.http.put(self.url("participants", f"/departments/{department}/settings"), json=body,
+                                         headers={"Authorization": f"Bearer {self.admin()}"}, timeout=10).ok)
+
+    def ready_participant(self, name: str, email: str, phone: str, department: str) -> str:
+        """A person in the bank of ``department`` whom matching may propose: consents, profile,
+        undertaking signed, training done, available for 90 days, payment terms accepted."""
+        today = datetime.now(UTC).date()
+        coordinator = self.coordinator(department)
+        pid: str = self.call("POST", "participants", "/participants", coordinator,
+                             {"name": name, "email": email, "phone": phone, "departments": [department]})["id"]
+        me, base = self.as_participant(pid), f"/participants/{pid}"
+        for purpose in ("recruitment", "matching"):
+            self.call("POST", "participants", base + "/consents", me, {"purpose": purpose, "department": department})
+        self.call("PUT", "participants", base + "/profile", me,
+                  {"experience_areas": ["economic_assistance"], "shared_tags": ["economic_assistance"],
+                   "languages": ["sv"]})
+        # Matching proposes only people who are ready: undertaking signed and training done.
+        self.call("POST", "participants", base + "/confidentiality", me,
+                  {"signed_on": (today - timedelta(days=30)).isoformat(), "text_version": "2026-1"})
+        self.call("POST", "participants", base + "/training", coordinator,
+                  {"completed_on": (today - timedelta(days=7)).isoformat()})
+        self.call("PUT", "participants", base + "/availability", me,
+                  {"windows": [{"start": today.isoformat(), "end": (today + timedelta(days=90)).isoformat()}]})
+        terms = self.call("GET", "participants", base + "/payment-terms", me)
+        self.call("POST", "participants", base + "/payment-terms/answer", me,
+                  {"text_version": terms["text_version"], "accept": True, "reason": None})
+        return pid
+
+    def open_recruitment(self, department: str, position: str, panel_size: int, in_days: int = 14) -> str:
+        today = datetime.now(UTC).date()
+        coordinator = self.coordinator(department)
+        body = {"department": department, "unit": "ekonomiskt-bistand", "position": position,
+                "hiring_manager": MANAGER, "interview_format": "joint",
+                "planned": {"interviews_from": (today + timedelta(days=in_days)).isoformat(),
+                            "interviews_to": (today + timedelta(days=in_days + 2)).isoformat()},
+                "scorecard": SCORECARD, "needs": {"experience_areas": ["economic_assistance"], "languages": ["sv"],
+                                                  "panel_size": panel_size}}
+        rid: str = self.call("POST", "recruitments", "/recruitments", coordinator, body)["id"]
+        return rid
+
+    def assign_panel(self, department: str, rid: str, size: int) -> list[str]:
+        """Matching's proposal of ``size`` people, confirmed; returns once recruitments and every
+        member's own list of recruitments show the panel."""
+        coordinator = self.coordinator(department)
+        base = f"/recruitments/{rid}"
 
         def proposal() -> Any:
             r = self.http.post(self.url("matching", base + "/proposals"), json={},
-                               headers={"Authorization": f"Bearer {self.coordinator()}"}, timeout=10)
-            return r.json() if r.status_code == 201 and len(r.json()["members"]) == 3 else None
+                               headers={"Authorization": f"Bearer {coordinator}"}, timeout=10)
+            return r.json() if r.status_code == 201 and len(r.json()["members"]) == size else None
 
         proposed = eventually(proposal, timeout=90)  # matching learns the bank over Kafka; slow when busy
-        assigned = self.call("POST", "matching", base + "/panel", self.coordinator(),
-                             {"proposal_id": proposed["proposal_id"]})
-        self.panel = assigned["members"]
-        eventually(lambda: self.call("GET", "recruitments", base, self.coordinator())["panel"] == self.panel,
-                   timeout=90)
+        members: list[str] = self.call("POST", "matching", base + "/panel", coordinator,
+                                       {"proposal_id": proposed["proposal_id"]})["members"]
+        eventually(lambda: self.call("GET", "recruitments", base, coordinator)["panel"] == members, timeout=90)
         # The assignments page reads each member's list from the recruitments list's read model,
         # which follows the same events a moment later: wait until every member's list has it.
-        for pid in self.panel:
-            eventually(lambda pid=pid: self.recruitment in {
-                item["id"] for item in self.call("GET", "recruitments", "/recruitments", self.as_participant(pid),
-                                                 )["items"]}, timeout=90)
+        def listed(pid: str) -> bool:
+            return rid in {item["id"] for item in
+                           self.call("GET", "recruitments", "/recruitments", self.as_participant(pid))["items"]}
+
+        for pid in members:
+            eventually(partial(listed, pid), timeout=90)
+        return members
 
     def write_people(self) -> None:
         """What the development identity provider vouches for (it reads this file on each request)."""
         people = [{"sub": self.participants[name], "name": name, "roles": ["participant"], "email": email,
                    "phone": phone} for name, email, phone in PEOPLE]
         people.append({"sub": COORDINATOR, "name": "Samordnare Soc", "roles": ["coordinator"], "departments": [SOC]})
+        people += self.more_people
         self.people_file.write_text(json.dumps(people))
 
 
