@@ -96,14 +96,23 @@ def _facts() -> Facts:
                   {"participant_id": "ghost", "purpose": "research", "given": 1}],
         participant_feedback=[
             {"participant_id": "a", "recruitment_id": "R1", "department": None, "month": "2026-03", "rating": 4},
+            {"participant_id": "a", "recruitment_id": "R1", "department": "kultur", "month": "2026-05", "rating": 3},
             {"participant_id": "b", "recruitment_id": "R9", "department": None, "month": "2026-04", "rating": 2},
             {"participant_id": "c", "recruitment_id": "R1", "department": SOC, "month": "2026-03", "rating": 5},
             {"participant_id": "gone", "recruitment_id": "R1", "department": SOC, "month": "2026-03", "rating": 1},
             {"participant_id": "ghost", "recruitment_id": "R1", "department": SOC, "month": "2026-03", "rating": 1},
         ],
-        manager_feedback=[{"recruitment_id": "R1", "department": "kultur", "month": "2026-04", "rating": 5}],
+        # Each file's rows: the event's own department, none (its recruitment's), none and an
+        # unknown recruitment (no department).
+        manager_feedback=[{"recruitment_id": "R1", "department": "kultur", "month": "2026-04", "rating": 5},
+                          {"recruitment_id": "R1", "department": None, "month": "2026-05", "rating": 4},
+                          {"recruitment_id": "R9", "department": None, "month": "2026-06", "rating": 3}],
         followups=[{"recruitment_id": "R1", "candidate_id": "k1", "department": None, "month": "2026-09",
-                    "months": 6, "still_employed": True, "motivation": 4}],
+                    "months": 6, "still_employed": True, "motivation": 4},
+                   {"recruitment_id": "R1", "candidate_id": "k2", "department": "kultur", "month": "2026-10",
+                    "months": 12, "still_employed": False, "motivation": 2},
+                   {"recruitment_id": "R9", "candidate_id": "k3", "department": None, "month": "2026-11",
+                    "months": 6, "still_employed": True, "motivation": 5}],
     )
 
 
@@ -114,15 +123,23 @@ def test_rows_carry_pseudonyms_that_join_across_files_and_departments_as_recorde
     assert tables["participant_feedback.csv"] == [
         {"participant": p("participant", "a"), "recruitment": p("recruitment", "R1"), "department": SOC,
          "month": "2026-03", "influence_rating": 4},
+        {"participant": p("participant", "a"), "recruitment": p("recruitment", "R1"), "department": "kultur",
+         "month": "2026-05", "influence_rating": 3},
         {"participant": p("participant", "b"), "recruitment": p("recruitment", "R9"), "department": "",
          "month": "2026-04", "influence_rating": 2},
     ]
-    # An event's own department comes first; else its recruitment's.
+    # In every file: an event's own department comes first; else its recruitment's; else none.
     assert tables["manager_feedback.csv"] == [
-        {"recruitment": p("recruitment", "R1"), "department": "kultur", "month": "2026-04", "rating": 5}]
+        {"recruitment": p("recruitment", "R1"), "department": "kultur", "month": "2026-04", "rating": 5},
+        {"recruitment": p("recruitment", "R1"), "department": SOC, "month": "2026-05", "rating": 4},
+        {"recruitment": p("recruitment", "R9"), "department": "", "month": "2026-06", "rating": 3}]
     assert tables["hire_followups.csv"] == [
         {"hire": p("hire", "R1:k1"), "recruitment": p("recruitment", "R1"), "department": SOC, "month": "2026-09",
-         "months_after_hire": 6, "still_employed": 1, "motivation_rating": 4}]
+         "months_after_hire": 6, "still_employed": 1, "motivation_rating": 4},
+        {"hire": p("hire", "R1:k2"), "recruitment": p("recruitment", "R1"), "department": "kultur",
+         "month": "2026-10", "months_after_hire": 12, "still_employed": 0, "motivation_rating": 2},
+        {"hire": p("hire", "R9:k3"), "recruitment": p("recruitment", "R9"), "department": "", "month": "2026-11",
+         "months_after_hire": 6, "still_employed": 1, "motivation_rating": 5}]
     assert tables["recruitments.csv"] == [
         {"recruitment": p("recruitment", "R1"), "department": SOC, "month": "2026-03", "stage": "closed",
          "outcome": "filled", "panel_size_planned": 3, "panel_members": 2},
