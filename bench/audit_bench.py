@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
 import os
+import random
 import sys
 import tempfile
 import time
@@ -25,7 +25,7 @@ from services.audit.checkpoints import sign_checkpoint, signature_valid
 from services.audit.merkle import MerkleAccumulator, leaf_hash
 from services.audit.projections import AccessLogProjection
 from services.audit.replay import replay_one
-from services.audit.verify import Record, load_from_kafka, verify_records
+from services.audit.verify import CHUNKS_PER_PROCESS, Record, load_from_kafka, shared_map, verify_records
 from shared.config import Settings
 from shared.consumer import ConsumerLoop
 from shared.db import Database
@@ -37,6 +37,7 @@ VERIFY_EVENTS = int(os.environ.get("AUDIT_BENCH_VERIFY_EVENTS", "1000000"))  # t
 CHECKPOINT_EVERY = 100  # as the audit service cuts them (CHECKPOINT_EVERY_EVENTS)
 VERIFY_SECONDS_TARGET = 4.0  # for 1,000,000 events
 SPEEDUP_TARGET = 1.7  # from 1 to 2 processes
+ROUNDS = int(os.environ.get("AUDIT_BENCH_ROUNDS", "3"))  # best of, 1 and 2 processes taking turns
 SOURCE_SHARES = {"participants": 0.4, "recruitments": 0.35, "matching": 0.25}
 EVENT_TYPES = {"participants": "PersonalDataAccessed", "recruitments": "InterviewScored",
                "matching": "CandidateProposed"}
@@ -70,9 +71,21 @@ def make_history(key: Ed25519PrivateKey, n: int) -> tuple[dict[str, list[bytes]]
     return values, checkpoints
 
 
+PARTITIONS = 3  # as the topics are made (``ensure_topics``)
+
+
 def records_of(values: dict[str, list[bytes]], checkpoints: dict[str, list[bytes]]) -> list[Record]:
-    """As ``load_from_kafka`` returns them: topic by topic, then the checkpoint topic."""
-    records = [Record(f"{source}.events", 0, i, None, v) for source, vs in values.items() for i, v in enumerate(vs)]
+    """As ``load_from_kafka`` returns them: topic by topic, each partition after the other (an
+    aggregate's events go to one partition, so a source's chain is spread over all three), then
+    the checkpoint topic."""
+    pick = random.Random(1)
+    records = []
+    for source, vs in values.items():
+        parts: list[list[bytes]] = [[] for _ in range(PARTITIONS)]
+        for v in vs:
+            parts[pick.randrange(PARTITIONS)].append(v)
+        records += [Record(f"{source}.events", n, i, None, v) for n, part in enumerate(parts)
+                    for i, v in enumerate(part)]
     cps = [c for cs in checkpoints.values() for c in cs]
     return records + [Record("audit.checkpoints", 0, i, None, c) for i, c in enumerate(cps)]
 
@@ -104,18 +117,18 @@ def _ceiling_part(bounds: tuple[int, int]) -> str:
     return ceiling_loop(_all_values[bounds[0]:bounds[1]])
 
 
-_all_values: list[bytes] = []  # inherited by the forked ceiling workers
+_all_values: list[bytes] = []  # inherited by the forked ceiling helper
 
 
 def ceiling_parallel(values: list[bytes], processes: int) -> float:
-    """Seconds for ``ceiling_loop`` over ``values`` split into ``processes`` forked workers
-    (starting them included, as verification starts its own)."""
+    """Seconds for ``ceiling_loop`` over ``values`` in ``processes`` parts shared by this process
+    and forked helpers the way verification shares its work (``shared_map``; starting them
+    included, as verification starts its own)."""
     global _all_values
     _all_values = values
-    step = -(-len(values) // processes)
+    step = -(-len(values) // (processes * CHUNKS_PER_PROCESS))
     t = time.perf_counter()
-    with multiprocessing.get_context("fork").Pool(processes) as pool:
-        pool.map(_ceiling_part, [(i, min(i + step, len(values))) for i in range(0, len(values), step)], chunksize=1)
+    shared_map(processes - 1, _ceiling_part, [(i, min(i + step, len(values))) for i in range(0, len(values), step)])
     seconds = time.perf_counter() - t
     _all_values = []
     return seconds
@@ -141,19 +154,25 @@ def verify_figures(key: Ed25519PrivateKey, values: dict[str, list[bytes]], check
     for v in everything:
         hashlib.sha256(v).digest()
     raw_seconds = time.perf_counter() - t
-    seconds: dict[int, float] = {}
-    for processes in (1, 2):
+    # This machine's cores are shared: the same work takes up to half as long again from one
+    # minute to the next. So 1 and 2 processes take turns, ROUNDS times, and each keeps its best.
+    seconds: dict[int, float] = {1: float("inf"), 2: float("inf")}
+    for _ in range(ROUNDS):
+        for processes in (1, 2):
+            t = time.perf_counter()
+            report, history = verify_records(records, public, processes=processes)
+            seconds[processes] = min(seconds[processes], time.perf_counter() - t)
+            assert report.ok and report.events_checked == n and report.checkpoints_checked == cps, report.first
+            del history
+    # The ceiling: the unavoidable hashes alone (chain hash, leaf hash, Merkle nodes), same bytes,
+    # the same way (best of ROUNDS, taking turns).
+    ceiling1 = ceiling2 = float("inf")
+    for _ in range(ROUNDS):
         t = time.perf_counter()
-        report, history = verify_records(records, public, processes=processes)
-        seconds[processes] = time.perf_counter() - t
-        assert report.ok and report.events_checked == n and report.checkpoints_checked == cps, report.first
-        del history
-    # The ceiling: the unavoidable hashes alone (chain hash, leaf hash, Merkle nodes), same bytes.
-    t = time.perf_counter()
-    for source, vs in values.items():
-        assert ceiling_loop(vs) == json.loads(vs[-1])["hash"], source
-    ceiling1 = time.perf_counter() - t
-    ceiling2 = ceiling_parallel(everything, 2)
+        for source, vs in values.items():
+            assert ceiling_loop(vs) == json.loads(vs[-1])["hash"], source
+        ceiling1 = min(ceiling1, time.perf_counter() - t)
+        ceiling2 = min(ceiling2, ceiling_parallel(everything, 2))
     parsed = [json.loads(c) for cs in checkpoints.values() for c in cs]
     t = time.perf_counter()
     assert all(signature_valid(public, c) for c in parsed)

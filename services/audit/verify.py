@@ -517,6 +517,7 @@ def _check_range(bounds: tuple[int, int]) -> tuple[list[_Run], list[int]]:
 
 _topic_of: Any = operator.attrgetter("topic")
 _value_of: Any = operator.attrgetter("value")
+_partition_of: Any = operator.attrgetter("partition")
 
 
 def _check_run(topic: str, start: int, end: int, values: list[bytes]) -> _Run:
@@ -832,19 +833,120 @@ def default_processes(events: int) -> int:
 
 @contextmanager
 def _workers(records: list[Record], public_key: Ed25519PublicKey, processes: int) -> Iterator[Any]:
-    """``map`` over ``processes`` forked workers that inherit the records (in this process for 1)."""
+    """``map`` over this process and ``processes - 1`` forked helpers that inherit the records
+    (in this process alone for 1): see ``shared_map``."""
     global _shared_records
     _shared_records, _shared_key[:] = records, [public_key]
     try:
-        if processes <= 1:
-            yield lambda f, tasks: [f(t) for t in tasks]
-        else:
-            import multiprocessing
-
-            with multiprocessing.get_context("fork").Pool(processes) as pool:
-                yield partial(pool.map, chunksize=1)
+        yield partial(shared_map, processes - 1) if processes > 1 else (lambda f, tasks: [f(t) for t in tasks])
     finally:
         _shared_records, _shared_key[:] = [], []
+
+
+def shared_map(helpers: int, f: Any, tasks: list[Any]) -> list[Any]:
+    """``[f(t) for t in tasks]`` shared by this process and ``helpers`` processes forked for it:
+    each takes the next task from one shared counter until none is left, so whoever is faster
+    takes more. The helpers inherit the tasks and the records (nothing is pickled to them) and
+    send back only their results. This process works on its own objects: a forked helper copies
+    every page whose reference counts it touches, so this process's share costs no copy."""
+    import multiprocessing
+
+    if len(tasks) <= 1:
+        return [f(t) for t in tasks]
+    context = multiprocessing.get_context("fork")
+    counter = context.Value("q", 0)
+    helpers_at: list[tuple[Any, Any]] = []
+    for _ in range(min(helpers, len(tasks) - 1)):
+        receive, send = context.Pipe(duplex=False)
+        process = context.Process(target=_helper, args=(counter, f, tasks, send), name="verify-helper", daemon=True)
+        process.start()
+        send.close()
+        helpers_at.append((process, receive))
+    try:
+        done = dict(_take_tasks(counter, f, tasks))
+        for process, receive in helpers_at:
+            try:
+                ok, value = receive.recv()
+            except EOFError:
+                process.join()
+                raise RuntimeError(f"a verify helper stopped (exit code {process.exitcode})") from None
+            if not ok:
+                raise RuntimeError(f"a verify helper failed: {value}")
+            done.update(value)
+    finally:
+        for process, receive in helpers_at:
+            receive.close()
+            process.join(timeout=30)
+            if process.is_alive():
+                process.kill()
+    return [done[i] for i in range(len(tasks))]
+
+
+def _helper(counter: Any, f: Any, tasks: list[Any], send: Any) -> None:
+    """A forked helper of ``shared_map``: its share of the tasks, then the results (or the error)."""
+    try:
+        result: tuple[bool, Any] = (True, _take_tasks(counter, f, tasks))
+    except BaseException as error:  # reported to the parent, which raises it
+        result = (False, f"{type(error).__name__}: {error}")
+    send.send(result)
+    send.close()
+
+
+def _take_tasks(counter: Any, f: Any, tasks: list[Any]) -> list[tuple[int, Any]]:
+    """Run the next untaken task of ``tasks`` until none is left; ``(index, result)`` of each."""
+    out: list[tuple[int, Any]] = []
+    while True:
+        with counter.get_lock():
+            i = counter.value
+            counter.value = i + 1
+        if i >= len(tasks):
+            return out
+        out.append((i, f(tasks[i])))
+
+
+_UNREAD_POSITION = (1 << 62) - 1  # a message whose position the quick read cannot find: after the rest
+_POSITION_AT = re.compile(rb'.*,"position":(0|[1-9][0-9]{0,17}),', re.DOTALL)
+
+
+def _positions_of(bounds: tuple[int, int]) -> bytes:
+    """The chain position of each record ``bounds``, as read where a canonical message has it
+    (``_UNREAD_POSITION`` where it is not found), packed as array('q')."""
+    start, end = bounds
+    unread, out = _UNREAD_POSITION, array("q")
+    for match in map(_POSITION_AT.match, map(_value_of, _shared_records[start:end])):
+        out.append(int(match[1]) if match is not None else unread)
+    return out.tobytes()
+
+
+def _in_chain_order(records: list[Record], map_: Any, workers: int) -> list[Record]:
+    """The records with each event topic's messages in chain order. A topic has several
+    partitions and each holds its own part of the chain in order, so read partition by partition
+    the chain is interleaved, while the fast path checks links between neighbours. Runs of one
+    topic are sorted by position on their own (stable; a message without a readable position goes
+    to its run's end: the fast path then refuses that source and the step-by-step check, which
+    needs no order, decides). Checkpoints keep their order; nothing is read for a history whose
+    topics have one partition each."""
+    blocks: list[tuple[str, int, int]] = []
+    at = 0
+    for topic, group in groupby(map(_topic_of, records)):
+        size = len(list(group))
+        blocks.append((topic, at, at + size))
+        at += size
+    partitioned = [(a, b) for topic, a, b in blocks
+                   if topic != _CHECKPOINTS and len(set(map(_partition_of, records[a:b]))) > 1]
+    if not partitioned:
+        return records
+    step = max(1, -(-len(records) // (workers * CHUNKS_PER_PROCESS)))
+    positions = array("q")
+    for part in map_(_positions_of, [(i, min(i + step, len(records))) for i in range(0, len(records), step)]):
+        positions.frombytes(part)
+    key = positions.__getitem__
+    order: list[int] = []
+    for a, b in partitioned:
+        order.extend(range(len(order), a))
+        order.extend(sorted(range(a, b), key=key))
+    order.extend(range(len(order), len(records)))
+    return [records[i] for i in order]
 
 
 def verify_records(records: Iterable[Record], public_key: Ed25519PublicKey,
@@ -854,6 +956,7 @@ def verify_records(records: Iterable[Record], public_key: Ed25519PublicKey,
     records = list(records)
     workers = default_processes(len(records)) if processes is None else max(1, processes)
     with _gc_paused(), _workers(records, public_key, workers) as map_:
+        records[:] = _in_chain_order(records, map_, workers)  # the list the helpers inherit
         return _verify_records(records, public_key, workers, map_)
 
 

@@ -6,7 +6,10 @@ on SQLite is in ``test_parallel_history_pinpoints_a_store_edit_the_same``)."""
 
 from __future__ import annotations
 
+import json
+import os
 import random
+import time
 from typing import Any
 
 import pytest
@@ -222,3 +225,89 @@ def test_a_signed_checkpoint_naming_another_head_or_position_is_named(key, histo
     assert two == one and _as_lists(one_history) == _as_lists(two_history)
     assert [(p.source, p.kind, p.position, p.event_id) for p in two.problems] == [
         ("participants", "checkpoint", envs[size - 1]["position"], envs[size - 1]["event_id"])]
+
+
+def _fails_in_a_helper(task: int) -> int:
+    if task == 3 and os.getpid() != PARENT:
+        raise ValueError("broken record")
+    time.sleep(0.05)  # leave the helper time to take a task
+    return task * 2
+
+
+def _dies_in_a_helper(task: int) -> int:
+    if os.getpid() != PARENT:
+        os._exit(7)
+    time.sleep(0.05)  # leave the helper time to take a task
+    return task
+
+
+PARENT = os.getpid()
+
+
+def test_the_work_is_shared_and_a_helper_that_fails_or_dies_fails_verification() -> None:
+    """The parent and its helpers take the tasks between them and the results come back in task
+    order; a helper's error, or a helper that dies, is an error of the verification (never a
+    result with a part missing)."""
+    assert verify.shared_map(1, _double, list(range(40))) == [2 * t for t in range(40)]
+    with pytest.raises(RuntimeError, match="ValueError: broken record"):
+        verify.shared_map(1, _fails_in_a_helper, [3, 3, 3, 3, 3, 3, 3, 3])
+    with pytest.raises(RuntimeError, match="exit code 7"):
+        verify.shared_map(1, _dies_in_a_helper, list(range(8)))
+
+
+def _double(task: int) -> int:
+    time.sleep(0.002)
+    return 2 * task
+
+
+def _partitioned(records: list[Record], partitions: int = 3) -> list[Record]:
+    """As ``load_from_kafka`` reads real topics: each source's chain spread over ``partitions``
+    (each in chain order), read partition after partition; checkpoints as they were."""
+    pick = random.Random(5)
+    out: list[Record] = []
+    for topic in dict.fromkeys(r.topic for r in records):
+        mine = [r for r in records if r.topic == topic]
+        if topic == "audit.checkpoints":
+            out += mine
+            continue
+        parts: list[list[Record]] = [[] for _ in range(partitions)]
+        for r in mine:
+            parts[pick.randrange(partitions)].append(r)
+        out += [Record(r.topic, n, i, r.key, r.value) for n, part in enumerate(parts) for i, r in enumerate(part)]
+    return out
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_a_history_read_partition_by_partition_is_verified_in_chain_order(key, history, monkeypatch,
+                                                                          processes: int) -> None:
+    """Real topics have three partitions: read one after the other, each source's chain comes
+    interleaved. Verification puts it in chain order first, so a clean history takes the fast path
+    (it never falls back to the step-by-step check), and a change is still named exactly."""
+    records, chains = history
+    partitioned = _partitioned(records)
+    assert {r.partition for r in partitioned} == {0, 1, 2}
+    assert [r.value for r in partitioned] != [r.value for r in records]
+    monkeypatch.setattr(verify, "PARALLEL_FROM_EVENTS", 0)
+
+    def no_slow_path(*args: Any) -> int:
+        raise AssertionError("a clean history went the step-by-step way")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(verify, "_read_slowly", no_slow_path)
+        report, verified = verify_records(partitioned, key.public_key(), processes=processes)
+    assert report.ok and report.events_checked == sum(SIZES.values()), report.first
+    for source, envs in chains.items():
+        assert verified.full(source) == envs
+    # One event's payload changed on the topic: named by source and position, as before.
+    at = next(i for i, r in enumerate(partitioned) if r.topic == "recruitments.events" and b'"position":77,' in r.value)
+    tampered_env = json.loads(partitioned[at].value)
+    tampered_env["payload"]["n"] = -1
+    tampered = _replace(partitioned, at, tampered_env)
+    found, _ = verify_records(tampered, key.public_key(), processes=processes)
+    expected, _ = verify_records(_replace(records, next(i for i, r in enumerate(records) if r.topic ==
+                                                          "recruitments.events" and b'"position":77,' in r.value),
+                                          tampered_env), key.public_key(), processes=1)
+    assert not found.ok
+    assert [(p.source, p.position, p.kind) for p in found.problems] == [
+        (p.source, p.position, p.kind) for p in expected.problems]
+    assert ("recruitments", 77) in {(p.source, p.position) for p in found.problems}
