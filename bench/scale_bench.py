@@ -100,6 +100,13 @@ class SizeResult:
     load: str = ""
     timings: dict[str, tuple[float, float, int]] = field(default_factory=dict)  # p50, p95 (ms), status
     figures: dict[str, float] = field(default_factory=dict)
+    items: dict[str, int] = field(default_factory=dict)  # items on the page, per list answer
+    departments: int = 0
+
+
+def department_codes_of(envelopes: list[dict[str, Any]]) -> set[str]:
+    """The departments the history onboarded."""
+    return {str(e["payload"].get("code")) for e in envelopes if e["event_type"] == "DepartmentOnboarded"}
 
 
 def samples_of(envelopes: list[dict[str, Any]]) -> Samples:
@@ -130,8 +137,11 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
-def time_gets(settings: Settings, sample: Samples) -> dict[str, tuple[float, float, int]]:
-    """p50/p95 in ms and the status of every GET of every OpenAPI document and of the pages."""
+def time_gets(settings: Settings, sample: Samples,
+              items: dict[str, int] | None = None) -> dict[str, tuple[float, float, int]]:
+    """p50/p95 in ms and the status of every GET of every OpenAPI document and of the pages;
+    ``items`` gets the number of items on the page of each list answer (a list's page grows until
+    it is full: the read is bounded by the page, not by the history)."""
     out: dict[str, tuple[float, float, int]] = {}
     departments = [sample.department]
     for name, service in compose_services(settings):
@@ -167,6 +177,9 @@ def time_gets(settings: Settings, sample: Samples) -> dict[str, tuple[float, flo
                     status = response.status_code
                 out[f"{name} GET {label}"] = (1000 * statistics.median(seconds), 1000 * percentile(seconds, 0.95),
                                               status)
+                body = response.get_json(silent=True)
+                if items is not None and isinstance(body, dict) and isinstance(body.get("items"), list):
+                    items[f"{name} GET {label}"] = len(body["items"])
         finally:
             service.close()
     return out
@@ -417,7 +430,8 @@ def one_size(scale: float, root: Path, broker: str, database_url: str | None) ->
     envelopes = verify_figures(settings, result)
     replay_and_floor(settings, result)
     result.load = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    result.timings = time_gets(settings, samples_of(envelopes))
+    result.timings = time_gets(settings, samples_of(envelopes), result.items)
+    result.departments = len(department_codes_of(envelopes))
     subjects = subjects_of(envelopes)
     result.subjects = subjects.describe().replace(subjects.participant, "<the participant>").replace(
         subjects.recruitment, "<the recruitment>")
@@ -436,11 +450,12 @@ def report_lines(small: SizeResult, large: SizeResult) -> list[str]:
     """The one table (Markdown): every GET and page at both sizes with the ratio, then the rates."""
     a, b = small.scale, large.scale
     lines = [f"Scale benchmark: scale {a} ({small.events:,d} events) and scale {b} ({large.events:,d} events), "
-             f"one run, {CALLS} calls per row; load average {small.load} / {large.load} (at each size's timing).",
+             f"one run, {CALLS} calls per row; load average {small.load} / {large.load} (at each size's timing); "
+             f"{small.departments} / {large.departments} departments (the overview lists each).",
              "", f"Pages are signed in as: {small.subjects}" if small.subjects else "", "",
-             f"| operation or page | p50 / p95 ms @{a} | p50 / p95 ms @{b} | p50 ratio | p95 ratio | "
-             f"target p50 ratio <= {RATIO_TARGET} |",
-             "|---|---:|---:|---:|---:|---|"]
+             f"| operation or page | p50 / p95 ms @{a} | p50 / p95 ms @{b} | items on the page @{a} / @{b} | "
+             f"p50 ratio | p95 ratio | target p50 ratio <= {RATIO_TARGET} |",
+             "|---|---:|---:|---:|---:|---:|---|"]
     missed = 0
     for name in sorted(set(small.timings) | set(large.timings)):
         one, two = small.timings.get(name), large.timings.get(name)
@@ -449,7 +464,9 @@ def report_lines(small: SizeResult, large: SizeResult) -> list[str]:
         ok = ratio <= RATIO_TARGET and one is not None and two is not None and one[2] == two[2] == 200
         missed += not ok
         verdict = "met" if ok else ("NOT MET" if ratio > RATIO_TARGET or ratio != ratio else "NOT MET (not HTTP 200)")
-        lines.append(f"| {name} | {_ms(one)} | {_ms(two)} | {ratio:.2f} | {ratio95:.2f} | {verdict} |")
+        listed = (f"{small.items[name]} / {large.items[name]}" if name in small.items and name in large.items
+                  else "")
+        lines.append(f"| {name} | {_ms(one)} | {_ms(two)} | {listed} | {ratio:.2f} | {ratio95:.2f} | {verdict} |")
     lines += ["", f"Ratio target: {missed} of {len(set(small.timings) | set(large.timings))} rows NOT MET."
               if missed else "Ratio target: met on every row.", ""]
     lines += [f"| figure | @{a} | @{b} | floor or target | verdict |", "|---|---:|---:|---|---|"]
