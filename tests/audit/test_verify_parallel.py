@@ -230,14 +230,14 @@ def test_a_signed_checkpoint_naming_another_head_or_position_is_named(key, histo
 def _fails_in_a_helper(task: int) -> int:
     if task == 3 and os.getpid() != PARENT:
         raise ValueError("broken record")
-    time.sleep(0.05)  # leave the helper time to take a task
+    time.sleep(0.2)  # leave the helper time to take a task
     return task * 2
 
 
 def _dies_in_a_helper(task: int) -> int:
     if os.getpid() != PARENT:
         os._exit(7)
-    time.sleep(0.05)  # leave the helper time to take a task
+    time.sleep(0.2)  # leave the helper time to take a task
     return task
 
 
