@@ -119,6 +119,9 @@ MODULES: dict[str, list[str]] = {
         "tests/audit/test_verify_parallel.py::test_clean_history_is_the_same_in_one_and_in_two_processes",
         "tests/audit/test_verify_parallel.py::test_a_checkpoint_in_a_later_merkle_chunk_with_a_wrong_root_is_named",
         "tests/audit/test_verify_parallel.py::test_a_signed_checkpoint_naming_another_head_or_position_is_named",
+        "tests/audit/test_verify_parallel.py::test_a_history_read_partition_by_partition_is_verified_in_chain_order",
+        "tests/audit/test_verify_parallel.py::test_the_work_is_shared_and_a_helper_that_fails_or_dies_fails_verification",
+        "tests/audit/test_verify_parallel.py::test_a_helper_sends_its_results_or_its_error",
         "tests/audit/test_checkpoint_rules.py::test_checkpoints_sign_head_position_and_root_in_chain_order",
     ],
     "services/audit/checkpoints.py": [
@@ -144,8 +147,10 @@ FOCUS: dict[str, list[str]] = {
     # positions, links), checkpoint signatures and coverage, and the workers' event-id check.
     # ``_checkpoints_hold``, ``_canonical_link`` and ``_verify_chain`` are next (docs/mutation.md
     # says what is left out and why): add them here and run with ``--resume``.
+    # Since 2026-12-08 also the chain order of partitioned topics and the sharing of the work.
     "services/audit/verify.py": [f"services.audit.verify.x_{name}__mutmut_*" for name in (
-        "_chain_problems", "_read_checkpoints", "missing_checkpoints", "_ids_unique")],
+        "_chain_problems", "_read_checkpoints", "missing_checkpoints", "_ids_unique",
+        "_in_chain_order", "_positions_of", "shared_map", "_helper", "_take_tasks")],
 }
 FOCUS_LABEL = {"shared/web.py": "idempotency only", "services/audit/verify.py": "rule functions only"}
 

@@ -277,15 +277,15 @@ def _partitioned(records: list[Record], partitions: int = 3) -> list[Record]:
     return out
 
 
-@pytest.mark.parametrize("processes", [1, 2])
+@pytest.mark.parametrize(("processes", "partitions"), [(1, 3), (2, 3), (2, 2)])
 def test_a_history_read_partition_by_partition_is_verified_in_chain_order(key, history, monkeypatch,
-                                                                          processes: int) -> None:
+                                                                          processes: int, partitions: int) -> None:
     """Real topics have three partitions: read one after the other, each source's chain comes
     interleaved. Verification puts it in chain order first, so a clean history takes the fast path
     (it never falls back to the step-by-step check), and a change is still named exactly."""
     records, chains = history
-    partitioned = _partitioned(records)
-    assert {r.partition for r in partitioned} == {0, 1, 2}
+    partitioned = _partitioned(records, partitions)
+    assert {r.partition for r in partitioned} == set(range(partitions))
     assert [r.value for r in partitioned] != [r.value for r in records]
     monkeypatch.setattr(verify, "PARALLEL_FROM_EVENTS", 0)
 
@@ -311,3 +311,22 @@ def test_a_history_read_partition_by_partition_is_verified_in_chain_order(key, h
     assert [(p.source, p.position, p.kind) for p in found.problems] == [
         (p.source, p.position, p.kind) for p in expected.problems]
     assert ("recruitments", 77) in {(p.source, p.position) for p in found.problems}
+
+
+def _broken(task: int) -> int:
+    raise ValueError("broken record")
+
+
+def test_a_helper_sends_its_results_or_its_error() -> None:
+    """What a helper hands back, here in this process: every task it took with its index, or the
+    error that stopped it (which the verifying process raises)."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    for f, tasks, expected in ((_double, [1, 2, 3], (True, [(0, 2), (1, 4), (2, 6)])),
+                               (_broken, [1], (False, "ValueError: broken record"))):
+        receive, send = context.Pipe(duplex=False)
+        verify._helper(context.Value("q", 0), f, tasks, send)
+        assert receive.recv() == expected
+        with pytest.raises(EOFError):  # and it closed its end
+            receive.recv()
