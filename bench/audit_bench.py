@@ -15,7 +15,10 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -120,18 +123,29 @@ def _ceiling_part(bounds: tuple[int, int]) -> str:
 _all_values: list[bytes] = []  # inherited by the forked ceiling helper
 
 
-def ceiling_parallel(values: list[bytes], processes: int) -> float:
-    """Seconds for ``ceiling_loop`` over ``values`` in ``processes`` parts shared by this process
-    and forked helpers the way verification shares its work (``shared_map``; starting them
-    included, as verification starts its own)."""
+def ceiling_parallel(values: list[bytes], processes: int) -> None:
+    """``ceiling_loop`` over ``values`` in ``processes`` parts shared by this process and forked
+    helpers the way verification shares its work (``shared_map``; timed with starting them, as
+    verification starts its own)."""
     global _all_values
     _all_values = values
     step = -(-len(values) // (processes * CHUNKS_PER_PROCESS))
-    t = time.perf_counter()
-    shared_map(processes - 1, _ceiling_part, [(i, min(i + step, len(values))) for i in range(0, len(values), step)])
-    seconds = time.perf_counter() - t
-    _all_values = []
-    return seconds
+    try:
+        shared_map(processes - 1, _ceiling_part, [(i, min(i + step, len(values))) for i in range(0, len(values), step)])
+    finally:
+        _all_values = []
+
+
+def best_of_turns(*runs: Callable[[], Any]) -> list[float]:
+    """Seconds of each of ``runs``, the best of ``ROUNDS``, the runs taking turns: this machine's
+    cores are shared, and the same work takes up to half as long again from one minute to the next."""
+    best = [float("inf")] * len(runs)
+    for _ in range(ROUNDS):
+        for k, run in enumerate(runs):
+            t = time.perf_counter()
+            run()
+            best[k] = min(best[k], time.perf_counter() - t)
+    return best
 
 
 def load() -> str:
@@ -154,25 +168,18 @@ def verify_figures(key: Ed25519PrivateKey, values: dict[str, list[bytes]], check
     for v in everything:
         hashlib.sha256(v).digest()
     raw_seconds = time.perf_counter() - t
-    # This machine's cores are shared: the same work takes up to half as long again from one
-    # minute to the next. So 1 and 2 processes take turns, ROUNDS times, and each keeps its best.
-    seconds: dict[int, float] = {1: float("inf"), 2: float("inf")}
-    for _ in range(ROUNDS):
-        for processes in (1, 2):
-            t = time.perf_counter()
-            report, history = verify_records(records, public, processes=processes)
-            seconds[processes] = min(seconds[processes], time.perf_counter() - t)
-            assert report.ok and report.events_checked == n and report.checkpoints_checked == cps, report.first
-            del history
-    # The ceiling: the unavoidable hashes alone (chain hash, leaf hash, Merkle nodes), same bytes,
-    # the same way (best of ROUNDS, taking turns).
-    ceiling1 = ceiling2 = float("inf")
-    for _ in range(ROUNDS):
-        t = time.perf_counter()
+    def verify(processes: int) -> None:
+        report, _history = verify_records(records, public, processes=processes)
+        assert report.ok and report.events_checked == n and report.checkpoints_checked == cps, report.first
+
+    def ceiling() -> None:
         for source, vs in values.items():
             assert ceiling_loop(vs) == json.loads(vs[-1])["hash"], source
-        ceiling1 = min(ceiling1, time.perf_counter() - t)
-        ceiling2 = min(ceiling2, ceiling_parallel(everything, 2))
+
+    seconds = dict(zip((1, 2), best_of_turns(partial(verify, 1), partial(verify, 2)), strict=True))
+    # The ceiling: the unavoidable hashes alone (chain hash, leaf hash, Merkle nodes), same bytes,
+    # the same way.
+    ceiling1, ceiling2 = best_of_turns(ceiling, partial(ceiling_parallel, everything, 2))
     parsed = [json.loads(c) for cs in checkpoints.values() for c in cs]
     t = time.perf_counter()
     assert all(signature_valid(public, c) for c in parsed)

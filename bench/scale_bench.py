@@ -34,6 +34,7 @@ import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
@@ -377,20 +378,18 @@ def verify_figures(settings: Settings, result: SizeResult) -> list[dict[str, Any
     """``audit verify`` of the seeded history read from Kafka: the read stage apart, then the
     verify stage in 1 and in 2 processes, beside raw SHA-256 of the same bytes and the bare hash
     work (``bench.audit_bench.ceiling_loop``) in 1 and 2 processes, measured in the same run."""
-    from bench.audit_bench import ROUNDS, ceiling_loop, ceiling_parallel
+    from bench.audit_bench import best_of_turns, ceiling_loop, ceiling_parallel
 
     t = time.perf_counter()
     records = load_from_kafka(settings, timeout=600)
     read_seconds = time.perf_counter() - t
     values = [r.value for r in records if r.topic != "audit.checkpoints"]
     key = load_signing_key(settings).public_key()
-    stage: dict[int, float] = {1: float("inf"), 2: float("inf")}
-    for _ in range(ROUNDS):  # taking turns, best of ROUNDS each (the machine's cores are shared)
-        for processes in (1, 2):  # the same verification in this process, then shared with a second
-            t = time.perf_counter()
-            report, _history = verify_records(records, key, processes=processes)
-            stage[processes] = min(stage[processes], time.perf_counter() - t)
-            result.figures[f"verify ok ({processes} process(es))"] = float(report.ok)
+    def verify(processes: int) -> None:  # in this process, or shared with a second
+        report, _history = verify_records(records, key, processes=processes)
+        result.figures[f"verify ok ({processes} process(es))"] = float(report.ok)
+
+    stage = dict(zip((1, 2), best_of_turns(partial(verify, 1), partial(verify, 2)), strict=True))
     t = time.perf_counter()
     for v in values:
         hashlib.sha256(v).digest()
@@ -399,13 +398,11 @@ def verify_figures(settings: Settings, result: SizeResult) -> list[dict[str, Any
     for r in records:
         if r.topic != "audit.checkpoints":
             by_topic.setdefault(r.topic, []).append(r.value)
-    ceiling1 = ceiling2 = float("inf")
-    for _ in range(ROUNDS):
-        t = time.perf_counter()
+    def ceiling() -> None:
         for vs in by_topic.values():
             ceiling_loop(vs)
-        ceiling1 = min(ceiling1, time.perf_counter() - t)
-        ceiling2 = min(ceiling2, ceiling_parallel(values, 2))
+
+    ceiling1, ceiling2 = best_of_turns(ceiling, partial(ceiling_parallel, values, 2))
     result.figures["verify: read stage events/s"] = len(values) / read_seconds
     result.figures["raw sha256 events/s"] = raw
     result.figures["verify stage events/s, 1 process"] = len(values) / stage[1]

@@ -501,18 +501,32 @@ class _Run(NamedTuple):
 def _check_range(bounds: tuple[int, int]) -> tuple[list[_Run], list[int]]:
     """The runs of records ``bounds`` and the indices of the checkpoint records among them."""
     records = _shared_records
-    start, end = bounds
     runs: list[_Run] = []
     checkpoints: list[int] = []
-    at = start
-    for topic, group in groupby(map(_topic_of, records[start:end])):  # all in C: one run per topic change
-        i = at
-        at += len(list(group))
+    for topic, i, at in _topic_runs(records, *bounds):
         if topic == _CHECKPOINTS:
             checkpoints.extend(range(i, at))
         else:
             runs.append(_check_run(topic, i, at, list(map(_value_of, records[i:at]))))
     return runs, checkpoints
+
+
+def _topic_runs(records: list[Record], start: int, end: int) -> list[tuple[str, int, int]]:
+    """``(topic, first, end)`` of each run of one topic in ``records[start:end]``."""
+    out: list[tuple[str, int, int]] = []
+    at = start
+    for topic, group in groupby(map(_topic_of, records[start:end])):  # all in C: one run per topic change
+        size = len(list(group))
+        out.append((topic, at, at + size))
+        at += size
+    return out
+
+
+def _ranges(count: int, workers: int) -> list[tuple[int, int]]:
+    """``range(count)`` cut into tasks: one for one process, else ``CHUNKS_PER_PROCESS`` per process
+    (so that whoever is faster takes more)."""
+    step = max(1, -(-count // (workers * CHUNKS_PER_PROCESS))) if workers > 1 else max(1, count)
+    return [(i, min(i + step, count)) for i in range(0, count, step)]
 
 
 _topic_of: Any = operator.attrgetter("topic")
@@ -926,19 +940,12 @@ def _in_chain_order(records: list[Record], map_: Any, workers: int) -> list[Reco
     to its run's end: the fast path then refuses that source and the step-by-step check, which
     needs no order, decides). Checkpoints keep their order; nothing is read for a history whose
     topics have one partition each."""
-    blocks: list[tuple[str, int, int]] = []
-    at = 0
-    for topic, group in groupby(map(_topic_of, records)):
-        size = len(list(group))
-        blocks.append((topic, at, at + size))
-        at += size
-    partitioned = [(a, b) for topic, a, b in blocks
+    partitioned = [(a, b) for topic, a, b in _topic_runs(records, 0, len(records))
                    if topic != _CHECKPOINTS and len(set(map(_partition_of, records[a:b]))) > 1]
     if not partitioned:
         return records
-    step = max(1, -(-len(records) // (workers * CHUNKS_PER_PROCESS)))
     positions = array("q")
-    for part in map_(_positions_of, [(i, min(i + step, len(records))) for i in range(0, len(records), step)]):
+    for part in map_(_positions_of, _ranges(len(records), workers)):
         positions.frombytes(part)
     key = positions.__getitem__
     order: list[int] = []
@@ -964,8 +971,7 @@ def _verify_records(records: list[Record], public_key: Ed25519PublicKey, workers
                     map_: Any) -> tuple[Report, History]:
     problems: list[Problem] = []
     # 1. Every range of records, on its own.
-    step = max(1, -(-len(records) // (workers * CHUNKS_PER_PROCESS))) if workers > 1 else max(1, len(records))
-    parts = map_(_check_range, [(i, min(i + step, len(records))) for i in range(0, len(records), step)])
+    parts = map_(_check_range, _ranges(len(records), workers))
     runs: dict[str, list[_Run]] = {}
     checkpoint_indices: list[int] = []
     for part_runs, part_checkpoints in parts:

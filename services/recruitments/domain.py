@@ -18,7 +18,6 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, CanMutateAggregate, event
 
-from shared.contract import RECRUITMENT_STAGES
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
 
 Actor = dict[str, str]
@@ -214,8 +213,6 @@ def who_said_what(
         "disagreements": disagreements,
     }
 
-
-STAGES = RECRUITMENT_STAGES
 
 
 def stage_of(*, closed: bool, decided: bool, has_panel: bool, advert_version: int) -> str:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from marshmallow import INCLUDE, Schema, fields, validate
 
-from services.recruitments.domain import FORMATS, RECOMMENDATIONS, SHORTLIST, STAGES
+from services.recruitments.domain import FORMATS, RECOMMENDATIONS, SHORTLIST
+from shared.contract import RECRUITMENT_STAGES
 from shared.pagination import PageQuery, page_schema
 
 DEPARTMENT_CODE = validate.Regexp(r"^[a-z0-9][a-z0-9-]{1,62}$", error="lower-case letters, digits and '-'")
@@ -195,7 +196,7 @@ class RecruitmentsQuery(PageQuery):
     arity = 2  # (position of the opening event, recruitment id)
 
     department = fields.String(load_default=None, validate=DEPARTMENT_CODE)
-    stage = fields.List(fields.String(validate=validate.OneOf(STAGES)), load_default=None,
+    stage = fields.List(fields.String(validate=validate.OneOf(RECRUITMENT_STAGES)), load_default=None,
                         metadata={"description": "only these stages (repeat the parameter for several)"})
     newest_first = fields.Boolean(load_default=False,
                                   metadata={"description": "the most recently opened first (keep it the same "
