@@ -150,7 +150,7 @@ FOCUS: dict[str, list[str]] = {
     # Since 2026-12-08 also the chain order of partitioned topics and the sharing of the work.
     "services/audit/verify.py": [f"services.audit.verify.x_{name}__mutmut_*" for name in (
         "_chain_problems", "_read_checkpoints", "missing_checkpoints", "_ids_unique",
-        "_in_chain_order", "_positions_of", "shared_map", "_helper", "_take_tasks")],
+        "_in_chain_order", "_positions_of", "shared_map", "_helper", "_take_tasks", "_topic_runs", "_ranges")],
 }
 FOCUS_LABEL = {"shared/web.py": "idempotency only", "services/audit/verify.py": "rule functions only"}
 
